@@ -1,0 +1,1 @@
+"""The sgtk command line: thin Typer commands over the sgtk library."""

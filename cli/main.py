@@ -1,0 +1,20 @@
+"""Entry point: `sgtk train|generate|compare|plot|bench`."""
+
+from __future__ import annotations
+
+import typer
+
+from cli import train
+
+app = typer.Typer(
+    help="sgtk: sequences as path graphs. Train RNNs, LSTMs and GCNs under one Trainer.",
+    no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
+app.add_typer(train.app, name="train")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,3 @@
+from sgtk.models.predictor import MODELS, Predictor
+
+__all__ = ["MODELS", "Predictor"]

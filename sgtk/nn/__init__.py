@@ -1,0 +1,7 @@
+"""Reusable layers: hand-written recurrent cells, a GCN layer and graph readouts."""
+
+from sgtk.nn.gcn import GCNLayer, gcn_norm
+from sgtk.nn.readout import positional_encoding, readout
+from sgtk.nn.rnn import LSTM, VanillaRNN
+
+__all__ = ["GCNLayer", "LSTM", "VanillaRNN", "gcn_norm", "positional_encoding", "readout"]

@@ -1,0 +1,229 @@
+r"""Hand-written recurrent cells, from ``nn.Parameter`` only, after the seed's equations.
+
+Both cells run the whole sequence inside one ``autograd.Function``: the forward pass keeps the
+gate activations, the backward pass walks back in time (the seed's Q1.1 derivation) and takes
+the weight gradients as **one GEMM over all steps** instead of T small ones. That is what makes
+them about as fast as cuDNN/oneDNN-backed ``nn.RNN``/``nn.LSTM`` (see ``sgtk bench``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor, nn
+
+
+def _flat(t: Tensor) -> Tensor:
+    return t.reshape(-1, t.shape[-1])
+
+
+class _RNNFunction(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x: Tensor, h0: Tensor, w_hx: Tensor, w_hh: Tensor, b_h: Tensor):
+        # x: [T, B, D] time-major; returns all hidden states [T, B, H].
+        steps = x.shape[0]
+        z = torch.addmm(b_h, _flat(x), w_hx.t()).view(steps, x.shape[1], -1)
+        hs = torch.empty(steps + 1, *h0.shape, dtype=z.dtype, device=z.device)
+        hs[0] = h0
+        w_hh_t = w_hh.t()
+        for t in range(steps):
+            # tanh(z) = 2 sigmoid(2z) - 1, several times faster than ATen's CPU tanh.
+            torch.addmm(z[t], hs[t], w_hh_t, beta=2, alpha=2, out=hs[t + 1]).sigmoid_()
+            hs[t + 1].mul_(2).sub_(1)
+        ctx.save_for_backward(x, w_hx, w_hh, hs)
+        return hs[1:]
+
+    @staticmethod
+    def backward(ctx, grad_hs: Tensor):
+        x, w_hx, w_hh, hs = ctx.saved_tensors
+        steps = x.shape[0]
+        dtanh = 1 - hs[1:] * hs[1:]  # tanh' for every step at once
+        dz = torch.empty_like(dtanh)
+        dh = torch.zeros_like(hs[0])
+        for t in range(steps - 1, -1, -1):
+            torch.mul(dh.add_(grad_hs[t]), dtanh[t], out=dz[t])
+            dh = dz[t] @ w_hh
+        dz_flat = _flat(dz)
+        grad_x = (dz_flat @ w_hx).view_as(x) if ctx.needs_input_grad[0] else None
+        grad_w_hx = (_flat(x).t() @ dz_flat).t()  # skinny GEMMs are faster this way round
+        grad_w_hh = dz_flat.t() @ _flat(hs[:-1])
+        return grad_x, dh, grad_w_hx, grad_w_hh, dz_flat.sum(0)
+
+
+# Gates are kept in nn.LSTM's order (i, f, g, o) so weights copy across unchanged; internally
+# the sigmoid gates are moved together (i, f, o, g) so that one sigmoid and one tanh cover them.
+def _ifgo_to_ifog(w: Tensor) -> Tensor:
+    i, f, g, o = w.chunk(4, 0)
+    return torch.cat([i, f, o, g])
+
+
+def _ifog_to_ifgo(w: Tensor) -> Tensor:
+    i, f, o, g = w.chunk(4, 0)
+    return torch.cat([i, f, g, o])
+
+
+class _LSTMFunction(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x: Tensor, h0: Tensor, c0: Tensor, w_x: Tensor, w_h: Tensor, b: Tensor):
+        steps, batch = x.shape[:2]
+        hidden = h0.shape[-1]
+        w_x, w_h, b = _ifgo_to_ifog(w_x), _ifgo_to_ifog(w_h), _ifgo_to_ifog(b)
+        # tanh(z) = 2 sigmoid(2z) - 1: ATen's CPU tanh is several times slower than its sigmoid,
+        # so the g rows are pre-scaled by 2 and one sigmoid covers all four gates.
+        scale = torch.ones(4 * hidden, 1, dtype=w_x.dtype, device=w_x.device)
+        scale[3 * hidden:] = 2
+        xg = torch.addmm(b * scale[:, 0], _flat(x), (w_x * scale).t()).view(steps, batch, -1)
+        w_h2_t = (w_h * scale).t()
+        acts = torch.empty_like(xg)  # i, f, o (sigmoid) and g (tanh) for every step
+        cs = torch.empty(steps + 1, batch, hidden, dtype=xg.dtype, device=xg.device)
+        hs = torch.empty_like(cs)
+        tanh_c = torch.empty(steps, batch, hidden, dtype=xg.dtype, device=xg.device)
+        cs[0], hs[0] = c0, h0
+        s = 3 * hidden
+        for t in range(steps):
+            a = torch.addmm(xg[t], hs[t], w_h2_t, out=acts[t]).sigmoid_()
+            i, f, o, sg = a[:, :hidden], a[:, hidden:2 * hidden], a[:, 2 * hidden:s], a[:, s:]
+            # c = g*i + c*f with g = 2 sg - 1
+            torch.mul(f, cs[t], out=cs[t + 1]).sub_(i).addcmul_(i, sg, value=2)
+            sig = torch.mul(cs[t + 1], 2, out=tanh_c[t]).sigmoid_()  # tanh(c) = 2 sig - 1
+            torch.addcmul(o.neg(), o, sig, value=2, out=hs[t + 1])  # h = tanh(c)*o
+        tanh_c.mul_(2).sub_(1)
+        acts[..., s:].mul_(2).sub_(1)
+        ctx.save_for_backward(x, w_x, w_h, acts, cs, hs, tanh_c)
+        return hs[1:], cs[steps]
+
+    @staticmethod
+    def backward(ctx, grad_hs: Tensor, grad_c_last: Tensor):
+        x, w_x, w_h, acts, cs, hs, tanh_c = ctx.saved_tensors
+        steps = x.shape[0]
+        hidden = hs.shape[-1]
+        s = 3 * hidden
+        i, f, o, g = (acts[..., k * hidden:(k + 1) * hidden] for k in range(4))
+        # Everything that does not depend on the running (dh, dc) is computed for all steps at
+        # once: d gate_pre = [dc, dc, dh, dc] * coef, with coef = the other factor times the
+        # activation's derivative. The loop is then six ops a step.
+        coef = torch.addcmul(acts, acts, acts, value=-1)  # sigmoid' = a - a^2
+        torch.addcmul(torch.ones_like(g), g, g, value=-1, out=coef[..., s:])  # tanh' = 1 - g^2
+        coef.mul_(torch.cat([g, cs[:-1], tanh_c, i], dim=-1))
+        o_dtanh = o * (1 - tanh_c * tanh_c)  # dc/dh through h = o * tanh(c)
+        dgates = torch.empty_like(acts)
+        dh = torch.zeros_like(hs[0])
+        dc = grad_c_last.clone() if grad_c_last is not None else torch.zeros_like(hs[0])
+        for t in range(steps - 1, -1, -1):
+            dh.add_(grad_hs[t])
+            dc.addcmul_(dh, o_dtanh[t])
+            torch.mul(torch.cat([dc, dc, dh, dc], dim=1), coef[t], out=dgates[t])
+            dc.mul_(f[t])
+            dh = dgates[t] @ w_h
+        dg_flat = _flat(dgates)
+        grad_x = (dg_flat @ w_x).view_as(x) if ctx.needs_input_grad[0] else None
+        grad_w_x = _ifog_to_ifgo((_flat(x).t() @ dg_flat).t())  # skinny GEMMs are faster this way round
+        grad_w_h = _ifog_to_ifgo(dg_flat.t() @ _flat(hs[:-1]))
+        grad_b = _ifog_to_ifgo(dg_flat.sum(0))
+        return grad_x, dh, dc, grad_w_x, grad_w_h, grad_b
+
+
+class VanillaRNN(nn.Module):
+    r"""Elman RNN (seed eq. 1): :math:`h^{(t)} = \tanh(W_{hx} x^{(t)} + W_{hh} h^{(t-1)} + b_h)`.
+
+    The output projection :math:`p^{(t)} = W_{ph} h^{(t)} + b_p` (eq. 2) lives in the task
+    head, so the same cell serves classification, regression and language models.
+
+    Args:
+        input_size: d, the size of :math:`x^{(t)}`.
+        hidden_size: n, the number of hidden units.
+        init: ``"xavier"`` (the seed's Xavier-normal) or ``"orthogonal"`` (orthogonal
+            :math:`W_{hh}`, which keeps gradients alive over hundreds of steps).
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, init: str = "xavier"):
+        super().__init__()
+        self.input_size, self.hidden_size = input_size, hidden_size
+        self.weight_hx = nn.Parameter(torch.empty(hidden_size, input_size))
+        self.weight_hh = nn.Parameter(torch.empty(hidden_size, hidden_size))
+        self.bias_h = nn.Parameter(torch.zeros(hidden_size))
+        nn.init.xavier_normal_(self.weight_hx)
+        if init == "orthogonal":
+            nn.init.orthogonal_(self.weight_hh)
+        elif init == "xavier":
+            nn.init.xavier_normal_(self.weight_hh)
+        else:
+            raise ValueError(f"unknown RNN init {init!r}: use 'xavier' or 'orthogonal'")
+
+    def forward(self, x: Tensor, h0: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """``x`` [B, T, d] -> (all hidden states [B, T, n], last hidden state [B, n])."""
+        if h0 is None:
+            h0 = x.new_zeros(x.shape[0], self.hidden_size)
+        hs = _RNNFunction.apply(x.transpose(0, 1), h0, self.weight_hx, self.weight_hh,
+                                self.bias_h)
+        return hs.transpose(0, 1), hs[-1]
+
+
+class LSTM(nn.Module):
+    r"""LSTM after the seed's eqs. 4-9, for one layer.
+
+    .. math::
+        g &= \tanh(W_{gx} x + W_{gh} h + b_g) \qquad i = \sigma(W_{ix} x + W_{ih} h + b_i) \\
+        f &= \sigma(W_{fx} x + W_{fh} h + b_f) \qquad o = \sigma(W_{ox} x + W_{oh} h + b_o) \\
+        c^{(t)} &= g \odot i + c^{(t-1)} \odot f \qquad h^{(t)} = \tanh(c^{(t)}) \odot o
+
+    The four gates are stacked in ``weight_x`` [4n, d], ``weight_h`` [4n, n] and ``bias`` [4n]
+    in ``nn.LSTM``'s order (i, f, g, o): 4(dn + n² + n) parameters, one bias per gate.
+
+    Args:
+        init: ``"xavier"`` (the seed), ``"forget"`` (Xavier plus ``forget_bias`` on f) or
+            ``"chrono"`` (Tallec & Ollivier 2018: :math:`b_f \sim \log U(1, T_{max}-1)`,
+            :math:`b_i = -b_f`, so that memory time scales span up to ``t_max`` steps).
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, init: str = "xavier",
+                 forget_bias: float = 1.0, t_max: int = 100):
+        super().__init__()
+        self.input_size, self.hidden_size = input_size, hidden_size
+        self.weight_x = nn.Parameter(torch.empty(4 * hidden_size, input_size))
+        self.weight_h = nn.Parameter(torch.empty(4 * hidden_size, hidden_size))
+        self.bias = nn.Parameter(torch.zeros(4 * hidden_size))
+        for w in (*self.weight_x.chunk(4, 0), *self.weight_h.chunk(4, 0)):
+            nn.init.xavier_normal_(w)
+        n = hidden_size
+        with torch.no_grad():
+            if init == "forget":
+                self.bias[n:2 * n] = forget_bias
+            elif init == "chrono":
+                b_f = torch.log(torch.empty(n).uniform_(1, max(t_max - 1, 2)))
+                self.bias[n:2 * n] = b_f
+                self.bias[:n] = -b_f
+            elif init != "xavier":
+                raise ValueError(f"unknown LSTM init {init!r}: use xavier, forget or chrono")
+
+    @classmethod
+    def from_torch(cls, lstm: nn.LSTM) -> LSTM:
+        """A hand-written copy of a one-layer ``nn.LSTM`` (its two biases summed)."""
+        cell = cls(lstm.input_size, lstm.hidden_size)
+        cell.to(lstm.weight_ih_l0)
+        with torch.no_grad():
+            cell.weight_x.copy_(lstm.weight_ih_l0)
+            cell.weight_h.copy_(lstm.weight_hh_l0)
+            cell.bias.copy_(lstm.bias_ih_l0 + lstm.bias_hh_l0)
+        return cell
+
+    def forward(self, x: Tensor, state: tuple[Tensor, Tensor] | None = None
+                ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+        """``x`` [B, T, d] -> (all hidden states [B, T, n], (h_T, c_T))."""
+        if state is None:
+            zeros = x.new_zeros(x.shape[0], self.hidden_size)
+            state = (zeros, zeros)
+        hs, c_last = _LSTMFunction.apply(x.transpose(0, 1), state[0], state[1], self.weight_x,
+                                         self.weight_h, self.bias)
+        return hs.transpose(0, 1), (hs[-1], c_last)
+
+
+def num_lstm_parameters(input_size: int, hidden_size: int) -> int:
+    """The seed's Q1.5b count, 4(dn + n² + n)."""
+    return 4 * (input_size * hidden_size + hidden_size ** 2 + hidden_size)
+
+
+def chrono_t_max(length: int) -> int:
+    """Chrono's T_max for a task whose dependency spans ``length`` steps."""
+    return max(int(math.ceil(length)), 3)

@@ -1,0 +1,63 @@
+"""Data parallelism on PyTorch's own engine (torchrun + DDP); a no-op in one process."""
+
+from __future__ import annotations
+
+import os
+
+import torch
+import torch.distributed as tdist
+from torch import nn
+
+
+def is_distributed() -> bool:
+    return tdist.is_available() and tdist.is_initialized()
+
+
+def rank() -> int:
+    return tdist.get_rank() if is_distributed() else 0
+
+
+def world_size() -> int:
+    return tdist.get_world_size() if is_distributed() else 1
+
+
+def init_from_env() -> bool:
+    """Join the process group that ``torchrun`` describes in the environment, if any."""
+    if is_distributed() or int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return is_distributed()
+    backend = "nccl" if torch.cuda.is_available() else "gloo"
+    tdist.init_process_group(backend)
+    return True
+
+
+def device_for_rank(device: torch.device) -> torch.device:
+    if device.type == "cuda" and is_distributed():
+        local = int(os.environ.get("LOCAL_RANK", "0"))
+        torch.cuda.set_device(local)
+        return torch.device("cuda", local)
+    return device
+
+
+def wrap(model: nn.Module, device: torch.device) -> nn.Module:
+    if not is_distributed():
+        return model
+    ids = [device.index] if device.type == "cuda" else None
+    return nn.parallel.DistributedDataParallel(model, device_ids=ids)
+
+
+def mean(value: float) -> float:
+    """Average a Python number over all ranks (the identity in one process)."""
+    if not is_distributed():
+        return value
+    t = torch.tensor([value], dtype=torch.float64)
+    if tdist.get_backend() == "nccl":
+        t = t.cuda()
+    tdist.all_reduce(t)
+    return t.item() / world_size()
+
+
+def any_true(flag: bool) -> bool:
+    """True on every rank if it is true on any (so that all ranks stop together)."""
+    if not is_distributed():
+        return flag
+    return mean(1.0 if flag else 0.0) > 0

@@ -1,0 +1,54 @@
+"""What the Trainer needs from a task: data, a loss, an evaluation and a report."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+from torch_geometric.data import Batch
+
+
+class Task(ABC):
+    """A dataset, a model family and a metric. The Trainer knows nothing else about tasks.
+
+    ``metric`` names the key of :meth:`evaluate` that picks the best checkpoint and stops
+    early; ``mode`` says whether larger (``"max"``) or smaller (``"min"``) is better.
+    """
+
+    name: str
+    metric: str
+    mode: str = "max"
+
+    @abstractmethod
+    def build_model(self) -> nn.Module: ...
+
+    @abstractmethod
+    def train_batch(self, batch_size: int, generator: torch.Generator,
+                    device: torch.device) -> Batch: ...
+
+    @abstractmethod
+    def loss(self, model: nn.Module, batch: Batch) -> tuple[Tensor, dict[str, float]]:
+        """The training loss and per-batch statistics to average into the progress bar."""
+
+    @abstractmethod
+    def evaluate(self, model: nn.Module, device: torch.device) -> dict[str, float]: ...
+
+    def report(self, model: nn.Module, device: torch.device) -> dict[str, Any]:
+        """Final figures of the best model (default: its evaluation)."""
+        return self.evaluate(model, device)
+
+    def on_eval(self, model: nn.Module, device: torch.device, step: int) -> dict[str, Any]:
+        """Extra things to log at an evaluation (a text sample, say)."""
+        return {}
+
+    def state_dict(self) -> dict[str, Any]:
+        """The data position, for resuming (the sampler's generator is saved separately)."""
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        pass
+
+    def better(self, a: float, b: float | None) -> bool:
+        return b is None or (a > b if self.mode == "max" else a < b)

@@ -1,0 +1,273 @@
+"""One model-agnostic training loop for every task and model in sgtk."""
+
+from __future__ import annotations
+
+import math
+import signal
+import time
+from contextlib import nullcontext
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import torch
+from torch import nn
+
+from sgtk.errors import SgtkError
+from sgtk.train import distributed as dist
+from sgtk.train.checkpoint import load_checkpoint, save_checkpoint
+from sgtk.train.config import write_toml
+from sgtk.train.metrics import MetricsLog
+from sgtk.train.optim import lr_factor, make_optimizer, set_lr
+from sgtk.train.task import Task
+
+
+@dataclass
+class TrainConfig:
+    steps: int = 10_000
+    batch_size: int = 128
+    lr: float = 1e-3
+    optimizer: str = "adam"
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    max_norm: float = 10.0
+    lr_schedule: str = "step"
+    lr_decay: float = 0.5
+    lr_step: int = 0
+    eval_every: int = 100
+    checkpoint_every: int = 500
+    max_time: float | None = None
+    target: float | None = None
+    seed: int = 0
+    device: str = "auto"
+    amp: bool = True
+    compile: bool = False
+
+    def validate(self) -> None:
+        if self.steps <= 0:
+            raise SgtkError(f"--steps {self.steps} must be positive (try --steps 1000)")
+        if self.batch_size <= 0:
+            raise SgtkError(f"--batch-size {self.batch_size} must be positive (try 128)")
+        if self.lr <= 0:
+            raise SgtkError(f"--lr {self.lr} must be positive (try --lr 1e-3)")
+        if self.eval_every <= 0 or self.checkpoint_every <= 0:
+            raise SgtkError("--eval-every and --checkpoint-every must be positive")
+        if self.max_time is not None and self.max_time <= 0:
+            raise SgtkError(f"--max-time {self.max_time} must be positive seconds")
+
+
+class Callback(Protocol):
+    def on_start(self, total_steps: int, start_step: int) -> None: ...
+    def on_step(self, step: int, logs: dict[str, float]) -> None: ...
+    def on_eval(self, step: int, record: dict[str, Any]) -> None: ...
+
+
+class TrainingDiverged(SgtkError):
+    pass
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise SgtkError("--device cuda asked for, but no CUDA GPU is visible: use --device cpu")
+    try:
+        return torch.device(name)
+    except RuntimeError:
+        raise SgtkError(f"unknown device {name!r}: use auto, cpu or cuda") from None
+
+
+@dataclass
+class Trainer:
+    """Trains ``task``'s model under ``config`` and keeps everything in ``run_dir``.
+
+    ``run_dir`` gets ``config.toml`` (the resolved config), ``metrics.jsonl`` (one record per
+    evaluation), ``checkpoint.pt`` (for ``resume``) and ``best.pt`` (the best model so far).
+    """
+
+    task: Task
+    config: TrainConfig
+    run_dir: Path
+    extra_config: dict[str, Any] = field(default_factory=dict)
+    callbacks: list[Callback] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.config.validate()
+        self.run_dir = Path(self.run_dir)
+        self.device = dist.device_for_rank(resolve_device(self.config.device))
+        self.is_main = dist.rank() == 0
+
+    # ---- setup -------------------------------------------------------------------------
+    def _prepare_run_dir(self, resume: bool) -> None:
+        if not self.is_main:
+            return
+        try:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            probe = self.run_dir / ".write-test"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as e:
+            raise SgtkError(f"cannot write to output directory {self.run_dir} "
+                            f"({e.strerror or e}): choose a writable --out") from None
+        if not resume and (self.run_dir / "checkpoint.pt").exists():
+            raise SgtkError(f"{self.run_dir} already holds a run: pass --resume to continue "
+                            "it, or choose another --out")
+        write_toml(self.run_dir / "config.toml",
+                   {"task": self.task.name, **self.extra_config, "train": asdict(self.config)})
+
+    def _amp(self):
+        if self.device.type != "cuda" or not self.config.amp:
+            return nullcontext(), None
+        dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        scaler = torch.amp.GradScaler("cuda") if dtype == torch.float16 else None
+        return torch.autocast("cuda", dtype=dtype), scaler
+
+    # ---- the loop ----------------------------------------------------------------------
+    def fit(self, resume: bool = False) -> dict[str, Any]:
+        cfg = self.config
+        self._prepare_run_dir(resume)
+        torch.manual_seed(cfg.seed)
+        model = self.task.build_model().to(self.device)
+        optimizer = make_optimizer(cfg.optimizer, model.parameters(), cfg.lr, cfg.momentum,
+                                   cfg.weight_decay)
+        data_gen = torch.Generator().manual_seed(cfg.seed * 1000 + 17 + dist.rank())
+        log = MetricsLog(self.run_dir / "metrics.jsonl")
+        step, elapsed_before, best = 0, 0.0, None
+        ckpt_path = self.run_dir / "checkpoint.pt"
+        if resume and ckpt_path.exists():
+            state = load_checkpoint(ckpt_path, self.device)
+            if state.get("task") != self.task.name:
+                raise SgtkError(f"{ckpt_path} is a {state.get('task')!r} checkpoint, not "
+                                f"{self.task.name!r}: resume it with its own task")
+            model.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+            data_gen.set_state(state["data_rng"])
+            torch.set_rng_state(state["torch_rng"])
+            if torch.cuda.is_available() and "cuda_rng" in state:
+                torch.cuda.set_rng_state_all(state["cuda_rng"])
+            self.task.load_state_dict(state["task_state"])
+            step, elapsed_before, best = state["step"], state["elapsed"], state["best"]
+            if self.is_main:
+                log.truncate_after(step)
+        elif self.is_main and log.path.exists():
+            log.path.unlink()
+
+        train_model = dist.wrap(model, self.device)
+        if cfg.compile:
+            train_model = torch.compile(train_model)
+        autocast, scaler = self._amp()
+
+        def checkpoint() -> None:
+            if not self.is_main:
+                return
+            state = {"task": self.task.name, "model": model.state_dict(),
+                     "optimizer": optimizer.state_dict(), "data_rng": data_gen.get_state(),
+                     "torch_rng": torch.get_rng_state(), "task_state": self.task.state_dict(),
+                     "step": step, "elapsed": elapsed_before + (time.perf_counter() - t0),
+                     "best": best}
+            if torch.cuda.is_available():
+                state["cuda_rng"] = torch.cuda.get_rng_state_all()
+            save_checkpoint(state, ckpt_path)
+
+        interrupted = []
+        previous_handler = None
+        if self.is_main:
+            previous_handler = signal.signal(signal.SIGINT,
+                                             lambda *_: interrupted.append(True))
+        for cb in self.callbacks:
+            cb.on_start(cfg.steps, step)
+        t0 = time.perf_counter()
+        sums: dict[str, float] = {}
+        count = 0
+        stop_reason = "steps"
+        try:
+            while step < cfg.steps:
+                elapsed = elapsed_before + time.perf_counter() - t0
+                frac = elapsed / cfg.max_time if cfg.max_time else None
+                set_lr(optimizer, cfg.lr, lr_factor(
+                    cfg.lr_schedule, step=step, total_steps=cfg.steps, decay=cfg.lr_decay,
+                    every=cfg.lr_step, time_fraction=frac))
+                model.train()
+                batch = self.task.train_batch(cfg.batch_size, data_gen, self.device)
+                with autocast:
+                    loss, stats = self.task.loss(train_model, batch)
+                if not torch.isfinite(loss):
+                    raise TrainingDiverged(
+                        f"loss became {loss.item()} at step {step + 1}: lower --lr or "
+                        f"--max-norm; the last good checkpoint is kept in {self.run_dir}")
+                optimizer.zero_grad(set_to_none=True)
+                if scaler is not None:
+                    scaler.scale(loss).backward()
+                    scaler.unscale_(optimizer)
+                else:
+                    loss.backward()
+                if cfg.max_norm > 0:
+                    nn.utils.clip_grad_norm_(model.parameters(), cfg.max_norm)
+                if scaler is not None:
+                    scaler.step(optimizer)
+                    scaler.update()
+                else:
+                    optimizer.step()
+                step += 1
+                stats = {"loss": loss.item(), **stats}
+                for k, v in stats.items():
+                    sums[k] = sums.get(k, 0.0) + v
+                count += 1
+                for cb in self.callbacks:
+                    cb.on_step(step, {**stats, "lr": optimizer.param_groups[0]["lr"]})
+
+                elapsed = elapsed_before + time.perf_counter() - t0
+                time_up = dist.any_true(cfg.max_time is not None and elapsed >= cfg.max_time)
+                done = step >= cfg.steps or time_up
+                if done:
+                    stop_reason = "time" if time_up and step < cfg.steps else "steps"
+                if step % cfg.eval_every == 0 or done:
+                    record = self._evaluate(model, step, sums, count)
+                    sums, count = {}, 0
+                    value = record[self.task.metric]
+                    if not math.isfinite(value):
+                        raise TrainingDiverged(f"{self.task.metric} became {value} at step "
+                                               f"{step}: lower --lr")
+                    if self.task.better(value, best):
+                        best = value
+                        if self.is_main:
+                            save_checkpoint({"task": self.task.name, "model": model.state_dict(),
+                                             "step": step, "metric": value,
+                                             "config": self.extra_config},
+                                            self.run_dir / "best.pt")
+                    if self.is_main:
+                        log.append(record)
+                    for cb in self.callbacks:
+                        cb.on_eval(step, record)
+                    if cfg.target is not None and self._reached(value):
+                        done, stop_reason = True, "target"
+                if step % cfg.checkpoint_every == 0 or done or interrupted:
+                    checkpoint()
+                if interrupted:
+                    raise KeyboardInterrupt
+                if done:
+                    break
+        finally:
+            if previous_handler is not None:
+                signal.signal(signal.SIGINT, previous_handler)
+        seconds = elapsed_before + time.perf_counter() - t0
+        if (self.run_dir / "best.pt").exists():
+            model.load_state_dict(load_checkpoint(self.run_dir / "best.pt", self.device)["model"])
+        model.eval()
+        report = self.task.report(model, self.device)
+        self.model = model
+        return {**report, "steps": step, "seconds": round(seconds, 2),
+                "stopped_by": stop_reason, "run_dir": str(self.run_dir)}
+
+    def _reached(self, value: float) -> bool:
+        target = self.config.target
+        return value >= target if self.task.mode == "max" else value <= target
+
+    def _evaluate(self, model: nn.Module, step: int, sums: dict[str, float],
+                  count: int) -> dict[str, Any]:
+        model.eval()
+        with torch.no_grad():
+            metrics = self.task.evaluate(model, self.device)
+            extra = self.task.on_eval(model, self.device, step)
+        train = {f"train_{k}": dist.mean(v / max(count, 1)) for k, v in sums.items()}
+        return {"step": step, **train, **metrics, **extra}

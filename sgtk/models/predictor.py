@@ -12,7 +12,7 @@ from torch_geometric.data import Batch
 from torch_geometric.nn import GCNConv
 
 from sgtk.errors import SgtkError
-from sgtk.nn import GCNLayer, LSTM, VanillaRNN, positional_encoding, readout
+from sgtk.nn import LSTM, GCNLayer, VanillaRNN, positional_encoding, readout
 from sgtk.views import node_positions, to_sequence
 
 RECURRENT = ("rnn", "lstm")

@@ -28,7 +28,7 @@ class PalindromeConfig:
     init: str = "auto"
     one_hot: bool = True
     pos_dim: int = 0
-    directed: bool = False
+    directed: bool = True  # causal edges: the target is the digit after the last node
 
     def validate(self) -> None:
         check_model(self.model, MODELS)

@@ -18,7 +18,7 @@ from sgtk.train import distributed as dist
 from sgtk.train.checkpoint import load_checkpoint, save_checkpoint
 from sgtk.train.config import write_toml
 from sgtk.train.metrics import MetricsLog
-from sgtk.train.optim import lr_factor, make_optimizer, set_lr
+from sgtk.train.optim import OPTIMIZERS, SCHEDULES, lr_factor, make_optimizer, set_lr
 from sgtk.train.task import Task
 
 
@@ -52,6 +52,12 @@ class TrainConfig:
             raise SgtkError(f"--lr {self.lr} must be positive (try --lr 1e-3)")
         if self.eval_every <= 0 or self.checkpoint_every <= 0:
             raise SgtkError("--eval-every and --checkpoint-every must be positive")
+        if self.optimizer not in OPTIMIZERS:
+            raise SgtkError(f"unknown optimizer {self.optimizer!r}: choose one of "
+                            f"{', '.join(OPTIMIZERS)}")
+        if self.lr_schedule not in SCHEDULES:
+            raise SgtkError(f"unknown lr schedule {self.lr_schedule!r}: choose one of "
+                            f"{', '.join(SCHEDULES)}")
         if self.max_time is not None and self.max_time <= 0:
             raise SgtkError(f"--max-time {self.max_time} must be positive seconds")
 
@@ -149,8 +155,9 @@ class Trainer:
             step, elapsed_before, best = state["step"], state["elapsed"], state["best"]
             if self.is_main:
                 log.truncate_after(step)
-        elif self.is_main and log.path.exists():
-            log.path.unlink()
+        elif self.is_main:  # a fresh run: nothing of an older one may leak in
+            log.path.unlink(missing_ok=True)
+            (self.run_dir / "best.pt").unlink(missing_ok=True)
 
         train_model = dist.wrap(model, self.device)
         if cfg.compile:

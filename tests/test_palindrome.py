@@ -1,0 +1,84 @@
+import pytest
+import torch
+
+from sgtk.data.palindrome import PalindromeData, _is_held_out
+from sgtk.errors import SgtkError
+from tests.helpers import assert_one_line_error, invoke, last_json
+
+
+@pytest.mark.parametrize("length", [3, 6, 11, 40])
+def test_palindromes_and_a_disjoint_held_out_set(length):
+    data = PalindromeData(length)
+    test = data.test_digits
+    train = data.sample_digits(500, torch.Generator().manual_seed(1))
+    for digits in (train, test):
+        assert torch.equal(digits, digits.flip(1))
+    assert not _is_held_out(train[:, :data.num_free]).any()
+    assert _is_held_out(test[:, :data.num_free]).all()
+
+
+def test_enumerated_split_is_complete_for_short_lengths():
+    data = PalindromeData(5)  # 10^3 palindromes, about a tenth held out
+    assert 50 < data.test_digits.shape[0] < 150
+    assert len({tuple(r) for r in data.test_digits.tolist()}) == data.test_digits.shape[0]
+
+
+def test_batches_are_seeded_and_give_both_views():
+    data = PalindromeData(7)
+    a = data.train_batch(16, torch.Generator().manual_seed(3))
+    b = data.train_batch(16, torch.Generator().manual_seed(3))
+    assert torch.equal(a.x, b.x) and torch.equal(a.y, b.y)
+    assert a.tokens.shape == (16, 6) and a.x.shape == (16 * 6, 10)
+    assert torch.equal(a.y, a.tokens[:, 0])
+    scalar = PalindromeData(7, one_hot=False).train_batch(4, torch.Generator())
+    assert scalar.x.shape == (4 * 6, 1)
+
+
+def test_too_short():
+    with pytest.raises(SgtkError, match="length"):
+        PalindromeData(2)
+
+
+@pytest.mark.parametrize("model", ["rnn", "lstm"])
+def test_recurrent_models_solve_short_palindromes(model, tmp_path):
+    r = invoke("train", "palindrome", "--model", model, "--length", 5, "--steps", 600,
+               "--out", tmp_path / model, "--json")
+    result = last_json(r)
+    assert result["test_accuracy"] >= 0.99
+    assert {"test_accuracy", "steps", "seconds", "run_dir"} <= result.keys()
+    assert (tmp_path / model / "metrics.jsonl").exists()
+    assert (tmp_path / model / "config.toml").exists()
+
+
+def test_gcn_with_enough_layers_learns_t6(tmp_path):
+    r = invoke("train", "palindrome", "--model", "gcn", "--length", 6, "--layers", 4,
+               "--steps", 2000, "--out", tmp_path / "g", "--json")
+    assert last_json(r)["test_accuracy"] >= 0.99
+
+
+@pytest.mark.parametrize("model", ["gcn", "pyg-gcn"])
+def test_gcn_with_too_few_layers_stays_near_chance(model, tmp_path):
+    r = invoke("train", "palindrome", "--model", model, "--length", 12, "--layers", 2,
+               "--steps", 300, "--out", tmp_path / "g", "--json")
+    assert last_json(r)["test_accuracy"] <= 0.3
+
+
+@pytest.mark.parametrize("args,words", [
+    (["--length", 2], ["length"]),
+    (["--model", "transformer"], ["transformer", "rnn"]),
+    (["--steps", 0], ["steps"]),
+    (["--readout", "median"], ["readout"]),
+    (["--optimizer", "lbfgs"], ["optimizer"]),
+])
+def test_bad_input(args, words, tmp_path):
+    r = invoke("train", "palindrome", *args, "--out", tmp_path / "r")
+    assert_one_line_error(r, *words)
+    assert r.exit_code == 2
+
+
+def test_unwritable_output_directory(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    r = invoke("train", "palindrome", "--steps", 5, "--out", blocker / "run")
+    assert_one_line_error(r, "output directory")
+    assert r.exit_code == 2

@@ -1,0 +1,101 @@
+"""The hand-written cells against torch.nn.RNN / nn.LSTM with the same weights (float64)."""
+
+import pytest
+import torch
+from torch import nn
+
+from sgtk.nn import LSTM, VanillaRNN
+from sgtk.nn.rnn import num_lstm_parameters
+
+B, T, D, H = 4, 7, 5, 6
+
+
+def _close(a, b, tol=1e-5):
+    assert (a - b).abs().max().item() < tol
+
+
+@pytest.mark.parametrize("with_state", [False, True])
+def test_vanilla_rnn_matches_nn_rnn(with_state):
+    ref = nn.RNN(D, H, nonlinearity="tanh", batch_first=True).double()
+    cell = VanillaRNN(D, H).double()
+    with torch.no_grad():
+        cell.weight_hx.copy_(ref.weight_ih_l0)
+        cell.weight_hh.copy_(ref.weight_hh_l0)
+        cell.bias_h.copy_(ref.bias_ih_l0 + ref.bias_hh_l0)
+    x = torch.randn(B, T, D, dtype=torch.double, requires_grad=True)
+    h0 = torch.randn(B, H, dtype=torch.double, requires_grad=True) if with_state else None
+    out, last = cell(x, h0)
+    ref_out, ref_last = ref(x, None if h0 is None else h0[None])
+    _close(out, ref_out)
+    _close(last, ref_last[0])
+    g = torch.randn_like(out)
+    inputs = [x] + ([h0] if with_state else [])
+    ours = torch.autograd.grad((out * g).sum(), inputs + list(cell.parameters()))
+    theirs = torch.autograd.grad((ref_out * g).sum(), inputs + list(ref.parameters()))
+    n = len(inputs)
+    for a, b in zip(ours[:n], theirs[:n]):
+        _close(a, b)
+    _close(ours[n], theirs[n])                 # W_hx
+    _close(ours[n + 1], theirs[n + 1])         # W_hh
+    _close(ours[n + 2], theirs[n + 2])         # b_h == d b_ih == d b_hh
+    _close(ours[n + 2], theirs[n + 3])
+
+
+@pytest.mark.parametrize("with_state", [False, True])
+def test_lstm_matches_nn_lstm(with_state):
+    ref = nn.LSTM(D, H, batch_first=True).double()
+    cell = LSTM.from_torch(ref)
+    x = torch.randn(B, T, D, dtype=torch.double, requires_grad=True)
+    state = None
+    if with_state:
+        state = (torch.randn(B, H, dtype=torch.double, requires_grad=True),
+                 torch.randn(B, H, dtype=torch.double, requires_grad=True))
+    out, (h, c) = cell(x, state)
+    ref_out, (rh, rc) = ref(x, None if state is None else (state[0][None], state[1][None]))
+    _close(out, ref_out)
+    _close(h, rh[0])
+    _close(c, rc[0])
+    g = torch.randn_like(out)
+    inputs = [x] + (list(state) if with_state else [])
+    loss = (out * g).sum() + 0.5 * c.sum()
+    ref_loss = (ref_out * g).sum() + 0.5 * rc.sum()
+    ours = torch.autograd.grad(loss, inputs + [cell.weight_x, cell.weight_h, cell.bias])
+    theirs = torch.autograd.grad(ref_loss, inputs + [ref.weight_ih_l0, ref.weight_hh_l0,
+                                                     ref.bias_ih_l0, ref.bias_hh_l0])
+    for a, b in zip(ours, theirs):
+        _close(a, b)
+    _close(ours[-1], theirs[-1])  # the summed bias gets the gradient of either nn.LSTM bias
+
+
+def test_gradcheck_float64():
+    x = torch.randn(2, 4, 3, dtype=torch.double, requires_grad=True)
+    lstm = LSTM(3, 4).double()
+    rnn = VanillaRNN(3, 4).double()
+    assert torch.autograd.gradcheck(lambda x: lstm(x)[0], (x,))
+    assert torch.autograd.gradcheck(lambda x: rnn(x)[0], (x,))
+
+
+def test_lstm_parameter_count_is_the_seeds():
+    cell = LSTM(10, 128)
+    assert sum(p.numel() for p in cell.parameters()) == num_lstm_parameters(10, 128)
+    assert num_lstm_parameters(10, 128) == 4 * (10 * 128 + 128 * 128 + 128)
+
+
+def test_no_torch_recurrent_or_linear_modules_inside():
+    for cell in (LSTM(3, 4), VanillaRNN(3, 4)):
+        assert list(cell.children()) == []
+
+
+def test_inits():
+    n = 16
+    chrono = LSTM(3, n, init="chrono", t_max=50)
+    b_f = chrono.bias[n:2 * n]
+    assert (b_f >= 0).all() and (b_f <= torch.log(torch.tensor(49.0))).all()
+    assert torch.equal(chrono.bias[:n], -b_f)
+    forget = LSTM(3, n, init="forget", forget_bias=1.0)
+    assert torch.equal(forget.bias[n:2 * n], torch.ones(n))
+    rnn = VanillaRNN(3, n, init="orthogonal")
+    eye = rnn.weight_hh @ rnn.weight_hh.t()
+    assert torch.allclose(eye, torch.eye(n), atol=1e-5)
+    with pytest.raises(ValueError):
+        LSTM(3, n, init="nope")

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import typer
 
-from cli import train
+from cli import generate, train
 
 app = typer.Typer(
     help="sgtk: sequences as path graphs. Train RNNs, LSTMs and GCNs under one Trainer.",
     no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
 app.add_typer(train.app, name="train")
+app.command("generate")(generate.generate)
 
 
 def main() -> None:

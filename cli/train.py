@@ -89,3 +89,75 @@ def palindrome(
             {"model": cfg.model, "task_config": vars(cfg)}, ("loss", "accuracy"))
 
     guarded(go)
+
+
+@app.command()
+def text(
+    data: Path = typer.Option(None, "--data", help="Any UTF-8 text file."),
+    corpus: str = typer.Option(None, "--corpus",
+                               help="Built-in corpus, downloaded into data/ on first use."),
+    model: str = typer.Option(None, "--model", help="lstm, gcn or pyg-gcn (causal path graph)."),
+    seq_length: int = typer.Option(None, "--seq-length", help="Characters per window."),
+    hidden: int = typer.Option(None, "--hidden", help="Hidden units."),
+    layers: int = typer.Option(None, "--layers", help="LSTM layers, or GCN layers k."),
+    embed: int = typer.Option(None, "--embed", help="Embedding size (0: one-hot input)."),
+    dropout: float = typer.Option(None, "--dropout", help="Dropout between layers."),
+    steps: int = Steps, batch_size: int = BatchSize, lr: float = Lr, optimizer: str = Optimizer,
+    max_norm: float = MaxNorm, max_time: float = MaxTime, seed: int = Seed,
+    device: str = Device, eval_every: int = EvalEvery,
+    out_dir: Path = Out, config: Path = Config, resume: bool = Resume, as_json: bool = Json,
+    compile_: bool = Compile,
+) -> None:
+    """Character language model (seed §2) on a text file or a built-in corpus."""
+    from sgtk.tasks.text import TextConfig, TextTask
+
+    def go():
+        cfg = layered(TextConfig, "task", "text", config, dict(
+            data=str(data) if data else None, corpus=corpus, model=model,
+            seq_length=seq_length, hidden=hidden, layers=layers, embed=embed, dropout=dropout))
+        task = TextTask(cfg)
+        flags = dict(steps=steps, batch_size=batch_size, lr=lr, optimizer=optimizer,
+                     max_norm=max_norm, max_time=max_time, seed=seed, device=device,
+                     eval_every=eval_every, compile=compile_)
+        run("text", task, flags, config, out_dir, resume, as_json,
+            {**task.model_config(), "task_config": vars(cfg)}, ("loss", "bpc"))
+
+    guarded(go)
+
+
+@app.command()
+def molecules(
+    model: str = typer.Option(None, "--model",
+                              help="gcn, pyg-gcn (molecular graph), lstm, rnn (SMILES tokens) "
+                              "or gcn-smiles (the SMILES path graph)."),
+    dataset: str = typer.Option(None, "--dataset", help="nci-tpsa (offline) or freesolv."),
+    data: Path = typer.Option(None, "--data", help="Any CSV of SMILES with a numeric target."),
+    smiles_col: str = typer.Option(None, "--smiles-col", help="SMILES column of --data."),
+    target_col: str = typer.Option(None, "--target-col", help="Target column of --data."),
+    hidden: int = typer.Option(None, "--hidden", help="Hidden units."),
+    layers: int = typer.Option(None, "--layers", help="GCN layers."),
+    readout: str = typer.Option(None, "--readout", help="Graph readout: mean, sum or max."),
+    dropout: float = typer.Option(None, "--dropout", help="Dropout before the head."),
+    split_seed: int = typer.Option(None, "--split-seed", help="Seed of the 80/10/10 split."),
+    steps: int = Steps, batch_size: int = BatchSize, lr: float = Lr, optimizer: str = Optimizer,
+    max_norm: float = MaxNorm, max_time: float = MaxTime, seed: int = Seed,
+    device: str = Device, eval_every: int = EvalEvery,
+    out_dir: Path = Out, config: Path = Config, resume: bool = Resume, as_json: bool = Json,
+    compile_: bool = Compile,
+) -> None:
+    """Molecular property regression on the graph or the SMILES string."""
+    from sgtk.tasks.molecules import MoleculeConfig, MoleculeTask
+
+    def go():
+        cfg = layered(MoleculeConfig, "task", "molecules", config, dict(
+            model=model, dataset=dataset, data=str(data) if data else None,
+            smiles_col=smiles_col, target_col=target_col, hidden=hidden, layers=layers,
+            readout=readout, dropout=dropout, split_seed=split_seed))
+        task = MoleculeTask(cfg)
+        flags = dict(steps=steps, batch_size=batch_size, lr=lr, optimizer=optimizer,
+                     max_norm=max_norm, max_time=max_time, seed=seed, device=device,
+                     eval_every=eval_every, compile=compile_)
+        run("molecules", task, flags, config, out_dir, resume, as_json,
+            {"model": cfg.model, "task_config": vars(cfg)}, ("loss",))
+
+    guarded(go)

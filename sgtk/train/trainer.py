@@ -41,6 +41,7 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     amp: bool = True
+    cpu_bf16: bool = False
     compile: bool = False
 
     def validate(self) -> None:
@@ -122,6 +123,11 @@ class Trainer:
                    {"task": self.task.name, **self.extra_config, "train": asdict(self.config)})
 
     def _amp(self):
+        if (self.device.type == "cpu" and self.config.cpu_bf16
+                and torch.ops.mkldnn._is_mkldnn_bf16_supported()):
+            # oneDNN runs bf16 LSTMs about twice as fast on CPUs with native bf16 (AVX512-BF16,
+            # AMX); elsewhere bf16 is emulated and slower, so it stays off there.
+            return torch.autocast("cpu", dtype=torch.bfloat16), None
         if self.device.type != "cuda" or not self.config.amp:
             return nullcontext(), None
         dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16

@@ -1,0 +1,163 @@
+"""Sampling from a char-LSTM: temperature, top-k, greedy and beam search, all incremental.
+
+The prefix goes through the LSTM once; after that every character costs one step of the
+carried (h, c) state, never a pass over the whole text so far.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+from sgtk.data.text import Vocab
+from sgtk.errors import SgtkError
+from sgtk.models.charlm import CharLSTM
+from sgtk.train.checkpoint import load_checkpoint
+
+PRETRAINED = Path(__file__).resolve().parent / "pretrained" / "charlm-tinyshakespeare.pt"
+
+
+def _next_token(logits: Tensor, tau: float, greedy: bool, top_k: int | None,
+                generator: torch.Generator) -> Tensor:
+    if greedy:
+        return logits.argmax(-1)
+    # softmax(p / tau): tau < 1 sharpens, tau > 1 flattens, tau -> 0 approaches greedy.
+    scaled = logits.double() / tau
+    if top_k is not None and top_k < scaled.shape[-1]:
+        kth = scaled.topk(top_k, dim=-1).values[..., -1:]
+        scaled = scaled.masked_fill(scaled < kth, float("-inf"))
+    probs = torch.softmax(scaled, dim=-1)
+    return torch.multinomial(probs.cpu(), 1, generator=generator).squeeze(-1).to(logits.device)
+
+
+def check_sampling(tau: float, top_k: int | None = None, length: int = 1) -> None:
+    if not tau > 0:
+        raise SgtkError(f"--tau {tau} must be > 0 (tau < 1 is sharper, tau > 1 flatter; "
+                        "use --greedy for tau -> 0)")
+    if top_k is not None and top_k < 1:
+        raise SgtkError(f"--top-k {top_k} must be at least 1")
+    if length < 0:
+        raise SgtkError(f"--length {length} must not be negative")
+
+
+@torch.no_grad()
+def sample(model: CharLSTM, vocab: Vocab, prefix: str, length: int, tau: float = 1.0,
+           greedy: bool = False, top_k: int | None = None, seed: int | None = None,
+           num_samples: int = 1, device: torch.device | str = "cpu",
+           on_text: Callable[[str], None] | None = None) -> list[str]:
+    """``num_samples`` continuations of ``prefix`` (in parallel), each ``length`` characters.
+
+    ``on_text`` receives each new character of the first sample as it is drawn (streaming).
+    """
+    check_sampling(tau, top_k, length)
+    if not prefix:
+        raise SgtkError("the prefix is empty: pass --prefix with at least one character")
+    generator = torch.Generator()
+    generator.manual_seed(seed if seed is not None else torch.seed())
+    was_training = model.training
+    model.eval()
+    ids = vocab.encode(prefix).to(device).expand(num_samples, -1)
+    logits, state = model.forward_tokens(ids)
+    logits = logits[:, -1]
+    out = torch.empty(num_samples, length, dtype=torch.long)
+    for t in range(length):
+        token = _next_token(logits, tau, greedy, top_k, generator)
+        out[:, t] = token.cpu()
+        if on_text is not None:
+            on_text(vocab.chars[out[0, t]])
+        logits, state = model.forward_tokens(token[:, None], state)
+        logits = logits[:, -1]
+    model.train(was_training)
+    return [vocab.decode(row) for row in out]
+
+
+@torch.no_grad()
+def sample_recompute(model: CharLSTM, vocab: Vocab, prefix: str, length: int, tau: float = 1.0,
+                     seed: int = 0) -> str:
+    """The naive reference: re-read the whole text for every new character (for ``bench``)."""
+    generator = torch.Generator().manual_seed(seed)
+    ids = vocab.encode(prefix)[None]
+    for _ in range(length):
+        logits, _ = model.forward_tokens(ids)
+        token = _next_token(logits[:, -1], tau, False, None, generator)
+        ids = torch.cat([ids, token[:, None]], dim=1)
+    return vocab.decode(ids[0, len(prefix):])
+
+
+@torch.no_grad()
+def beam_search(model: CharLSTM, vocab: Vocab, prefix: str, length: int, beam: int = 5,
+                device: torch.device | str = "cpu") -> str:
+    """The most likely continuation found by keeping the ``beam`` best partial texts."""
+    if beam < 1:
+        raise SgtkError(f"--beam {beam} must be at least 1")
+    if not prefix:
+        raise SgtkError("the prefix is empty: pass --prefix with at least one character")
+    model.eval()
+    logits, (h, c) = model.forward_tokens(vocab.encode(prefix).to(device)[None])
+    scores = torch.log_softmax(logits[:, -1].double(), -1)  # [1, V]
+    tokens = torch.empty(1, 0, dtype=torch.long, device=device)
+    for _ in range(length):
+        num, size = scores.shape
+        top = scores.reshape(-1).topk(min(beam, scores.numel()))
+        parent, token = top.indices // size, top.indices % size
+        tokens = torch.cat([tokens[parent], token[:, None]], dim=1)
+        h, c = h[:, parent], c[:, parent]
+        logits, (h, c) = model.forward_tokens(token[:, None], (h, c))
+        scores = top.values[:, None] + torch.log_softmax(logits[:, -1].double(), -1)
+    return vocab.decode(tokens[0])
+
+
+def load_char_model(checkpoint: Path | None = None, runs: Path = Path("runs"),
+                    device: torch.device | str = "cpu") -> tuple[CharLSTM, Vocab, str]:
+    """A char-LSTM from a run directory (or its ``best.pt``), the newest text run under
+    ``runs``, or else the pretrained model shipped with sgtk. Returns (model, vocab, source)."""
+    if checkpoint is None:
+        candidates = sorted(runs.glob("*/best.pt"), key=lambda p: p.stat().st_mtime,
+                            reverse=True) if runs.is_dir() else []
+        for path in candidates:
+            if _is_text_checkpoint(path):
+                checkpoint = path
+                break
+        else:
+            checkpoint = PRETRAINED
+    path = Path(checkpoint)
+    if path.is_dir():
+        path = path / "best.pt"
+    if not path.exists():
+        raise SgtkError(f"no checkpoint at {path}: pass a run directory written by "
+                        "`sgtk train text`")
+    state = load_checkpoint(path, device)
+    if state.get("task") != "text":
+        raise SgtkError(f"{path} is a {state.get('task')!r} checkpoint, not a text model: "
+                        "pass a run directory from `sgtk train text`")
+    cfg = state["config"]
+    if cfg.get("model") != "lstm":
+        raise SgtkError(f"{path} holds a {cfg.get('model')!r} text model; generation needs "
+                        "an LSTM run (sgtk train text --model lstm)")
+    vocab = Vocab(cfg["vocab"])
+    model = CharLSTM(len(vocab), cfg["hidden"], cfg["layers"], cfg["embed"], cfg["dropout"])
+    model.load_state_dict({k: v.float() for k, v in state["model"].items()})
+    return model.to(device).eval(), vocab, str(path)
+
+
+def _is_text_checkpoint(path: Path) -> bool:
+    try:
+        return load_checkpoint(path).get("task") == "text"
+    except SgtkError:
+        return False
+
+
+def export_char_model(run_dir: Path | str, dest: Path | str = PRETRAINED) -> Path:
+    """Write a run's best char-LSTM as a small half-precision file (how the pretrained
+    default was made)."""
+    from sgtk.train.checkpoint import save_checkpoint
+
+    state = load_checkpoint(Path(run_dir) / "best.pt")
+    state["model"] = {k: v.half() if v.is_floating_point() else v
+                      for k, v in state["model"].items()}
+    save_checkpoint({"task": state["task"], "config": state["config"], "model": state["model"],
+                     "step": state["step"], "metric": state["metric"]}, Path(dest))
+    return Path(dest)

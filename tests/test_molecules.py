@@ -1,0 +1,103 @@
+import pytest
+import torch
+from torch_geometric.utils import from_smiles
+
+from sgtk.data.molecules import MoleculeSet, load_molecules, nci_tpsa, tokenize
+from sgtk.errors import SgtkError
+from sgtk.tasks.molecules import MoleculeConfig, MoleculeTask
+from sgtk.train.trainer import TrainConfig, Trainer
+from tests.helpers import assert_one_line_error, invoke, last_json
+
+SMILES = ["CCO", "c1ccccc1Cl", "C[C@H](N)C(=O)O", "[NH4+].[Cl-]", "BrCCBr", "CC(=O)Oc1ccccc1C(=O)O",
+          "C1CC%10CC1", "O=[N+]([O-])c1ccc(Br)cc1"]
+
+
+@pytest.mark.parametrize("smiles", SMILES)
+def test_tokens_join_back_to_the_smiles(smiles):
+    tokens = tokenize(smiles)
+    assert "".join(tokens) == smiles
+
+
+def test_multi_letter_atoms_are_one_token():
+    assert tokenize("ClCBr") == ["Cl", "C", "Br"]
+    assert tokenize("[C@@H](O)[NH3+]") == ["[C@@H]", "(", "O", ")", "[NH3+]"]
+
+
+def test_graph_view_is_pygs_from_smiles():
+    mols = MoleculeSet.from_smiles(SMILES[:4], [1.0, 2.0, 3.0, 4.0])
+    for s, g in zip(mols.smiles, mols.graphs):
+        ref = from_smiles(s)
+        assert torch.equal(g.x, ref.x) and torch.equal(g.edge_index, ref.edge_index)
+        assert torch.equal(g.edge_attr, ref.edge_attr)
+
+
+def test_invalid_smiles_are_skipped_and_counted():
+    mols = MoleculeSet.from_smiles(["CCO", "C1CC(", "not a smiles", "c1ccccc1"], [1, 2, 3, 4])
+    assert len(mols) == 2 and mols.n_skipped == 2
+    with pytest.raises(SgtkError, match="none of the"):
+        MoleculeSet.from_smiles(["xyz", "C1CC("], [1.0, 2.0])
+
+
+def test_sequence_batch_is_ragged_path_graphs():
+    mols = MoleculeSet.from_smiles(SMILES, list(range(len(SMILES))))
+    idx = torch.tensor([0, 1, 5])
+    batch = mols.sequence_batch(idx, torch.zeros(3))
+    assert batch.num_graphs == 3
+    assert batch.num_nodes == int(mols.lengths[idx].sum())
+    assert batch.edge_index.shape[1] == 2 * int((mols.lengths[idx] - 1).sum())
+
+
+def test_csv_errors(tmp_path):
+    bad = tmp_path / "m.csv"
+    bad.write_text("name,smi\nethanol,CCO\n")
+    with pytest.raises(SgtkError, match="no column"):
+        load_molecules(data=bad, smiles_col="smiles", target_col="y")
+    r = invoke("train", "molecules", "--data", bad, "--target-col", "y", "--out",
+               tmp_path / "r")
+    assert_one_line_error(r, "smiles", "--smiles-col")
+    assert not (tmp_path / "r").exists()
+    junk = tmp_path / "junk.csv"
+    junk.write_text("smiles,y\nxyz,1\n((,2\n")
+    r = invoke("train", "molecules", "--data", junk, "--target-col", "y", "--out",
+               tmp_path / "r")
+    assert_one_line_error(r, "none of the")
+
+
+def test_freesolv_offline_message(tmp_path, monkeypatch):
+    import torch_geometric.datasets as ds
+
+    def offline(*a, **k):
+        raise OSError("network is unreachable")
+    monkeypatch.setattr(ds, "MoleculeNet", offline)
+    with pytest.raises(SgtkError, match="SAMPL.csv"):
+        load_molecules("freesolv", root=tmp_path)
+
+
+def test_nci_tpsa_ships_with_rdkit():
+    smiles, targets = nci_tpsa()
+    assert len(smiles) == 4999 and len(targets) == 4999
+
+
+@pytest.fixture(scope="module")
+def small_nci():
+    smiles, targets = nci_tpsa()
+    return MoleculeSet.from_smiles(smiles[:1200], targets[:1200])
+
+
+@pytest.mark.parametrize("model", ["gcn", "lstm"])
+def test_small_run_beats_the_mean_baseline(model, small_nci, tmp_path):
+    task = MoleculeTask(MoleculeConfig(model=model, hidden=64, layers=3), small_nci)
+    cfg = TrainConfig(steps=250, batch_size=64, lr=3e-3, eval_every=50, seed=0)
+    result = Trainer(task, cfg, tmp_path / model).fit()
+    y = small_nci.targets
+    baseline = (y[task.test_idx] - y[task.train_idx].mean()).pow(2).mean().sqrt().item()
+    assert result["test_rmse"] < 0.6 * baseline, (result, baseline)
+
+
+def test_molecules_cli_json(tmp_path, shared_data):
+    r = invoke("train", "molecules", "--data", shared_data / "freesolv.csv", "--target-col",
+               "expt", "--steps", 20, "--eval-every", 10, "--out", tmp_path / "r", "--json")
+    result = last_json(r)
+    assert {"test_rmse", "test_mae", "val_rmse", "n_molecules", "n_skipped", "seconds",
+            "run_dir"} <= result.keys()
+    assert result["n_molecules"] == 642 and result["n_skipped"] == 0

@@ -1,0 +1,112 @@
+import pytest
+import torch
+
+from sgtk.data.text import TextData, Vocab, read_text
+from sgtk.errors import SgtkError
+from sgtk.generate import beam_search, load_char_model, sample
+from sgtk.models.charlm import CharLSTM
+from tests.helpers import assert_one_line_error, invoke, last_json
+
+TEXT = "the quick brown fox jumps over the lazy dog. " * 40
+
+
+def test_vocab_is_sorted_and_stable():
+    a = Vocab.from_text("hello world")
+    b = Vocab.from_text("world hello")
+    assert a == b and a.chars == " dehlorw"
+    assert a.decode(a.encode("hello")) == "hello"
+
+
+def test_contiguous_90_10_split():
+    data = TextData(TEXT, seq_length=8)
+    ids = data.vocab.encode(TEXT)
+    n = int(0.9 * len(TEXT))
+    assert torch.equal(data.train, ids[:n]) and torch.equal(data.val, ids[n:])
+
+
+def test_text_errors(tmp_path):
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"")
+    binary = tmp_path / "bin.dat"
+    binary.write_bytes(b"\x00\x01\x02abc")
+    latin = tmp_path / "latin1.txt"
+    latin.write_bytes("caf\xe9 cr\xe8me".encode("latin-1"))
+    for path, word in ((empty, "empty"), (binary, "binary"), (latin, "UTF-8")):
+        with pytest.raises(SgtkError, match=word):
+            read_text(path)
+    with pytest.raises(SgtkError, match="too few"):
+        TextData("abcdef", seq_length=64)
+
+
+def _model():
+    torch.manual_seed(0)
+    vocab = Vocab.from_text(TEXT)
+    return CharLSTM(len(vocab), hidden=32, layers=2, embed=8).eval(), vocab
+
+
+def test_incremental_state_gives_the_same_logits_as_recomputing():
+    model, vocab = _model()
+    ids = vocab.encode("the lazy dog jumps")[None]
+    full, _ = model.forward_tokens(ids)
+    logits, state = model.forward_tokens(ids[:, :5])
+    steps = [logits[:, -1]]
+    for t in range(5, ids.shape[1]):
+        logits, state = model.forward_tokens(ids[:, t:t + 1], state)
+        steps.append(logits[:, -1])
+    assert torch.allclose(torch.stack(steps, 1), full[:, 4:], atol=1e-6)
+
+
+def test_low_temperature_is_greedy_and_seeds_repeat():
+    model, vocab = _model()
+    greedy = sample(model, vocab, "the ", 40, greedy=True)[0]
+    assert sample(model, vocab, "the ", 40, tau=1e-6, seed=1)[0] == greedy
+    a = sample(model, vocab, "the ", 40, tau=1.5, seed=7, num_samples=3)
+    assert a == sample(model, vocab, "the ", 40, tau=1.5, seed=7, num_samples=3)
+    assert len(set(a)) > 1
+    assert all(set(t) <= set(vocab.chars) for t in a)
+    assert len(beam_search(model, vocab, "the ", 20, beam=4)) == 20
+
+
+def test_pretrained_model_ships_and_generates():
+    model, vocab, source = load_char_model(runs=torch.__file__ and __import__("pathlib").Path(
+        "/nonexistent"))
+    assert source.endswith("charlm-tinyshakespeare.pt")
+    text = sample(model, vocab, "I am your", 50, tau=2.0, seed=0)[0]
+    assert len(text) == 50
+
+
+def test_generate_cli(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no runs/ here: the pretrained model answers
+    r = invoke("generate", "--prefix", "I am your", "--tau", 2, "--length", 30, "--seed", 1)
+    assert r.exit_code == 0, r.output
+    assert r.stdout.startswith("I am your") and len(r.stdout.strip()) >= 30
+    assert_one_line_error(invoke("generate", "--tau", 0), "tau")
+    assert_one_line_error(invoke("generate", "--prefix", "I am \u2603\u00e6"), "vocabulary",
+                          "'\u2603'")
+
+
+def test_train_text_and_generate_from_the_run(tmp_path, monkeypatch):
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text(TEXT)
+    monkeypatch.chdir(tmp_path)
+    r = invoke("train", "text", "--data", corpus, "--steps", 30, "--seq-length", 16,
+               "--hidden", 32, "--batch-size", 8, "--eval-every", 10, "--out", "runs/t",
+               "--json")
+    result = last_json(r)
+    assert {"val_loss", "val_bpc", "steps", "seconds", "run_dir"} <= result.keys()
+    assert result["val_loss"] < torch.log(torch.tensor(float(len(set(TEXT))))).item()
+    assert "sample" in (tmp_path / "runs/t/metrics.jsonl").read_text()
+    g = invoke("generate", "--prefix", "the", "--length", 10, "--seed", 0)
+    assert g.exit_code == 0 and "runs/t" in g.output
+    bad = invoke("generate", "--prefix", "THE", "--checkpoint", "runs/t")
+    assert_one_line_error(bad, "'E'", "'H'", "'T'")
+
+
+@pytest.mark.parametrize("content,word", [(b"", "empty"), (b"\x00\xff", "binary"),
+                                          ("\xe9t\xe9".encode("latin-1"), "UTF-8")])
+def test_train_text_bad_files(tmp_path, content, word):
+    path = tmp_path / "bad.txt"
+    path.write_bytes(content)
+    r = invoke("train", "text", "--data", path, "--steps", 5, "--out", tmp_path / "r")
+    assert_one_line_error(r, word)
+    assert not (tmp_path / "r").exists()

@@ -1,0 +1,58 @@
+"""Gradients over time (seed Q1.1): how much the loss at step T feels each hidden state."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from sgtk.data.palindrome import PalindromeData
+from sgtk.models.predictor import Predictor
+from sgtk.nn import LSTM
+
+
+def grad_norms(model: Predictor, data: PalindromeData, batch_size: int = 64,
+               seed: int = 0) -> torch.Tensor:
+    """Mean over a batch of ||dL/dh_t|| for t = 1..T-1, the loss taken at the last step.
+
+    The cell runs one step at a time here so that every h_t is a node of the autograd graph
+    and its gradient is the total one, through all later steps.
+    """
+    batch = data.train_batch(batch_size, torch.Generator().manual_seed(seed))
+    x = batch.x.view(batch_size, data.length - 1, -1)
+    cell = model.backbone.cell
+    is_lstm = isinstance(cell, LSTM)
+    state, hs = None, []
+    for t in range(x.shape[1]):
+        out, new = cell(x[:, t:t + 1], state)
+        h = out[:, 0]
+        h.retain_grad()
+        hs.append(h)
+        state = new if is_lstm else h
+    loss = F.cross_entropy(model.head(hs[-1]), batch.y)
+    loss.backward()
+    return torch.stack([h.grad.norm(dim=-1).mean() for h in hs])
+
+
+def plot_grad_norms(curves: dict[str, torch.Tensor], path: Path, length: int) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from sgtk.train.checkpoint import atomic_write_bytes
+
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    for label, values in curves.items():
+        ax.semilogy(range(1, len(values) + 1), values.clamp_min(1e-30).numpy(), label=label,
+                    ls="--" if "trained" in label and "untrained" not in label else "-")
+    ax.set(xlabel="time step t", ylabel="||dL/dh_t||  (loss at the last step)",
+           title=f"Gradients over time, palindromes of length {length}")
+    ax.legend()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=120, bbox_inches="tight")
+    plt.close(fig)
+    atomic_write_bytes(Path(path), buf.getvalue())
+    return Path(path)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import typer
@@ -15,6 +18,7 @@ from cli.common import (
     print_json,
     summary_table,
 )
+from sgtk.errors import SgtkError
 from sgtk.train.trainer import TrainConfig, Trainer
 
 app = typer.Typer(help="Train a model on a task (palindrome, text or molecules).",
@@ -35,20 +39,49 @@ Config = typer.Option(None, "--config", help="TOML file overriding configs/<task
 Resume = typer.Option(False, "--resume", help="Continue from the run directory's checkpoint.")
 Json = typer.Option(False, "--json", help="Print the final metrics as one JSON line.")
 Compile = typer.Option(None, "--compile/--no-compile", help="torch.compile the model.")
+CheckpointEvery = typer.Option(None, "--checkpoint-every", help="Checkpoint every N steps.")
+Devices = typer.Option(1, "--devices", help="Processes to train on (launches torchrun).")
 
 
-def run(task_name: str, task, train_flags: dict, config: Path | None, out_dir: Path | None,
-        resume: bool, as_json: bool, extra: dict, show: tuple[str, ...]) -> dict:
-    """Build the Trainer, run it under a progress bar, print the table (or the JSON line)."""
+def launch_torchrun(devices: int) -> None:
+    """Re-run this very command under ``torchrun`` with ``devices`` processes, then exit."""
+    args, skip = [], False
+    for a in sys.argv[1:]:
+        if skip:
+            skip = False
+        elif a == "--devices":
+            skip = True
+        elif not a.startswith("--devices="):
+            args.append(a)
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone",
+           f"--nproc_per_node={devices}", "-m", "sgtk", *args]
+    raise typer.Exit(subprocess.run(cmd).returncode)
+
+
+def run(task_name: str, task_factory, train_flags: dict, config: Path | None,
+        out_dir: Path | None, resume: bool, as_json: bool, devices: int,
+        show: tuple[str, ...]) -> dict:
+    """Build the Trainer, run it under a progress bar, print the table (or the JSON line).
+
+    ``task_factory`` returns ``(task, extra)``: the task and what to record about it.
+    """
+    if devices < 1:
+        raise SgtkError(f"--devices {devices} must be at least 1")
+    if devices > 1 and "WORLD_SIZE" not in os.environ:
+        launch_torchrun(devices)
     train_cfg = layered(TrainConfig, "train", task_name, config, train_flags)
+    task, extra = task_factory()
     model = extra.get("model", "")
     run_dir = out_dir or default_run_dir(task_name, model)
-    progress = RichProgress(f"{task_name} {model}", show=show)
+    is_main = int(os.environ.get("RANK", "0")) == 0
+    progress = RichProgress(f"{task_name} {model}", show=show, enabled=is_main)
     trainer = Trainer(task, train_cfg, run_dir, extra_config=extra, callbacks=[progress])
     try:
         result = trainer.fit(resume=resume)
     finally:
         progress.stop()
+    if not is_main:
+        return result
     if as_json:
         print_json(result)
     else:
@@ -71,6 +104,7 @@ def palindrome(
     max_norm: float = MaxNorm, max_time: float = MaxTime, seed: int = Seed,
     device: str = Device, eval_every: int = EvalEvery,
     target: float = typer.Option(None, "--target", help="Stop once held-out accuracy >= this."),
+    checkpoint_every: int = CheckpointEvery, devices: int = Devices,
     out_dir: Path = Out, config: Path = Config, resume: bool = Resume, as_json: bool = Json,
     compile_: bool = Compile,
 ) -> None:
@@ -81,12 +115,13 @@ def palindrome(
         cfg = layered(PalindromeConfig, "task", "palindrome", config, dict(
             model=model, length=length, hidden=hidden, layers=layers, readout=readout,
             init=init, pos_dim=pos_dim, one_hot=one_hot))
-        task = PalindromeTask(cfg)
         flags = dict(steps=steps, batch_size=batch_size, lr=lr, optimizer=optimizer,
                      max_norm=max_norm, max_time=max_time, seed=seed, device=device,
-                     eval_every=eval_every, target=target, compile=compile_)
-        run("palindrome", task, flags, config, out_dir, resume, as_json,
-            {"model": cfg.model, "task_config": vars(cfg)}, ("loss", "accuracy"))
+                     eval_every=eval_every, target=target, compile=compile_,
+                     checkpoint_every=checkpoint_every)
+        run("palindrome", lambda: (PalindromeTask(cfg), {"model": cfg.model,
+                                                        "task_config": vars(cfg)}),
+            flags, config, out_dir, resume, as_json, devices, ("loss", "accuracy"))
 
     guarded(go)
 
@@ -105,6 +140,7 @@ def text(
     steps: int = Steps, batch_size: int = BatchSize, lr: float = Lr, optimizer: str = Optimizer,
     max_norm: float = MaxNorm, max_time: float = MaxTime, seed: int = Seed,
     device: str = Device, eval_every: int = EvalEvery,
+    checkpoint_every: int = CheckpointEvery, devices: int = Devices,
     out_dir: Path = Out, config: Path = Config, resume: bool = Resume, as_json: bool = Json,
     compile_: bool = Compile,
 ) -> None:
@@ -115,12 +151,15 @@ def text(
         cfg = layered(TextConfig, "task", "text", config, dict(
             data=str(data) if data else None, corpus=corpus, model=model,
             seq_length=seq_length, hidden=hidden, layers=layers, embed=embed, dropout=dropout))
-        task = TextTask(cfg)
         flags = dict(steps=steps, batch_size=batch_size, lr=lr, optimizer=optimizer,
                      max_norm=max_norm, max_time=max_time, seed=seed, device=device,
-                     eval_every=eval_every, compile=compile_)
-        run("text", task, flags, config, out_dir, resume, as_json,
-            {**task.model_config(), "task_config": vars(cfg)}, ("loss", "bpc"))
+                     eval_every=eval_every, compile=compile_,
+                     checkpoint_every=checkpoint_every)
+        def make():
+            task = TextTask(cfg)
+            return task, {**task.model_config(), "task_config": vars(cfg)}
+
+        run("text", make, flags, config, out_dir, resume, as_json, devices, ("loss", "bpc"))
 
     guarded(go)
 
@@ -142,6 +181,7 @@ def molecules(
     steps: int = Steps, batch_size: int = BatchSize, lr: float = Lr, optimizer: str = Optimizer,
     max_norm: float = MaxNorm, max_time: float = MaxTime, seed: int = Seed,
     device: str = Device, eval_every: int = EvalEvery,
+    checkpoint_every: int = CheckpointEvery, devices: int = Devices,
     out_dir: Path = Out, config: Path = Config, resume: bool = Resume, as_json: bool = Json,
     compile_: bool = Compile,
 ) -> None:
@@ -153,11 +193,12 @@ def molecules(
             model=model, dataset=dataset, data=str(data) if data else None,
             smiles_col=smiles_col, target_col=target_col, hidden=hidden, layers=layers,
             readout=readout, dropout=dropout, split_seed=split_seed))
-        task = MoleculeTask(cfg)
         flags = dict(steps=steps, batch_size=batch_size, lr=lr, optimizer=optimizer,
                      max_norm=max_norm, max_time=max_time, seed=seed, device=device,
-                     eval_every=eval_every, compile=compile_)
-        run("molecules", task, flags, config, out_dir, resume, as_json,
-            {"model": cfg.model, "task_config": vars(cfg)}, ("loss",))
+                     eval_every=eval_every, compile=compile_,
+                     checkpoint_every=checkpoint_every)
+        run("molecules", lambda: (MoleculeTask(cfg), {"model": cfg.model,
+                                                     "task_config": vars(cfg)}),
+            flags, config, out_dir, resume, as_json, devices, ("loss",))
 
     guarded(go)

@@ -27,10 +27,10 @@ def grad_norms(model: Predictor, data: PalindromeData, batch_size: int = 64,
     state, hs = None, []
     for t in range(x.shape[1]):
         out, new = cell(x[:, t:t + 1], state)
-        h = out[:, 0]
+        h = out[:, 0].clone()  # its own autograd node, so that .grad is the total gradient
         h.retain_grad()
         hs.append(h)
-        state = new if is_lstm else h
+        state = (h, new[1]) if is_lstm else h
     loss = F.cross_entropy(model.head(hs[-1]), batch.y)
     loss.backward()
     return torch.stack([h.grad.norm(dim=-1).mean() for h in hs])

@@ -7,6 +7,8 @@ import warnings
 import torch
 from torch import Tensor, nn
 
+_HALF = (torch.float16, torch.bfloat16)
+
 
 class _Propagation:
     """Â as a linear operator, built once per graph structure.
@@ -31,7 +33,9 @@ class _Propagation:
             self.csr_t = _csr(row, col, norm, num_nodes)
 
     def apply(self, x: Tensor) -> Tensor:
-        return _Propagate.apply(x, self)
+        # Â is kept in full precision; under autocast the SpMM/shift-add runs in float32.
+        with torch.autocast(x.device.type, enabled=False):
+            return _Propagate.apply(x.float() if x.dtype in _HALF else x, self)
 
 
 def _csr(rows: Tensor, cols: Tensor, values: Tensor, n: int) -> Tensor:
@@ -144,7 +148,8 @@ class GCNLayer(nn.Module):
             h = x @ self.weight.t()
             out = torch.zeros_like(h).index_add_(0, col, h[row] * norm.unsqueeze(-1))
         else:
-            op = self._propagation(edge_index, num_nodes, edge_weight, x.dtype)
+            op = self._propagation(edge_index, num_nodes, edge_weight,
+                                  torch.float32 if x.dtype in _HALF else x.dtype)
             if self.in_channels < self.out_channels:
                 out = op.apply(x) @ self.weight.t()
             else:

@@ -14,6 +14,12 @@ import torch
 from torch import Tensor, nn
 
 
+def _full_precision(x: Tensor):
+    # The fused loops write into preallocated buffers of the parameters' dtype, so they run
+    # outside autocast; the GEMMs are a small part of a palindrome step anyway.
+    return torch.autocast(x.device.type, enabled=False)
+
+
 def _flat(t: Tensor) -> Tensor:
     return t.reshape(-1, t.shape[-1])
 
@@ -154,10 +160,12 @@ class VanillaRNN(nn.Module):
 
     def forward(self, x: Tensor, h0: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """``x`` [B, T, d] -> (all hidden states [B, T, n], last hidden state [B, n])."""
+        x = x.to(self.weight_hh.dtype)
         if h0 is None:
             h0 = x.new_zeros(x.shape[0], self.hidden_size)
-        hs = _RNNFunction.apply(x.transpose(0, 1), h0, self.weight_hx, self.weight_hh,
-                                self.bias_h)
+        with _full_precision(x):
+            hs = _RNNFunction.apply(x.transpose(0, 1), h0.to(x.dtype), self.weight_hx,
+                                    self.weight_hh, self.bias_h)
         return hs.transpose(0, 1), hs[-1]
 
 
@@ -212,11 +220,14 @@ class LSTM(nn.Module):
     def forward(self, x: Tensor, state: tuple[Tensor, Tensor] | None = None
                 ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
         """``x`` [B, T, d] -> (all hidden states [B, T, n], (h_T, c_T))."""
+        x = x.to(self.weight_h.dtype)
         if state is None:
             zeros = x.new_zeros(x.shape[0], self.hidden_size)
             state = (zeros, zeros)
-        hs, c_last = _LSTMFunction.apply(x.transpose(0, 1), state[0], state[1], self.weight_x,
-                                         self.weight_h, self.bias)
+        with _full_precision(x):
+            hs, c_last = _LSTMFunction.apply(x.transpose(0, 1), state[0].to(x.dtype),
+                                             state[1].to(x.dtype), self.weight_x,
+                                             self.weight_h, self.bias)
         return hs.transpose(0, 1), (hs[-1], c_last)
 
 

@@ -61,3 +61,17 @@ def any_true(flag: bool) -> bool:
     if not is_distributed():
         return flag
     return mean(1.0 if flag else 0.0) > 0
+
+
+def gather_objects(obj):
+    """A list with every rank's ``obj`` (``[obj]`` in one process)."""
+    if not is_distributed():
+        return [obj]
+    out = [None] * world_size()
+    tdist.all_gather_object(out, obj)
+    return out
+
+
+def barrier() -> None:
+    if is_distributed():
+        tdist.barrier()

@@ -101,6 +101,7 @@ class Trainer:
     def __post_init__(self) -> None:
         self.config.validate()
         self.run_dir = Path(self.run_dir)
+        dist.init_from_env()
         self.device = dist.device_for_rank(resolve_device(self.config.device))
         self.is_main = dist.rank() == 0
 
@@ -137,27 +138,26 @@ class Trainer:
     # ---- the loop ----------------------------------------------------------------------
     def fit(self, resume: bool = False) -> dict[str, Any]:
         cfg = self.config
+        ckpt_path = self.run_dir / "checkpoint.pt"
+        state = self._load_resume_state(ckpt_path) if resume else None
         self._prepare_run_dir(resume)
         torch.manual_seed(cfg.seed)
         model = self.task.build_model().to(self.device)
         optimizer = make_optimizer(cfg.optimizer, model.parameters(), cfg.lr, cfg.momentum,
                                    cfg.weight_decay)
+        # Each rank draws its own data; the global batch is split between ranks.
         data_gen = torch.Generator().manual_seed(cfg.seed * 1000 + 17 + dist.rank())
+        batch_size = max(cfg.batch_size // dist.world_size(), 1)
         log = MetricsLog(self.run_dir / "metrics.jsonl")
         step, elapsed_before, best = 0, 0.0, None
-        ckpt_path = self.run_dir / "checkpoint.pt"
-        if resume and ckpt_path.exists():
-            state = load_checkpoint(ckpt_path, self.device)
-            if state.get("task") != self.task.name:
-                raise SgtkError(f"{ckpt_path} is a {state.get('task')!r} checkpoint, not "
-                                f"{self.task.name!r}: resume it with its own task")
+        if state is not None:
             model.load_state_dict(state["model"])
             optimizer.load_state_dict(state["optimizer"])
-            data_gen.set_state(state["data_rng"])
+            data_gen.set_state(state["data_rng"][dist.rank()])
+            self.task.load_state_dict(state["task_state"][dist.rank()])
             torch.set_rng_state(state["torch_rng"])
             if torch.cuda.is_available() and "cuda_rng" in state:
                 torch.cuda.set_rng_state_all(state["cuda_rng"])
-            self.task.load_state_dict(state["task_state"])
             step, elapsed_before, best = state["step"], state["elapsed"], state["best"]
             if self.is_main:
                 log.truncate_after(step)
@@ -171,11 +171,14 @@ class Trainer:
         autocast, scaler = self._amp()
 
         def checkpoint() -> None:
+            # Every rank's data position, so that each resumes its own stream.
+            data_rng = dist.gather_objects(data_gen.get_state())
+            task_state = dist.gather_objects(self.task.state_dict())
             if not self.is_main:
                 return
             state = {"task": self.task.name, "model": model.state_dict(),
-                     "optimizer": optimizer.state_dict(), "data_rng": data_gen.get_state(),
-                     "torch_rng": torch.get_rng_state(), "task_state": self.task.state_dict(),
+                     "optimizer": optimizer.state_dict(), "data_rng": data_rng,
+                     "torch_rng": torch.get_rng_state(), "task_state": task_state,
                      "step": step, "elapsed": elapsed_before + (time.perf_counter() - t0),
                      "best": best}
             if torch.cuda.is_available():
@@ -201,7 +204,7 @@ class Trainer:
                     cfg.lr_schedule, step=step, total_steps=cfg.steps, decay=cfg.lr_decay,
                     every=cfg.lr_step, time_fraction=frac))
                 model.train()
-                batch = self.task.train_batch(cfg.batch_size, data_gen, self.device)
+                batch = self.task.train_batch(batch_size, data_gen, self.device)
                 with autocast:
                     loss, stats = self.task.loss(train_model, batch)
                 if not torch.isfinite(loss):
@@ -264,6 +267,7 @@ class Trainer:
             if previous_handler is not None:
                 signal.signal(signal.SIGINT, previous_handler)
         seconds = elapsed_before + time.perf_counter() - t0
+        dist.barrier()  # rank 0 has finished writing best.pt
         if (self.run_dir / "best.pt").exists():
             model.load_state_dict(load_checkpoint(self.run_dir / "best.pt", self.device)["model"])
         model.eval()
@@ -271,6 +275,19 @@ class Trainer:
         self.model = model
         return {**report, "steps": step, "seconds": round(seconds, 2),
                 "stopped_by": stop_reason, "run_dir": str(self.run_dir)}
+
+    def _load_resume_state(self, ckpt_path: Path) -> dict[str, Any]:
+        if not ckpt_path.exists():
+            raise SgtkError(f"--resume given, but {self.run_dir} has no checkpoint.pt: drop "
+                            "--resume to start a new run, or point --out at an earlier run")
+        state = load_checkpoint(ckpt_path, self.device)
+        if state.get("task") != self.task.name:
+            raise SgtkError(f"{ckpt_path} is a {state.get('task')!r} checkpoint, not "
+                            f"{self.task.name!r}: resume it with `sgtk train {state.get('task')}`")
+        if len(state["data_rng"]) != dist.world_size():
+            raise SgtkError(f"{ckpt_path} was written by {len(state['data_rng'])} process(es); "
+                            f"resume it with the same number (now {dist.world_size()})")
+        return state
 
     def _reached(self, value: float) -> bool:
         target = self.config.target

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
-import resource
 import statistics
 import time
 from collections.abc import Callable
@@ -169,21 +168,26 @@ def _gcn(kind: str, s: Sizes, device: torch.device) -> Row:
                 f"{s.rand_edges:,} edges (vs GCNConv)", a * 1e3, b * 1e3, "ms", "<= 1.0x", 1.0)
 
 
+def _proc_status_kib(field: str) -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise RuntimeError(f"{field} not in /proc/self/status")
+
+
 def _peak_child(which: str, nodes: int, queue) -> None:
-    torch.set_num_threads(2)
     from torch_geometric.nn import GCNConv
 
     from sgtk.nn import GCNLayer
 
-    sizes = Sizes(path_nodes=nodes)
-    x, ei = _gcn_inputs("path", sizes, torch.device("cpu"))
+    x, ei = _gcn_inputs("path", Sizes(path_nodes=nodes), torch.device("cpu"))
     model = _gcn_model(GCNLayer if which == "ours" else GCNConv)
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    with open("/proc/self/statm") as f:
-        current = int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
+    # VmHWM is this process image's own high-water mark (ru_maxrss survives exec, so a
+    # spawned child would report its parent's peak).
+    before = _proc_status_kib("VmRSS")
     _gcn_step(model, x, ei)
-    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    queue.put((max(after, before) - current) / 1024)  # MiB above the inputs
+    queue.put((_proc_status_kib("VmHWM") - before) / 1024)  # MiB above the inputs
 
 
 def _gcn_memory(s: Sizes, device: torch.device) -> Row:

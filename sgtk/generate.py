@@ -25,12 +25,12 @@ def _next_token(logits: Tensor, tau: float, greedy: bool, top_k: int | None,
     if greedy:
         return logits.argmax(-1)
     # softmax(p / tau): tau < 1 sharpens, tau > 1 flattens, tau -> 0 approaches greedy.
-    scaled = logits.double() / tau
+    scaled = logits.detach().cpu().double() / tau
     if top_k is not None and top_k < scaled.shape[-1]:
         kth = scaled.topk(top_k, dim=-1).values[..., -1:]
         scaled = scaled.masked_fill(scaled < kth, float("-inf"))
     probs = torch.softmax(scaled, dim=-1)
-    return torch.multinomial(probs.cpu(), 1, generator=generator).squeeze(-1).to(logits.device)
+    return torch.multinomial(probs, 1, generator=generator).squeeze(-1).to(logits.device)
 
 
 def check_sampling(tau: float, top_k: int | None = None, length: int = 1) -> None:
@@ -43,7 +43,7 @@ def check_sampling(tau: float, top_k: int | None = None, length: int = 1) -> Non
         raise SgtkError(f"--length {length} must not be negative")
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def sample(model: CharLSTM, vocab: Vocab, prefix: str, length: int, tau: float = 1.0,
            greedy: bool = False, top_k: int | None = None, seed: int | None = None,
            num_samples: int = 1, device: torch.device | str = "cpu",
@@ -60,6 +60,7 @@ def sample(model: CharLSTM, vocab: Vocab, prefix: str, length: int, tau: float =
     was_training = model.training
     model.eval()
     ids = vocab.encode(prefix).to(device).expand(num_samples, -1)
+    step = model.stepper()
     logits, state = model.forward_tokens(ids)
     logits = logits[:, -1]
     out = torch.empty(num_samples, length, dtype=torch.long)
@@ -67,9 +68,8 @@ def sample(model: CharLSTM, vocab: Vocab, prefix: str, length: int, tau: float =
         token = _next_token(logits, tau, greedy, top_k, generator)
         out[:, t] = token.cpu()
         if on_text is not None:
-            on_text(vocab.chars[out[0, t]])
-        logits, state = model.forward_tokens(token[:, None], state)
-        logits = logits[:, -1]
+            on_text(vocab.chars[int(out[0, t])])
+        logits, state = step(token, state)
     model.train(was_training)
     return [vocab.decode(row) for row in out]
 
@@ -96,6 +96,7 @@ def beam_search(model: CharLSTM, vocab: Vocab, prefix: str, length: int, beam: i
     if not prefix:
         raise SgtkError("the prefix is empty: pass --prefix with at least one character")
     model.eval()
+    step = model.stepper()
     logits, (h, c) = model.forward_tokens(vocab.encode(prefix).to(device)[None])
     scores = torch.log_softmax(logits[:, -1].double(), -1)  # [1, V]
     tokens = torch.empty(1, 0, dtype=torch.long, device=device)
@@ -105,8 +106,8 @@ def beam_search(model: CharLSTM, vocab: Vocab, prefix: str, length: int, beam: i
         parent, token = top.indices // size, top.indices % size
         tokens = torch.cat([tokens[parent], token[:, None]], dim=1)
         h, c = h[:, parent], c[:, parent]
-        logits, (h, c) = model.forward_tokens(token[:, None], (h, c))
-        scores = top.values[:, None] + torch.log_softmax(logits[:, -1].double(), -1)
+        logits, (h, c) = step(token, (h, c))
+        scores = top.values[:, None] + torch.log_softmax(logits.double(), -1)
     return vocab.decode(tokens[0])
 
 

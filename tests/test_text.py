@@ -50,9 +50,10 @@ def test_incremental_state_gives_the_same_logits_as_recomputing():
     full, _ = model.forward_tokens(ids)
     logits, state = model.forward_tokens(ids[:, :5])
     steps = [logits[:, -1]]
+    step = model.stepper()
     for t in range(5, ids.shape[1]):
-        logits, state = model.forward_tokens(ids[:, t:t + 1], state)
-        steps.append(logits[:, -1])
+        logits, state = step(ids[:, t], state)
+        steps.append(logits)
     assert torch.allclose(torch.stack(steps, 1), full[:, 4:], atol=1e-6)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import Tensor, nn
 from torch_geometric.data import Batch
@@ -35,6 +37,42 @@ class CharLSTM(nn.Module):
             x = nn.functional.one_hot(tokens, self.vocab_size).float()
         out, state = self.lstm(x, state)
         return self.head(self.drop(out)), state
+
+    def stepper(self) -> Callable[[Tensor, State], tuple[Tensor, State]]:
+        """A function for one character per stream: ``(tokens [B], (h, c))`` -> (logits
+        [B, V], new (h, c)), the same maths as ``forward_tokens`` with T=1.
+
+        Written as plain matmuls over weights prepared once: a oneDNN LSTM call costs about
+        1 ms of setup per layer, which would dominate sampling.
+        """
+        layers = []
+        for k in range(self.lstm.num_layers):
+            w_ih = getattr(self.lstm, f"weight_ih_l{k}")
+            w_hh = getattr(self.lstm, f"weight_hh_l{k}")
+            bias = getattr(self.lstm, f"bias_ih_l{k}") + getattr(self.lstm, f"bias_hh_l{k}")
+            # Contiguous transposes: matvecs here are memory-bound and read these row by row.
+            layers.append((w_ih.t().contiguous(), w_hh.t().contiguous(), bias))
+        # The first layer's input projection depends on the token alone: one table lookup.
+        inputs = self.embed.weight if self.embed is not None else torch.eye(
+            self.vocab_size, device=self.head.weight.device)
+        table = torch.addmm(layers[0][2], inputs, layers[0][0])
+        n = self.lstm.hidden_size
+
+        def step(tokens: Tensor, state: State) -> tuple[Tensor, State]:
+            hs, cs = [], []
+            x = None
+            for k, (w_ih_t, w_hh_t, bias) in enumerate(layers):
+                pre = table[tokens] if k == 0 else torch.addmm(bias, x, w_ih_t)
+                gates = pre.addmm_(state[0][k], w_hh_t)
+                act = torch.sigmoid(gates)  # i, f, o; g is the tanh below
+                c = torch.addcmul(act[:, n:2 * n] * state[1][k], act[:, :n],
+                                  torch.tanh(gates[:, 2 * n:3 * n]))
+                x = act[:, 3 * n:] * torch.tanh(c)
+                hs.append(x)
+                cs.append(c)
+            return self.head(x), (torch.stack(hs), torch.stack(cs))
+
+        return step
 
     def forward(self, batch: Batch) -> Tensor:
         """Per-node next-token logits [N, V] for a batch of causal path graphs."""

@@ -47,8 +47,11 @@ class _RNNFunction(torch.autograd.Function):
         dtanh = 1 - hs[1:] * hs[1:]  # tanh' for every step at once
         dz = torch.empty_like(dtanh)
         dh = torch.zeros_like(hs[0])
+        has_grad = grad_hs.flatten(1).ne(0).any(1).tolist()
         for t in range(steps - 1, -1, -1):
-            torch.mul(dh.add_(grad_hs[t]), dtanh[t], out=dz[t])
+            if has_grad[t]:
+                dh.add_(grad_hs[t])
+            torch.mul(dh, dtanh[t], out=dz[t])
             dh = dz[t] @ w_hh
         dz_flat = _flat(dz)
         grad_x = (dz_flat @ w_hx).view_as(x) if ctx.needs_input_grad[0] else None
@@ -85,15 +88,18 @@ class _LSTMFunction(torch.autograd.Function):
         cs = torch.empty(steps + 1, batch, hidden, dtype=xg.dtype, device=xg.device)
         hs = torch.empty_like(cs)
         tanh_c = torch.empty(steps, batch, hidden, dtype=xg.dtype, device=xg.device)
-        cs[0], hs[0] = c0, h0
+        # The loop carries 2c, so that tanh(c) = 2 sigmoid(2c) - 1 needs no extra scaling.
+        torch.mul(c0, 2, out=cs[0])
+        hs[0] = h0
         s = 3 * hidden
         for t in range(steps):
             a = torch.addmm(xg[t], hs[t], w_h2_t, out=acts[t]).sigmoid_()
             i, f, o, sg = a[:, :hidden], a[:, hidden:2 * hidden], a[:, 2 * hidden:s], a[:, s:]
-            # c = g*i + c*f with g = 2 sg - 1
-            torch.mul(f, cs[t], out=cs[t + 1]).sub_(i).addcmul_(i, sg, value=2)
-            sig = torch.mul(cs[t + 1], 2, out=tanh_c[t]).sigmoid_()  # tanh(c) = 2 sig - 1
-            torch.addcmul(o.neg(), o, sig, value=2, out=hs[t + 1])  # h = tanh(c)*o
+            # 2c = f * 2c + 2 i g, with g = 2 sg - 1
+            torch.mul(f, cs[t], out=cs[t + 1]).addcmul_(i, sg, value=4).add_(i, alpha=-2)
+            sig = torch.sigmoid(cs[t + 1], out=tanh_c[t])
+            torch.addcmul(o.neg(), o, sig, value=2, out=hs[t + 1])  # h = tanh(c) o
+        cs.mul_(0.5)
         tanh_c.mul_(2).sub_(1)
         acts[..., s:].mul_(2).sub_(1)
         ctx.save_for_backward(x, w_x, w_h, acts, cs, hs, tanh_c)
@@ -116,8 +122,11 @@ class _LSTMFunction(torch.autograd.Function):
         dgates = torch.empty_like(acts)
         dh = torch.zeros_like(hs[0])
         dc = grad_c_last.clone() if grad_c_last is not None else torch.zeros_like(hs[0])
+        # A loss on the last step only (a classifier) leaves the other output grads zero.
+        has_grad = grad_hs.flatten(1).ne(0).any(1).tolist()
         for t in range(steps - 1, -1, -1):
-            dh.add_(grad_hs[t])
+            if has_grad[t]:
+                dh.add_(grad_hs[t])
             dc.addcmul_(dh, o_dtanh[t])
             torch.mul(torch.cat([dc, dc, dh, dc], dim=1), coef[t], out=dgates[t])
             dc.mul_(f[t])

@@ -178,6 +178,8 @@ def molecules(
     readout: str = typer.Option(None, "--readout", help="Graph readout: mean, sum or max."),
     dropout: float = typer.Option(None, "--dropout", help="Dropout before the head."),
     split_seed: int = typer.Option(None, "--split-seed", help="Seed of the 80/10/10 split."),
+    augment: int = typer.Option(None, "--augment",
+                                help="Random SMILES per molecule for the sequence models."),
     steps: int = Steps, batch_size: int = BatchSize, lr: float = Lr, optimizer: str = Optimizer,
     max_norm: float = MaxNorm, max_time: float = MaxTime, seed: int = Seed,
     device: str = Device, eval_every: int = EvalEvery,
@@ -192,7 +194,7 @@ def molecules(
         cfg = layered(MoleculeConfig, "task", "molecules", config, dict(
             model=model, dataset=dataset, data=str(data) if data else None,
             smiles_col=smiles_col, target_col=target_col, hidden=hidden, layers=layers,
-            readout=readout, dropout=dropout, split_seed=split_seed))
+            readout=readout, dropout=dropout, split_seed=split_seed, augment=augment))
         flags = dict(steps=steps, batch_size=batch_size, lr=lr, optimizer=optimizer,
                      max_norm=max_norm, max_time=max_time, seed=seed, device=device,
                      eval_every=eval_every, compile=compile_,

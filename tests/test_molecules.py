@@ -43,8 +43,23 @@ def test_sequence_batch_is_ragged_path_graphs():
     idx = torch.tensor([0, 1, 5])
     batch = mols.sequence_batch(idx, torch.zeros(3))
     assert batch.num_graphs == 3
-    assert batch.num_nodes == int(mols.lengths[idx].sum())
-    assert batch.edge_index.shape[1] == 2 * int((mols.lengths[idx] - 1).sum())
+    lengths = mols.lengths[idx, 0]
+    assert batch.num_nodes == int(lengths.sum())
+    assert batch.edge_index.shape[1] == 2 * int((lengths - 1).sum())
+
+
+def test_random_smiles_variants_are_the_same_molecule():
+    from rdkit import Chem
+
+    mols = MoleculeSet.from_smiles(SMILES[:6], list(range(6)), variants=4)
+    assert mols.num_variants == 5
+    for i, s in enumerate(mols.smiles):
+        canonical = Chem.CanonSmiles(s)
+        for j in range(5):
+            ids = mols.token_ids[i, j, : mols.lengths[i, j]]
+            text = "".join(mols.tokens[k] for k in ids.tolist())
+            assert Chem.CanonSmiles(text) == canonical
+        assert "".join(mols.tokens[k] for k in mols.token_ids[i, 0, : mols.lengths[i, 0]]) == s
 
 
 def test_csv_errors(tmp_path):

@@ -111,3 +111,17 @@ def test_train_text_bad_files(tmp_path, content, word):
     r = invoke("train", "text", "--data", path, "--steps", 5, "--out", tmp_path / "r")
     assert_one_line_error(r, word)
     assert not (tmp_path / "r").exists()
+
+
+def test_export_makes_a_small_loadable_model(tmp_path, monkeypatch):
+    from sgtk.generate import export_char_model
+
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text(TEXT)
+    monkeypatch.chdir(tmp_path)
+    assert invoke("train", "text", "--data", corpus, "--steps", 5, "--hidden", 16,
+                  "--seq-length", 8, "--out", "runs/t").exit_code == 0
+    dest = export_char_model("runs/t", tmp_path / "small.pt")
+    model, vocab, _ = load_char_model(dest)
+    assert vocab.chars == Vocab.from_text(TEXT).chars
+    assert len(sample(model, vocab, "the", 5, seed=0)[0]) == 5

@@ -97,13 +97,17 @@ class MoleculeSet:
     smiles: list[str]
     targets: Tensor
     graphs: list[Data]
-    token_ids: Tensor   # [M, L] padded with 0
-    lengths: Tensor     # [M]
+    token_ids: Tensor   # [M, 1 + K, L] padded with 0; variant 0 is the SMILES as given
+    lengths: Tensor     # [M, 1 + K]
     tokens: list[str]   # the vocabulary, index 0 is padding
     n_skipped: int
 
     @classmethod
-    def from_smiles(cls, smiles: list[str], targets: list[float]) -> MoleculeSet:
+    def from_smiles(cls, smiles: list[str], targets: list[float], variants: int = 0
+                    ) -> MoleculeSet:
+        """Parse, featurise and tokenise. ``variants`` > 0 adds that many random SMILES of
+        each molecule (the same graph written from other starting atoms): augmentation for
+        the sequence view, which otherwise memorises the few strings of a small dataset."""
         from torch_geometric.utils import from_smiles
 
         _quiet_rdkit()
@@ -118,16 +122,17 @@ class MoleculeSet:
             keep_s.append(s)
             keep_t.append(t)
             graphs.append(Data(x=g.x, edge_index=g.edge_index, edge_attr=g.edge_attr))
-            token_lists.append(toks)
+            token_lists.append([toks, *_random_smiles_tokens(s, variants, fallback=toks)])
         if not keep_s:
             raise SgtkError(f"none of the {len(smiles)} SMILES could be parsed: check the "
                             "--smiles-col column holds SMILES strings")
-        vocab = [PAD] + sorted({t for toks in token_lists for t in toks})
+        vocab = [PAD] + sorted({t for forms in token_lists for toks in forms for t in toks})
         index = {t: i for i, t in enumerate(vocab)}
-        lengths = torch.tensor([len(t) for t in token_lists])
-        ids = torch.zeros(len(token_lists), int(lengths.max()), dtype=torch.long)
-        for i, toks in enumerate(token_lists):
-            ids[i, : len(toks)] = torch.tensor([index[t] for t in toks])
+        lengths = torch.tensor([[len(t) for t in forms] for forms in token_lists])
+        ids = torch.zeros(*lengths.shape, int(lengths.max()), dtype=torch.long)
+        for i, forms in enumerate(token_lists):
+            for j, toks in enumerate(forms):
+                ids[i, j, : len(toks)] = torch.tensor([index[t] for t in toks])
         return cls(keep_s, torch.tensor(keep_t, dtype=torch.float), graphs, ids, lengths,
                    vocab, len(smiles) - len(keep_s))
 
@@ -147,18 +152,35 @@ class MoleculeSet:
         batch.y = y
         return batch.to(device)
 
-    def sequence_batch(self, idx: Tensor, y: Tensor, directed: bool = False,
-                       device: torch.device | str = "cpu") -> Batch:
-        lengths = self.lengths[idx]
-        ids = self.token_ids[idx, : int(lengths.max())]
+    @property
+    def num_variants(self) -> int:
+        return self.token_ids.shape[1]
+
+    def sequence_batch(self, idx: Tensor, y: Tensor, variant: Tensor | None = None,
+                       directed: bool = False, device: torch.device | str = "cpu") -> Batch:
+        """Ragged path graphs over the SMILES tokens (``variant`` per molecule, default 0)."""
+        if variant is None:
+            variant = torch.zeros_like(idx)
+        lengths = self.lengths[idx, variant]
+        ids = self.token_ids[idx, variant, : int(lengths.max())]
         batch = path_graph_batch(ids.to(device), y.to(device), lengths=lengths.to(device),
                                  directed=directed)
         return batch
 
 
+def _random_smiles_tokens(smiles: str, count: int, fallback: list[str]) -> list[list[str]]:
+    if count <= 0:
+        return []
+    from rdkit import Chem
+
+    mol = Chem.MolFromSmiles(smiles)
+    forms = [tokenize(s) for s in Chem.MolToRandomSmilesVect(mol, count, randomSeed=0)]
+    return [f if f is not None else fallback for f in forms]
+
+
 def load_molecules(dataset: str | None = None, data: Path | None = None,
                    smiles_col: str = "smiles", target_col: str = "target",
-                   root: Path | str = "data") -> MoleculeSet:
+                   root: Path | str = "data", variants: int = 0) -> MoleculeSet:
     if data is not None:
         smiles, targets = read_csv(Path(data), smiles_col, target_col)
     elif dataset == "nci-tpsa":
@@ -170,6 +192,6 @@ def load_molecules(dataset: str | None = None, data: Path | None = None,
                         "pass --data FILE")
     if not smiles:
         raise SgtkError("the dataset has no rows with a numeric target: check --target-col")
-    return MoleculeSet.from_smiles(smiles, targets)
+    return MoleculeSet.from_smiles(smiles, targets, variants)
 
 

@@ -8,8 +8,6 @@ them about as fast as cuDNN/oneDNN-backed ``nn.RNN``/``nn.LSTM`` (see ``sgtk ben
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import Tensor, nn
 
@@ -244,7 +242,3 @@ def num_lstm_parameters(input_size: int, hidden_size: int) -> int:
     """The seed's Q1.5b count, 4(dn + n² + n)."""
     return 4 * (input_size * hidden_size + hidden_size ** 2 + hidden_size)
 
-
-def chrono_t_max(length: int) -> int:
-    """Chrono's T_max for a task whose dependency spans ``length`` steps."""
-    return max(int(math.ceil(length)), 3)

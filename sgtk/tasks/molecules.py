@@ -44,6 +44,7 @@ class MoleculeConfig:
     embed: int = 64
     readout: str = "mean"
     dropout: float = 0.0
+    augment: int = 0
     split_seed: int = 0
 
     def validate(self) -> None:
@@ -64,8 +65,9 @@ class MoleculeTask(Task):
     def __init__(self, config: MoleculeConfig, molecules: MoleculeSet | None = None):
         config.validate()
         self.config = config
+        variants = config.augment if config.model in ("lstm", "rnn", "gcn-smiles") else 0
         self.mols = molecules or load_molecules(config.dataset, config.data, config.smiles_col,
-                                                config.target_col, config.root)
+                                                config.target_col, config.root, variants)
         if len(self.mols) < 10:
             raise SgtkError(f"only {len(self.mols)} valid molecules: a train/val/test split "
                             "needs at least 10")
@@ -89,11 +91,12 @@ class MoleculeTask(Task):
                          init="orthogonal" if c.model == "rnn" else "xavier",
                          dropout=c.dropout)
 
-    def _batch(self, idx: Tensor, device: torch.device) -> Batch:
+    def _batch(self, idx: Tensor, device: torch.device, variant: Tensor | None = None
+               ) -> Batch:
         y = (self.mols.targets[idx] - self.mean) / self.std
         if self.config.model in ("gcn", "pyg-gcn"):
             return self.mols.graph_batch(idx, y, device)
-        return self.mols.sequence_batch(idx, y, device=device)
+        return self.mols.sequence_batch(idx, y, variant, device=device)
 
     def train_batch(self, batch_size: int, generator: torch.Generator,
                     device: torch.device) -> Batch:
@@ -104,7 +107,9 @@ class MoleculeTask(Task):
             self._cursor = 0
         pick = self._perm[self._cursor:self._cursor + batch_size]
         self._cursor += batch_size
-        return self._batch(self.train_idx[pick], device)
+        # With augmentation, each molecule is read as one of its SMILES forms at random.
+        variant = torch.randint(0, self.mols.num_variants, (len(pick),), generator=generator)
+        return self._batch(self.train_idx[pick], device, variant)
 
     def loss(self, model: nn.Module, batch: Batch) -> tuple[Tensor, dict[str, float]]:
         pred = model(batch).squeeze(-1).float()

@@ -1,0 +1,36 @@
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cli.common import CONFIG_DIR
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_library_never_imports_the_cli():
+    code = ("import sys, sgtk, sgtk.views, sgtk.nn, sgtk.models, sgtk.generate, sgtk.bench, "
+            "sgtk.tasks.palindrome, sgtk.tasks.text, sgtk.tasks.molecules, "
+            "sgtk.experiments.compare, sgtk.experiments.plots, sgtk.train.trainer; "
+            "print(any(m == 'cli' or m.startswith('cli.') for m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert out.stdout.strip() == "False", out.stderr
+
+
+@pytest.mark.parametrize("task", ["palindrome", "text", "molecules"])
+def test_every_config_key_is_known(task):
+    import dataclasses
+    import tomllib
+
+    from sgtk.tasks.molecules import MoleculeConfig
+    from sgtk.tasks.palindrome import PalindromeConfig
+    from sgtk.tasks.text import TextConfig
+    from sgtk.train.trainer import TrainConfig
+
+    cls = {"palindrome": PalindromeConfig, "text": TextConfig, "molecules": MoleculeConfig}[task]
+    data = tomllib.loads((CONFIG_DIR / f"{task}.toml").read_text())
+    for section, klass in (("task", cls), ("train", TrainConfig)):
+        names = {f.name for f in dataclasses.fields(klass)}
+        assert set(data[section]) <= names
+        klass(**data[section])

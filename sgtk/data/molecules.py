@@ -79,12 +79,16 @@ def freesolv(root: Path | str = "data") -> tuple[list[str], list[float]]:
     raw = Path(root) / "freesolv" / "raw" / "SAMPL.csv"
     if raw.is_file():
         return read_csv(raw, "smiles", "expt")
+    import contextlib
+    import io
+
     from torch_geometric.datasets import MoleculeNet
 
     try:
-        MoleculeNet(str(root), "FreeSolv")
-    except Exception as e:  # urllib raises a zoo of types offline
-        raise SgtkError(f"could not download FreeSolv ({type(e).__name__}); offline? pass "
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            MoleculeNet(str(root), "FreeSolv")  # PyG prints "Downloading ..." lines
+    except OSError as e:  # URLError and socket errors are OSErrors
+        raise SgtkError(f"could not download FreeSolv ({getattr(e, 'reason', e)}); offline? pass "
                         f"--data FILE --smiles-col smiles --target-col expt, or place "
                         f"SAMPL.csv at {raw}") from None
     return read_csv(raw, "smiles", "expt")

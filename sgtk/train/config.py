@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 from typing import Any
-
-import tomllib
 
 from sgtk.errors import SgtkError
 from sgtk.train.checkpoint import atomic_write_bytes

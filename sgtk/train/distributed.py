@@ -56,11 +56,15 @@ def mean(value: float) -> float:
     return t.item() / world_size()
 
 
-def any_true(flag: bool) -> bool:
-    """True on every rank if it is true on any (so that all ranks stop together)."""
+def any_true(*flags: bool) -> tuple[bool, ...]:
+    """Each flag, true on every rank if it is true on any (one all-reduce for all of them)."""
     if not is_distributed():
-        return flag
-    return mean(1.0 if flag else 0.0) > 0
+        return flags
+    t = torch.tensor([float(f) for f in flags], dtype=torch.float64)
+    if tdist.get_backend() == "nccl":
+        t = t.cuda()
+    tdist.all_reduce(t)
+    return tuple(bool(v > 0) for v in t.tolist())
 
 
 def gather_objects(obj):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import signal
+import threading
 import time
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
@@ -186,10 +187,10 @@ class Trainer:
             save_checkpoint(state, ckpt_path)
 
         interrupted = []
-        previous_handler = None
-        if self.is_main:
-            previous_handler = signal.signal(signal.SIGINT,
-                                             lambda *_: interrupted.append(True))
+        # Ctrl-C finishes the step, writes a checkpoint, then raises KeyboardInterrupt.
+        in_main_thread = threading.current_thread() is threading.main_thread()
+        previous_handler = (signal.signal(signal.SIGINT, lambda *_: interrupted.append(True))
+                            if in_main_thread else None)
         for cb in self.callbacks:
             cb.on_start(cfg.steps, step)
         t0 = time.perf_counter()
@@ -233,7 +234,9 @@ class Trainer:
                     cb.on_step(step, {**stats, "lr": optimizer.param_groups[0]["lr"]})
 
                 elapsed = elapsed_before + time.perf_counter() - t0
-                time_up = dist.any_true(cfg.max_time is not None and elapsed >= cfg.max_time)
+                # Every rank must agree to stop, or the others would wait in a collective.
+                time_up, stop_now = dist.any_true(
+                    cfg.max_time is not None and elapsed >= cfg.max_time, bool(interrupted))
                 done = step >= cfg.steps or time_up
                 if done:
                     stop_reason = "time" if time_up and step < cfg.steps else "steps"
@@ -257,14 +260,14 @@ class Trainer:
                         cb.on_eval(step, record)
                     if cfg.target is not None and self._reached(value):
                         done, stop_reason = True, "target"
-                if step % cfg.checkpoint_every == 0 or done or interrupted:
+                if step % cfg.checkpoint_every == 0 or done or stop_now:
                     checkpoint()
-                if interrupted:
+                if stop_now:
                     raise KeyboardInterrupt
                 if done:
                     break
         finally:
-            if previous_handler is not None:
+            if in_main_thread:
                 signal.signal(signal.SIGINT, previous_handler)
         seconds = elapsed_before + time.perf_counter() - t0
         dist.barrier()  # rank 0 has finished writing best.pt

@@ -25,12 +25,12 @@ def _next_token(logits: Tensor, tau: float, greedy: bool, top_k: int | None,
     if greedy:
         return logits.argmax(-1)
     # softmax(p / tau): tau < 1 sharpens, tau > 1 flattens, tau -> 0 approaches greedy.
-    scaled = logits.detach().cpu().double() / tau
+    scaled = logits.detach().float().cpu() / tau
     if top_k is not None and top_k < scaled.shape[-1]:
         kth = scaled.topk(top_k, dim=-1).values[..., -1:]
         scaled = scaled.masked_fill(scaled < kth, float("-inf"))
     probs = torch.softmax(scaled, dim=-1)
-    return torch.multinomial(probs, 1, generator=generator).squeeze(-1).to(logits.device)
+    return torch.multinomial(probs, 1, generator=generator)[:, 0].to(logits.device)
 
 
 def check_sampling(tau: float, top_k: int | None = None, length: int = 1) -> None:
@@ -98,6 +98,7 @@ def beam_search(model: CharLSTM, vocab: Vocab, prefix: str, length: int, beam: i
     model.eval()
     step = model.stepper()
     logits, (h, c) = model.forward_tokens(vocab.encode(prefix).to(device)[None])
+    h, c = list(h), list(c)  # per layer, as the stepper returns them
     scores = torch.log_softmax(logits[:, -1].double(), -1)  # [1, V]
     tokens = torch.empty(1, 0, dtype=torch.long, device=device)
     for _ in range(length):
@@ -105,7 +106,7 @@ def beam_search(model: CharLSTM, vocab: Vocab, prefix: str, length: int, beam: i
         top = scores.reshape(-1).topk(min(beam, scores.numel()))
         parent, token = top.indices // size, top.indices % size
         tokens = torch.cat([tokens[parent], token[:, None]], dim=1)
-        h, c = h[:, parent], c[:, parent]
+        h, c = torch.stack(h)[:, parent], torch.stack(c)[:, parent]
         logits, (h, c) = step(token, (h, c))
         scores = top.values[:, None] + torch.log_softmax(logits.double(), -1)
     return vocab.decode(tokens[0])

@@ -21,6 +21,7 @@ TASK_MODELS = {
     "molecules": ("gcn", "pyg-gcn", "lstm", "rnn", "gcn-smiles"),
 }
 GRAPH_MODELS = ("gcn", "pyg-gcn", "gcn-smiles")
+MOLECULE_AUGMENT = 10
 FIELDS = ("task", "model", "length", "layers", "seed", "test_accuracy", "loss", "val_bpc",
           "test_rmse", "steps", "seconds")
 
@@ -125,8 +126,8 @@ def _molecule_run(run: dict[str, Any], steps: int | None, workdir: Path, mols
     from sgtk.tasks.molecules import MoleculeConfig, MoleculeTask
 
     task = MoleculeTask(MoleculeConfig(model=run["model"], layers=max(run["layers"], 1),
-                                       split_seed=run["seed"]), mols)
-    train = TrainConfig(steps=steps or 1500, batch_size=64, lr=1e-3, lr_schedule="linear",
+                                       split_seed=run["seed"], augment=MOLECULE_AUGMENT), mols)
+    train = TrainConfig(steps=steps or 1000, batch_size=64, lr=1e-3, lr_schedule="linear",
                         eval_every=100, checkpoint_every=10**9, seed=run["seed"])
     r = Trainer(task, train, workdir).fit()
     return {"loss": r["test_mae"], "test_rmse": r["test_rmse"], "steps": r["steps"],
@@ -146,9 +147,11 @@ def run_sweep(sweep: Sweep, on_run: Callable[[int, int, dict[str, Any]], None] |
     elif sweep.task == "molecules":
         from sgtk.data.molecules import load_molecules
 
+        # Random SMILES forms for the sequence models, as `sgtk train molecules` does.
+        variants = MOLECULE_AUGMENT if set(sweep.models) & {"lstm", "rnn", "gcn-smiles"} else 0
         mols = (load_molecules(data=Path(sweep.molecule_data), smiles_col="smiles",
-                               target_col=sweep.molecule_target)
-                if sweep.molecule_data else load_molecules("nci-tpsa"))
+                               target_col=sweep.molecule_target, variants=variants)
+                if sweep.molecule_data else load_molecules("nci-tpsa", variants=variants))
     rows, curves = [], {}
     with tempfile.TemporaryDirectory(prefix="sgtk-compare-") as tmp:
         for i, run in enumerate(runs):

@@ -70,7 +70,7 @@ class CharLSTM(nn.Module):
                 x = act[:, 3 * n:] * torch.tanh(c)
                 hs.append(x)
                 cs.append(c)
-            return self.head(x), (torch.stack(hs), torch.stack(cs))
+            return self.head(x), (hs, cs)  # per-layer lists: stacking each step costs time
 
         return step
 

@@ -58,13 +58,18 @@ def launch_torchrun(devices: int) -> None:
     raise typer.Exit(subprocess.run(cmd).returncode)
 
 
-def run(task_name: str, task_factory, train_flags: dict, config: Path | None,
-        out_dir: Path | None, resume: bool, as_json: bool, devices: int,
-        show: tuple[str, ...]) -> dict:
+TRAIN_FLAGS = ("steps", "batch_size", "lr", "optimizer", "max_norm", "max_time", "seed",
+               "device", "eval_every", "checkpoint_every", "target")
+
+
+def run(task_name: str, task_factory, args: dict, show: tuple[str, ...]) -> dict:
     """Build the Trainer, run it under a progress bar, print the table (or the JSON line).
 
     ``task_factory`` returns ``(task, extra)``: the task and what to record about it.
+    ``args`` are the command's parameters (its ``locals()``); the shared ones are read here.
     """
+    config, out_dir, devices = args["config"], args["out_dir"], args["devices"]
+    train_flags = {k: args.get(k) for k in TRAIN_FLAGS} | {"compile": args["compile_"]}
     if devices < 1:
         raise SgtkError(f"--devices {devices} must be at least 1")
     if devices > 1 and "WORLD_SIZE" not in os.environ:
@@ -77,12 +82,12 @@ def run(task_name: str, task_factory, train_flags: dict, config: Path | None,
     progress = RichProgress(f"{task_name} {model}", show=show, enabled=is_main)
     trainer = Trainer(task, train_cfg, run_dir, extra_config=extra, callbacks=[progress])
     try:
-        result = trainer.fit(resume=resume)
+        result = trainer.fit(resume=args["resume"])
     finally:
         progress.stop()
     if not is_main:
         return result
-    if as_json:
+    if args["as_json"]:
         print_json(result)
     else:
         out.print(summary_table(f"{task_name} · {model}", result))
@@ -109,19 +114,16 @@ def palindrome(
     compile_: bool = Compile,
 ) -> None:
     """Digit palindromes (seed §1): predict the last digit from the first T-1."""
+    args = locals()
     from sgtk.tasks.palindrome import PalindromeConfig, PalindromeTask
 
     def go():
         cfg = layered(PalindromeConfig, "task", "palindrome", config, dict(
             model=model, length=length, hidden=hidden, layers=layers, readout=readout,
             init=init, pos_dim=pos_dim, one_hot=one_hot))
-        flags = dict(steps=steps, batch_size=batch_size, lr=lr, optimizer=optimizer,
-                     max_norm=max_norm, max_time=max_time, seed=seed, device=device,
-                     eval_every=eval_every, target=target, compile=compile_,
-                     checkpoint_every=checkpoint_every)
         run("palindrome", lambda: (PalindromeTask(cfg), {"model": cfg.model,
                                                         "task_config": vars(cfg)}),
-            flags, config, out_dir, resume, as_json, devices, ("loss", "accuracy"))
+            args, ("loss", "accuracy"))
 
     guarded(go)
 
@@ -145,21 +147,18 @@ def text(
     compile_: bool = Compile,
 ) -> None:
     """Character language model (seed §2) on a text file or a built-in corpus."""
+    args = locals()
     from sgtk.tasks.text import TextConfig, TextTask
 
     def go():
         cfg = layered(TextConfig, "task", "text", config, dict(
             data=str(data) if data else None, corpus=corpus, model=model,
             seq_length=seq_length, hidden=hidden, layers=layers, embed=embed, dropout=dropout))
-        flags = dict(steps=steps, batch_size=batch_size, lr=lr, optimizer=optimizer,
-                     max_norm=max_norm, max_time=max_time, seed=seed, device=device,
-                     eval_every=eval_every, compile=compile_,
-                     checkpoint_every=checkpoint_every)
         def make():
             task = TextTask(cfg)
             return task, {**task.model_config(), "task_config": vars(cfg)}
 
-        run("text", make, flags, config, out_dir, resume, as_json, devices, ("loss", "bpc"))
+        run("text", make, args, ("loss", "bpc"))
 
     guarded(go)
 
@@ -188,6 +187,7 @@ def molecules(
     compile_: bool = Compile,
 ) -> None:
     """Molecular property regression on the graph or the SMILES string."""
+    args = locals()
     from sgtk.tasks.molecules import MoleculeConfig, MoleculeTask
 
     def go():
@@ -195,12 +195,8 @@ def molecules(
             model=model, dataset=dataset, data=str(data) if data else None,
             smiles_col=smiles_col, target_col=target_col, hidden=hidden, layers=layers,
             readout=readout, dropout=dropout, split_seed=split_seed, augment=augment))
-        flags = dict(steps=steps, batch_size=batch_size, lr=lr, optimizer=optimizer,
-                     max_norm=max_norm, max_time=max_time, seed=seed, device=device,
-                     eval_every=eval_every, compile=compile_,
-                     checkpoint_every=checkpoint_every)
         run("molecules", lambda: (MoleculeTask(cfg), {"model": cfg.model,
                                                      "task_config": vars(cfg)}),
-            flags, config, out_dir, resume, as_json, devices, ("loss",))
+            args, ("loss",))
 
     guarded(go)

@@ -40,6 +40,10 @@ Resume = typer.Option(False, "--resume", help="Continue from the run directory's
 Json = typer.Option(False, "--json", help="Print the final metrics as one JSON line.")
 Compile = typer.Option(None, "--compile/--no-compile", help="torch.compile the model.")
 CheckpointEvery = typer.Option(None, "--checkpoint-every", help="Checkpoint every N steps.")
+LrSchedule = typer.Option(None, "--lr-schedule", help="none, step or linear (over steps, or "
+                          "over --max-time when it is set).")
+LrDecay = typer.Option(None, "--lr-decay", help="Step schedule: multiply the LR by this…")
+LrStep = typer.Option(None, "--lr-step", help="…every this many steps.")
 Devices = typer.Option(1, "--devices", help="Processes to train on (launches torchrun).")
 
 
@@ -59,7 +63,8 @@ def launch_torchrun(devices: int) -> None:
 
 
 TRAIN_FLAGS = ("steps", "batch_size", "lr", "optimizer", "max_norm", "max_time", "seed",
-               "device", "eval_every", "checkpoint_every", "target")
+               "device", "eval_every", "checkpoint_every", "target", "lr_schedule", "lr_decay",
+               "lr_step")
 
 
 def run(task_name: str, task_factory, args: dict, show: tuple[str, ...]) -> dict:
@@ -110,6 +115,7 @@ def palindrome(
     device: str = Device, eval_every: int = EvalEvery,
     target: float = typer.Option(None, "--target", help="Stop once held-out accuracy >= this."),
     checkpoint_every: int = CheckpointEvery, devices: int = Devices,
+    lr_schedule: str = LrSchedule, lr_decay: float = LrDecay, lr_step: int = LrStep,
     out_dir: Path = Out, config: Path = Config, resume: bool = Resume, as_json: bool = Json,
     compile_: bool = Compile,
 ) -> None:
@@ -143,6 +149,7 @@ def text(
     max_norm: float = MaxNorm, max_time: float = MaxTime, seed: int = Seed,
     device: str = Device, eval_every: int = EvalEvery,
     checkpoint_every: int = CheckpointEvery, devices: int = Devices,
+    lr_schedule: str = LrSchedule, lr_decay: float = LrDecay, lr_step: int = LrStep,
     out_dir: Path = Out, config: Path = Config, resume: bool = Resume, as_json: bool = Json,
     compile_: bool = Compile,
 ) -> None:
@@ -183,6 +190,7 @@ def molecules(
     max_norm: float = MaxNorm, max_time: float = MaxTime, seed: int = Seed,
     device: str = Device, eval_every: int = EvalEvery,
     checkpoint_every: int = CheckpointEvery, devices: int = Devices,
+    lr_schedule: str = LrSchedule, lr_decay: float = LrDecay, lr_step: int = LrStep,
     out_dir: Path = Out, config: Path = Config, resume: bool = Resume, as_json: bool = Json,
     compile_: bool = Compile,
 ) -> None:

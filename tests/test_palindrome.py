@@ -69,6 +69,7 @@ def test_gcn_with_too_few_layers_stays_near_chance(model, tmp_path):
     (["--steps", 0], ["steps"]),
     (["--readout", "median"], ["readout"]),
     (["--optimizer", "lbfgs"], ["optimizer"]),
+    (["--lr-schedule", "cosine"], ["schedule"]),
 ])
 def test_bad_input(args, words, tmp_path):
     r = invoke("train", "palindrome", *args, "--out", tmp_path / "r")

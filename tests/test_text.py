@@ -104,7 +104,8 @@ def test_train_text_and_generate_from_the_run(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("content,word", [(b"", "empty"), (b"\x00\xff", "binary"),
-                                          ("\xe9t\xe9".encode("latin-1"), "UTF-8")])
+                                          ("\xe9t\xe9".encode("latin-1"), "UTF-8"),
+                                          (b"too short for a window", "too few")])
 def test_train_text_bad_files(tmp_path, content, word):
     path = tmp_path / "bad.txt"
     path.write_bytes(content)

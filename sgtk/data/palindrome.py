@@ -8,6 +8,7 @@ sees a held-out palindrome, whatever T is, and batches are drawn with tensor ops
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 import torch
 from torch import Tensor
@@ -21,6 +22,7 @@ _ENUMERATE_UP_TO = 6  # free digits: enumerate all 10^m palindromes below this, 
 _HELD_OUT_BUCKETS = 10  # one bucket in ten is held out
 
 
+@cache
 def _hash_weights(num_free: int) -> Tensor:
     g = torch.Generator().manual_seed(20191113)
     return torch.randint(1, 2**31 - 1, (num_free,), generator=g)

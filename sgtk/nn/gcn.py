@@ -28,6 +28,9 @@ class _Propagation:
             bands = norm.new_zeros(3, num_nodes)  # [from i-1, from i, from i+1] into node i
             bands.index_put_((offset + 1, col), norm, accumulate=True)
             self.bands = bands
+            # Âᵀ swaps the bands: what node i sent to i+1 is what i+1 received from i.
+            lower, diag, upper = bands
+            self.bands_t = torch.stack([torch.roll(upper, 1), diag, torch.roll(lower, -1)])
         else:
             self.csr = _csr(col, row, norm, num_nodes)    # Â[i, j] = norm of j -> i
             self.csr_t = _csr(row, col, norm, num_nodes)
@@ -69,10 +72,7 @@ class _Propagate(torch.autograd.Function):
     def backward(ctx, grad: Tensor):
         op = ctx.op
         if op.tridiagonal:
-            # Â^T swaps the bands: what node i sent to i+1 is what i+1 received from i.
-            lower, diag, upper = op.bands
-            bands_t = torch.stack([torch.roll(upper, 1), diag, torch.roll(lower, -1)])
-            return _tridiagonal_mm(bands_t, grad), None
+            return _tridiagonal_mm(op.bands_t, grad), None
         return op.csr_t.to(grad.dtype) @ grad, None
 
 

@@ -41,13 +41,15 @@ class Sizes:
     sample_chars: int = 1000
     lm_batch: int = 32
     lm_seq: int = 64
+    lm_hidden: int = 384  # the default text model's
     repeats: int = 7
 
     @classmethod
     def for_mode(cls, quick: bool) -> Sizes:
         if os.environ.get("SGTK_BENCH_TINY"):  # for the test suite: shapes, not speed
             return cls(batch=8, hidden=16, steps=5, path_nodes=2_000, rand_nodes=500,
-                       rand_edges=2_000, sample_chars=20, lm_batch=2, lm_seq=8, repeats=2)
+                       rand_edges=2_000, sample_chars=20, lm_batch=2, lm_seq=8, lm_hidden=16,
+                       repeats=2)
         if quick:
             return cls(path_nodes=200_000, rand_nodes=20_000, rand_edges=200_000,
                        sample_chars=300, repeats=3)
@@ -226,7 +228,7 @@ def _char_lm(s: Sizes, device: torch.device) -> Row:
 
     cfg = TextConfig()
     vocab = 65
-    hidden = cfg.hidden if s.repeats > 2 else 16
+    hidden = s.lm_hidden
     ours = CharLSTM(vocab, hidden, cfg.layers, cfg.embed).to(device)
     ours_opt = torch.optim.Adam(ours.parameters())
     # The reference: what one writes by hand, an embedding, nn.LSTM and a head in float32.

@@ -68,7 +68,8 @@ def rnn_vs_gcn(
 
             def on_run(i, n, row):
                 shown = row.get("test_accuracy") or row.get("val_bpc") or row.get("test_rmse")
-                progress.update(bar, completed=i, last=f"{row['model']} T={row['length']} "
+                length = f" T={row['length']}" if task == "palindrome" else ""
+                progress.update(bar, completed=i, last=f"{row['model']}{length} "
                                 f"k={row['layers']} seed={row['seed']}: {shown:.3f}")
 
             rows, curves = run_sweep(sweep, on_run)

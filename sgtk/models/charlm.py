@@ -7,9 +7,8 @@ from collections.abc import Callable
 import torch
 from torch import Tensor, nn
 from torch_geometric.data import Batch
-from torch_geometric.nn import GCNConv
 
-from sgtk.nn import GCNLayer
+from sgtk.models.predictor import GraphConvStack
 from sgtk.views import from_sequence, to_sequence
 
 State = tuple[Tensor, Tensor]
@@ -86,15 +85,10 @@ class CharGCN(nn.Module):
     def __init__(self, vocab_size: int, hidden: int = 256, layers: int = 4, embed: int = 64,
                  conv: str = "gcn"):
         super().__init__()
-        make = GCNLayer if conv == "gcn" else GCNConv
         self.embed = nn.Embedding(vocab_size, embed)
-        self.inp = nn.Linear(embed, hidden)
-        self.convs = nn.ModuleList(make(hidden, hidden) for _ in range(layers))
+        self.stack = GraphConvStack(conv, embed, hidden, layers)
         self.head = nn.Linear(hidden, vocab_size)
 
     def forward(self, batch: Batch) -> Tensor:
         """Per-node next-token logits [N, V]."""
-        h = self.inp(self.embed(batch.x))
-        for conv in self.convs:
-            h = h + torch.relu(conv(h, batch.edge_index))
-        return self.head(h)
+        return self.head(self.stack(batch, self.embed(batch.x)))

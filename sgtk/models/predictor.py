@@ -20,6 +20,11 @@ GRAPH = ("gcn", "pyg-gcn")
 MODELS = RECURRENT + GRAPH
 
 
+def check_sizes(hidden: int, layers: int) -> None:
+    if hidden <= 0 or layers <= 0:
+        raise SgtkError(f"--hidden {hidden} and --layers {layers} must be positive")
+
+
 def check_model(name: str, allowed: tuple[str, ...] = MODELS) -> str:
     if name not in allowed:
         raise SgtkError(f"unknown model {name!r}: choose one of {', '.join(allowed)}")
@@ -45,21 +50,22 @@ class Recurrent(nn.Module):
 
 
 class GraphConvStack(nn.Module):
-    """k graph convolutions with ReLU and residual connections: a k-hop receptive field."""
+    """k graph convolutions with ReLU and residual connections: a k-hop receptive field.
 
-    def __init__(self, conv: str, in_features: int, hidden: int, layers: int,
-                 readout_how: str):
+    Returns node embeddings [N, hidden]; ``conv`` is ``gcn`` (GCNLayer) or ``pyg-gcn``.
+    """
+
+    def __init__(self, conv: str, in_features: int, hidden: int, layers: int):
         super().__init__()
         make = GCNLayer if conv == "gcn" else GCNConv
         self.inp = nn.Linear(in_features, hidden)
         self.convs = nn.ModuleList(make(hidden, hidden) for _ in range(layers))
-        self.readout = readout_how
 
     def forward(self, batch: Batch, x: Tensor) -> Tensor:
         h = self.inp(x)
         for conv in self.convs:
             h = h + torch.relu(conv(h, batch.edge_index))
-        return readout(h, batch, self.readout)
+        return h
 
 
 class Predictor(nn.Module):
@@ -85,8 +91,8 @@ class Predictor(nn.Module):
         if model in RECURRENT:
             self.backbone = Recurrent(model, in_features, hidden, init, t_max)
         else:
-            self.backbone = GraphConvStack(model, in_features + self.pos_dim, hidden, layers,
-                                           readout)
+            self.backbone = GraphConvStack(model, in_features + self.pos_dim, hidden, layers)
+        self.readout = readout
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(hidden, out_features)  # p = W_ph h + b_p (seed eq. 2)
 
@@ -94,4 +100,7 @@ class Predictor(nn.Module):
         x = self.encoder(batch.x)
         if self.pos_dim:
             x = torch.cat([x, positional_encoding(node_positions(batch), self.pos_dim)], -1)
-        return self.head(self.dropout(self.backbone(batch, x)))
+        h = self.backbone(batch, x)
+        if self.model in GRAPH:
+            h = readout(h, batch, self.readout)
+        return self.head(self.dropout(h))

@@ -14,7 +14,7 @@ from torch_geometric.utils.smiles import x_map
 
 from sgtk.data.molecules import MoleculeSet, load_molecules
 from sgtk.errors import SgtkError
-from sgtk.models.predictor import Predictor
+from sgtk.models.predictor import Predictor, check_sizes
 from sgtk.train.task import Task
 
 MOLECULE_MODELS = ("gcn", "pyg-gcn", "lstm", "rnn", "gcn-smiles")
@@ -51,8 +51,7 @@ class MoleculeConfig:
         if self.model not in MOLECULE_MODELS:
             raise SgtkError(f"unknown model {self.model!r} for molecules: choose one of "
                             f"{', '.join(MOLECULE_MODELS)}")
-        if self.hidden <= 0 or self.layers <= 0:
-            raise SgtkError("--hidden and --layers must be positive")
+        check_sizes(self.hidden, self.layers)
 
 
 class MoleculeTask(Task):

@@ -11,7 +11,7 @@ from torch_geometric.data import Batch
 
 from sgtk.data.palindrome import NUM_CLASSES, PalindromeData
 from sgtk.errors import SgtkError
-from sgtk.models.predictor import MODELS, Predictor, check_model
+from sgtk.models.predictor import MODELS, Predictor, check_model, check_sizes
 from sgtk.nn.readout import READOUTS
 from sgtk.train.task import Task
 
@@ -37,8 +37,7 @@ class PalindromeConfig:
                             f"{', '.join(READOUTS)}")
         if self.init not in INITS:
             raise SgtkError(f"unknown init {self.init!r}: choose one of {', '.join(INITS)}")
-        if self.hidden <= 0 or self.layers <= 0:
-            raise SgtkError("--hidden and --layers must be positive")
+        check_sizes(self.hidden, self.layers)
 
     def resolved_init(self) -> str:
         """``auto``: orthogonal W_hh for the RNN and chrono for the LSTM, which hold memory

@@ -15,6 +15,7 @@ from torch_geometric.data import Batch
 from sgtk.data.text import TextData, Vocab, corpus_path, read_text, text_batch
 from sgtk.errors import SgtkError
 from sgtk.models.charlm import CharGCN, CharLSTM
+from sgtk.models.predictor import check_sizes
 from sgtk.train import distributed as dist
 from sgtk.train.task import Task
 
@@ -39,8 +40,7 @@ class TextConfig:
         if self.model not in TEXT_MODELS:
             raise SgtkError(f"unknown model {self.model!r} for text: choose one of "
                             f"{', '.join(TEXT_MODELS)}")
-        if self.hidden <= 0 or self.layers <= 0:
-            raise SgtkError("--hidden and --layers must be positive")
+        check_sizes(self.hidden, self.layers)
         if not 0 <= self.dropout < 1:
             raise SgtkError(f"--dropout {self.dropout} must be in [0, 1)")
 

@@ -31,6 +31,17 @@ def test_graph_view_is_pygs_from_smiles():
         assert torch.equal(g.edge_attr, ref.edge_attr)
 
 
+def test_graph_batch_equals_from_data_list():
+    from torch_geometric.data import Batch
+
+    mols = MoleculeSet.from_smiles(SMILES, list(range(len(SMILES))))
+    idx = torch.tensor([4, 0, 7, 3, 0])
+    ours = mols.graph_batch(idx, torch.zeros(5))
+    ref = Batch.from_data_list([mols.graphs[i] for i in idx.tolist()])
+    for key in ("x", "edge_index", "edge_attr", "batch", "ptr"):
+        assert torch.equal(getattr(ours, key), getattr(ref, key)), key
+
+
 def test_invalid_smiles_are_skipped_and_counted():
     mols = MoleculeSet.from_smiles(["CCO", "C1CC(", "not a smiles", "c1ccccc1"], [1, 2, 3, 4])
     assert len(mols) == 2 and mols.n_skipped == 2

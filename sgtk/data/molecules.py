@@ -152,7 +152,24 @@ class MoleculeSet:
         return perm[:n_train], perm[n_train:n_train + n_val], perm[n_train + n_val:]
 
     def graph_batch(self, idx: Tensor, y: Tensor, device: torch.device | str = "cpu") -> Batch:
-        batch = Batch.from_data_list([self.graphs[i] for i in idx.tolist()])
+        """The molecular graphs ``idx`` as one ``Batch``, gathered with tensor ops from all
+        graphs collated once (no per-molecule ``Data`` list per step)."""
+        if not hasattr(self, "_all"):
+            self._all = Batch.from_data_list(self.graphs)
+            counts = torch.tensor([g.edge_index.shape[1] for g in self.graphs])
+            self._edge_ptr = torch.cat([torch.zeros(1, dtype=torch.long), counts.cumsum(0)])
+        big, node_ptr, edge_ptr = self._all, self._all.ptr, self._edge_ptr
+        n_nodes = node_ptr[idx + 1] - node_ptr[idx]
+        n_edges = edge_ptr[idx + 1] - edge_ptr[idx]
+        new_ptr = torch.zeros(len(idx) + 1, dtype=torch.long)
+        torch.cumsum(n_nodes, 0, out=new_ptr[1:])
+        nodes = _ranges(node_ptr[idx], n_nodes)
+        edges = _ranges(edge_ptr[idx], n_edges)
+        graph_of_edge = torch.arange(len(idx)).repeat_interleave(n_edges)
+        shift = (new_ptr[:-1] - node_ptr[idx])[graph_of_edge]
+        batch = Batch(x=big.x[nodes], edge_index=big.edge_index[:, edges] + shift,
+                      edge_attr=big.edge_attr[edges],
+                      batch=torch.arange(len(idx)).repeat_interleave(n_nodes), ptr=new_ptr)
         batch.y = y
         return batch.to(device)
 
@@ -170,6 +187,13 @@ class MoleculeSet:
         batch = path_graph_batch(ids.to(device), y.to(device), lengths=lengths.to(device),
                                  directed=directed)
         return batch
+
+
+def _ranges(starts: Tensor, counts: Tensor) -> Tensor:
+    """Concatenated ``arange(start, start + count)`` for every pair, without a Python loop."""
+    offsets = torch.arange(int(counts.sum())) - torch.repeat_interleave(
+        torch.cumsum(counts, 0) - counts, counts)
+    return torch.repeat_interleave(starts, counts) + offsets
 
 
 def _random_smiles_tokens(smiles: str, count: int, fallback: list[str]) -> list[list[str]]:

@@ -23,19 +23,28 @@ def bench(
         dev = resolve_device(device)
         name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else "cpu"
         with err.status(f"benchmarking on {name}…"):
-            rows = run_bench(dev, quick, on_row=lambda r: err.print(
-                f"[dim]{r.name}: {r.ratio:.3f}x[/]"))
+            rows = run_bench(
+                dev, quick, on_row=lambda r: err.print(f"[dim]{r.name}: {r.ratio:.3f}x[/]")
+            )
         if as_json:
-            print_json({"device": name, "threads": torch.get_num_threads(),
-                        "rows": rows_as_dicts(rows)})
+            print_json(
+                {"device": name, "threads": torch.get_num_threads(), "rows": rows_as_dicts(rows)}
+            )
             return
-        table = Table(title=f"sgtk bench on {name} ({torch.get_num_threads()} threads)",
-                      title_justify="left")
+        table = Table(
+            title=f"sgtk bench on {name} ({torch.get_num_threads()} threads)", title_justify="left"
+        )
         for col in ("name", "ours", "reference", "ratio", "target", ""):
             table.add_column(col, justify="left" if col == "name" else "right")
         for r in rows:
-            table.add_row(r.name, f"{r.ours:.4g} {r.unit}", f"{r.reference:.4g} {r.unit}",
-                          f"{r.ratio:.3f}x", r.target, "[green]✓[/]" if r.ok else "[red]✗[/]")
+            table.add_row(
+                r.name,
+                f"{r.ours:.4g} {r.unit}",
+                f"{r.reference:.4g} {r.unit}",
+                f"{r.ratio:.3f}x",
+                r.target,
+                "[green]✓[/]" if r.ok else "[red]✗[/]",
+            )
         out.print(table)
 
     guarded(go)

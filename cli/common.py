@@ -39,8 +39,9 @@ def guarded(fn: Callable[[], Any]) -> Any:
         raise typer.Exit(130) from None
 
 
-def layered(cls: type, section: str, task: str, config_file: Path | None,
-            flags: dict[str, Any]) -> Any:
+def layered(
+    cls: type, section: str, task: str, config_file: Path | None, flags: dict[str, Any]
+) -> Any:
     """``cls`` defaults <- configs/<task>.toml <- --config FILE <- flags that were given."""
     values: dict[str, Any] = {}
     default = CONFIG_DIR / f"{task}.toml"
@@ -50,8 +51,10 @@ def layered(cls: type, section: str, task: str, config_file: Path | None,
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(values) - names)
     if unknown:
-        raise SgtkError(f"unknown key(s) {', '.join(unknown)} in [{section}] of the config: "
-                        f"valid keys are {', '.join(sorted(names))}")
+        raise SgtkError(
+            f"unknown key(s) {', '.join(unknown)} in [{section}] of the config: "
+            f"valid keys are {', '.join(sorted(names))}"
+        )
     return cls(**values)
 
 
@@ -79,18 +82,25 @@ class RichProgress:
     def __init__(self, title: str, show: tuple[str, ...] = ("loss",), enabled: bool = True):
         self.title, self.show = title, show
         self.progress = Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(),
-            TextColumn("{task.completed}/{task.total}"), TextColumn("{task.fields[stats]}"),
-            TextColumn("{task.fields[rate]}"), TimeRemainingColumn(), console=err,
-            transient=False, disable=not enabled)
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total}"),
+            TextColumn("{task.fields[stats]}"),
+            TextColumn("{task.fields[rate]}"),
+            TimeRemainingColumn(),
+            console=err,
+            transient=False,
+            disable=not enabled,
+        )
         self.last: dict[str, float] = {}
         self.evals: dict[str, Any] = {}
 
     def on_start(self, total_steps: int, start_step: int) -> None:
         self.t0, self.start = time.perf_counter(), start_step
         self.progress.start()
-        self.task = self.progress.add_task(self.title, total=total_steps, completed=start_step,
-                                           stats="", rate="")
+        self.task = self.progress.add_task(
+            self.title, total=total_steps, completed=start_step, stats="", rate=""
+        )
 
     def on_step(self, step: int, logs: dict[str, float]) -> None:
         # Smooth the noisy per-batch figures.
@@ -102,8 +112,9 @@ class RichProgress:
         self.progress.update(self.task, completed=step, stats=stats, rate=f"{rate:.0f} it/s")
 
     def on_eval(self, step: int, record: dict[str, Any]) -> None:
-        self.evals = {k: v for k, v in record.items()
-                      if k in ("accuracy", "val_loss", "val_bpc", "val_rmse")}
+        self.evals = {
+            k: v for k, v in record.items() if k in ("accuracy", "val_loss", "val_bpc", "val_rmse")
+        }
 
     def stop(self) -> None:
         self.progress.stop()

@@ -11,16 +11,16 @@ from rich.table import Table
 from cli.common import err, guarded, out
 from sgtk.errors import SgtkError
 
-app = typer.Typer(help="Compare recurrent and graph models on the same data.",
-                  no_args_is_help=True)
+app = typer.Typer(help="Compare recurrent and graph models on the same data.", no_args_is_help=True)
 
 
 def _ints(text: str, flag: str) -> list[int]:
     try:
         values = [int(v) for v in text.split(",") if v.strip()]
     except ValueError:
-        raise SgtkError(f"{flag} {text!r} is not a comma-separated list of integers "
-                        f"(e.g. {flag} 5,10,15)") from None
+        raise SgtkError(
+            f"{flag} {text!r} is not a comma-separated list of integers (e.g. {flag} 5,10,15)"
+        ) from None
     if not values:
         raise SgtkError(f"{flag} is empty: give at least one value (e.g. {flag} 5,10)")
     return values
@@ -30,8 +30,12 @@ def _ints(text: str, flag: str) -> list[int]:
 def rnn_vs_gcn(
     task: str = typer.Option("palindrome", "--task", help="palindrome, text or molecules."),
     lengths: str = typer.Option("5,10,15,20,25", "--lengths", help="Palindrome lengths."),
-    models: str = typer.Option(None, "--models", help="Comma-separated models (default: "
-                               "rnn,lstm,gcn; text: lstm,gcn; molecules: gcn,lstm,gcn-smiles)."),
+    models: str = typer.Option(
+        None,
+        "--models",
+        help="Comma-separated models (default: "
+        "rnn,lstm,gcn; text: lstm,gcn; molecules: gcn,lstm,gcn-smiles).",
+    ),
     layers: str = typer.Option("4", "--layers", help="GCN depths k, e.g. 2,4,8."),
     seeds: int = typer.Option(3, "--seeds", help="Seeds per configuration."),
     steps: int = typer.Option(None, "--steps", help="Steps per run (default per task)."),
@@ -44,33 +48,54 @@ def rnn_vs_gcn(
     from sgtk.experiments.plots import plot_sweep
 
     def go():
-        default_models = {"palindrome": "rnn,lstm,gcn", "text": "lstm,gcn",
-                          "molecules": "gcn,lstm,gcn-smiles"}.get(task, "")
-        names = [m.strip() for m in (models if models is not None else default_models)
-                 .split(",") if m.strip()]
-        sweep = Sweep(task=task, lengths=_ints(lengths, "--lengths"), models=names,
-                      layers=_ints(layers, "--layers"), seeds=seeds, steps=steps,
-                      text_data=str(data) if data and task == "text" else None,
-                      molecule_data=str(data) if data and task == "molecules" else None,
-                      molecule_target=target_col)
+        default_models = {
+            "palindrome": "rnn,lstm,gcn",
+            "text": "lstm,gcn",
+            "molecules": "gcn,lstm,gcn-smiles",
+        }.get(task, "")
+        names = [
+            m.strip()
+            for m in (models if models is not None else default_models).split(",")
+            if m.strip()
+        ]
+        sweep = Sweep(
+            task=task,
+            lengths=_ints(lengths, "--lengths"),
+            models=names,
+            layers=_ints(layers, "--layers"),
+            seeds=seeds,
+            steps=steps,
+            text_data=str(data) if data and task == "text" else None,
+            molecule_data=str(data) if data and task == "molecules" else None,
+            molecule_target=target_col,
+        )
         sweep.validate()
         try:
             out_dir.mkdir(parents=True, exist_ok=True)
         except OSError as e:
-            raise SgtkError(f"cannot write to {out_dir} ({e.strerror}): choose a writable "
-                            "--out") from None
+            raise SgtkError(
+                f"cannot write to {out_dir} ({e.strerror}): choose a writable --out"
+            ) from None
         total = len(sweep.runs())
-        with Progress(TextColumn("[bold]compare {task.description}"), BarColumn(),
-                      TextColumn("{task.completed}/{task.total} runs"),
-                      TextColumn("{task.fields[last]}"), TimeElapsedColumn(),
-                      console=err) as progress:
+        with Progress(
+            TextColumn("[bold]compare {task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total} runs"),
+            TextColumn("{task.fields[last]}"),
+            TimeElapsedColumn(),
+            console=err,
+        ) as progress:
             bar = progress.add_task(task, total=total, last="")
 
             def on_run(i, n, row):
                 shown = row.get("test_accuracy") or row.get("val_bpc") or row.get("test_rmse")
                 length = f" T={row['length']}" if task == "palindrome" else ""
-                progress.update(bar, completed=i, last=f"{row['model']}{length} "
-                                f"k={row['layers']} seed={row['seed']}: {shown:.3f}")
+                progress.update(
+                    bar,
+                    completed=i,
+                    last=f"{row['model']}{length} "
+                    f"k={row['layers']} seed={row['seed']}: {shown:.3f}",
+                )
 
             rows, curves = run_sweep(sweep, on_run)
         write_results(rows, out_dir)

@@ -12,11 +12,18 @@ from cli.common import err, guarded, out
 
 def generate(
     prefix: str = typer.Option("\n", "--prefix", "-p", help="Text the sample continues."),
-    tau: float = typer.Option(1.0, "--tau", help="Temperature: sample from softmax(p / tau). "
-                              "tau < 1 is sharper, tau > 1 flatter, tau -> 0 greedy."),
+    tau: float = typer.Option(
+        1.0,
+        "--tau",
+        help="Temperature: sample from softmax(p / tau). "
+        "tau < 1 is sharper, tau > 1 flatter, tau -> 0 greedy.",
+    ),
     length: int = typer.Option(300, "--length", "-n", help="Characters to generate."),
-    checkpoint: Path = typer.Option(None, "--checkpoint", help="A `sgtk train text` run "
-                                    "directory (default: the newest, else the pretrained)."),
+    checkpoint: Path = typer.Option(
+        None,
+        "--checkpoint",
+        help="A `sgtk train text` run directory (default: the newest, else the pretrained).",
+    ),
     greedy: bool = typer.Option(False, "--greedy", help="Always take the likeliest character."),
     top_k: int = typer.Option(None, "--top-k", help="Sample among the k likeliest only."),
     beam: int = typer.Option(None, "--beam", help="Beam search with this many beams."),
@@ -39,8 +46,11 @@ def generate(
         vocab.encode(prefix)  # a clear error before anything is printed
         err.print(f"[dim]model: {source}[/]")
         if beam is not None:
-            out.print(prefix + beam_search(model, vocab, prefix, length, beam, dev),
-                      markup=False, highlight=False)
+            out.print(
+                prefix + beam_search(model, vocab, prefix, length, beam, dev),
+                markup=False,
+                highlight=False,
+            )
             return
         if num_samples == 1:
             sys.stdout.write(prefix)
@@ -52,8 +62,7 @@ def generate(
             sample(model, vocab, prefix, length, tau, greedy, top_k, seed, 1, dev, stream)
             sys.stdout.write("\n")
             return
-        texts = sample(model, vocab, prefix, length, tau, greedy, top_k, seed, num_samples,
-                       dev)
+        texts = sample(model, vocab, prefix, length, tau, greedy, top_k, seed, num_samples, dev)
         for i, t in enumerate(texts):
             out.rule(f"sample {i + 1}")
             out.print(prefix + t, markup=False, highlight=False)

@@ -11,7 +11,10 @@ from cli.common import err
 
 app = typer.Typer(
     help="sgtk: sequences as path graphs. Train RNNs, LSTMs and GCNs under one Trainer.",
-    no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
 app.add_typer(train.app, name="train")
 app.command("generate")(generate.generate)
 app.add_typer(compare.app, name="compare")

@@ -37,8 +37,11 @@ def grads(
                 curves[f"{name} untrained"] = grad_norms(task.build_model(), task.data)
                 if trained:
                     with tempfile.TemporaryDirectory() as tmp:
-                        trainer = Trainer(task, TrainConfig(steps=steps, seed=seed,
-                                                            eval_every=max(steps // 5, 1)), tmp)
+                        trainer = Trainer(
+                            task,
+                            TrainConfig(steps=steps, seed=seed, eval_every=max(steps // 5, 1)),
+                            tmp,
+                        )
                         trainer.fit()
                         curves[f"{name} trained"] = grad_norms(trainer.model, task.data)
         out_file.parent.mkdir(parents=True, exist_ok=True)

@@ -21,8 +21,9 @@ from cli.common import (
 from sgtk.errors import SgtkError
 from sgtk.train.trainer import TrainConfig, Trainer
 
-app = typer.Typer(help="Train a model on a task (palindrome, text or molecules).",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Train a model on a task (palindrome, text or molecules).", no_args_is_help=True
+)
 
 # Options shared by every task; None means "take it from the config".
 Steps = typer.Option(None, "--steps", help="Training steps.")
@@ -40,8 +41,11 @@ Resume = typer.Option(False, "--resume", help="Continue from the run directory's
 Json = typer.Option(False, "--json", help="Print the final metrics as one JSON line.")
 Compile = typer.Option(None, "--compile/--no-compile", help="torch.compile the model.")
 CheckpointEvery = typer.Option(None, "--checkpoint-every", help="Checkpoint every N steps.")
-LrSchedule = typer.Option(None, "--lr-schedule", help="none, step or linear (over steps, or "
-                          "over --max-time when it is set).")
+LrSchedule = typer.Option(
+    None,
+    "--lr-schedule",
+    help="none, step or linear (over steps, or over --max-time when it is set).",
+)
 LrDecay = typer.Option(None, "--lr-decay", help="Step schedule: multiply the LR by this…")
 LrStep = typer.Option(None, "--lr-step", help="…every this many steps.")
 Devices = typer.Option(1, "--devices", help="Processes to train on (launches torchrun).")
@@ -57,14 +61,35 @@ def launch_torchrun(devices: int) -> None:
             skip = True
         elif not a.startswith("--devices="):
             args.append(a)
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone",
-           f"--nproc_per_node={devices}", "-m", "sgtk", *args]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        f"--nproc_per_node={devices}",
+        "-m",
+        "sgtk",
+        *args,
+    ]
     raise typer.Exit(subprocess.run(cmd).returncode)
 
 
-TRAIN_FLAGS = ("steps", "batch_size", "lr", "optimizer", "max_norm", "max_time", "seed",
-               "device", "eval_every", "checkpoint_every", "target", "lr_schedule", "lr_decay",
-               "lr_step")
+TRAIN_FLAGS = (
+    "steps",
+    "batch_size",
+    "lr",
+    "optimizer",
+    "max_norm",
+    "max_time",
+    "seed",
+    "device",
+    "eval_every",
+    "checkpoint_every",
+    "target",
+    "lr_schedule",
+    "lr_decay",
+    "lr_step",
+)
 
 
 def run(task_name: str, task_factory, args: dict, show: tuple[str, ...]) -> dict:
@@ -106,17 +131,30 @@ def palindrome(
     hidden: int = typer.Option(None, "--hidden", help="Hidden units."),
     layers: int = typer.Option(None, "--layers", help="GCN layers k (receptive field k hops)."),
     readout: str = typer.Option(None, "--readout", help="GCN readout: last, mean, sum or max."),
-    init: str = typer.Option(None, "--init",
-                             help="auto, xavier, orthogonal (rnn), forget or chrono (lstm)."),
+    init: str = typer.Option(
+        None, "--init", help="auto, xavier, orthogonal (rnn), forget or chrono (lstm)."
+    ),
     pos_dim: int = typer.Option(None, "--pos-dim", help="GCN positional-encoding size."),
     one_hot: bool = typer.Option(None, "--one-hot/--scalar", help="Digit features."),
-    steps: int = Steps, batch_size: int = BatchSize, lr: float = Lr, optimizer: str = Optimizer,
-    max_norm: float = MaxNorm, max_time: float = MaxTime, seed: int = Seed,
-    device: str = Device, eval_every: int = EvalEvery,
+    steps: int = Steps,
+    batch_size: int = BatchSize,
+    lr: float = Lr,
+    optimizer: str = Optimizer,
+    max_norm: float = MaxNorm,
+    max_time: float = MaxTime,
+    seed: int = Seed,
+    device: str = Device,
+    eval_every: int = EvalEvery,
     target: float = typer.Option(None, "--target", help="Stop once held-out accuracy >= this."),
-    checkpoint_every: int = CheckpointEvery, devices: int = Devices,
-    lr_schedule: str = LrSchedule, lr_decay: float = LrDecay, lr_step: int = LrStep,
-    out_dir: Path = Out, config: Path = Config, resume: bool = Resume, as_json: bool = Json,
+    checkpoint_every: int = CheckpointEvery,
+    devices: int = Devices,
+    lr_schedule: str = LrSchedule,
+    lr_decay: float = LrDecay,
+    lr_step: int = LrStep,
+    out_dir: Path = Out,
+    config: Path = Config,
+    resume: bool = Resume,
+    as_json: bool = Json,
     compile_: bool = Compile,
 ) -> None:
     """Digit palindromes (seed §1): predict the last digit from the first T-1."""
@@ -124,12 +162,28 @@ def palindrome(
     from sgtk.tasks.palindrome import PalindromeConfig, PalindromeTask
 
     def go():
-        cfg = layered(PalindromeConfig, "task", "palindrome", config, dict(
-            model=model, length=length, hidden=hidden, layers=layers, readout=readout,
-            init=init, pos_dim=pos_dim, one_hot=one_hot))
-        run("palindrome", lambda: (PalindromeTask(cfg), {"model": cfg.model,
-                                                        "task_config": vars(cfg)}),
-            args, ("loss", "accuracy"))
+        cfg = layered(
+            PalindromeConfig,
+            "task",
+            "palindrome",
+            config,
+            dict(
+                model=model,
+                length=length,
+                hidden=hidden,
+                layers=layers,
+                readout=readout,
+                init=init,
+                pos_dim=pos_dim,
+                one_hot=one_hot,
+            ),
+        )
+        run(
+            "palindrome",
+            lambda: (PalindromeTask(cfg), {"model": cfg.model, "task_config": vars(cfg)}),
+            args,
+            ("loss", "accuracy"),
+        )
 
     guarded(go)
 
@@ -137,20 +191,33 @@ def palindrome(
 @app.command()
 def text(
     data: Path = typer.Option(None, "--data", help="Any UTF-8 text file."),
-    corpus: str = typer.Option(None, "--corpus",
-                               help="Built-in corpus, downloaded into data/ on first use."),
+    corpus: str = typer.Option(
+        None, "--corpus", help="Built-in corpus, downloaded into data/ on first use."
+    ),
     model: str = typer.Option(None, "--model", help="lstm, gcn or pyg-gcn (causal path graph)."),
     seq_length: int = typer.Option(None, "--seq-length", help="Characters per window."),
     hidden: int = typer.Option(None, "--hidden", help="Hidden units."),
     layers: int = typer.Option(None, "--layers", help="LSTM layers, or GCN layers k."),
     embed: int = typer.Option(None, "--embed", help="Embedding size (0: one-hot input)."),
     dropout: float = typer.Option(None, "--dropout", help="Dropout between layers."),
-    steps: int = Steps, batch_size: int = BatchSize, lr: float = Lr, optimizer: str = Optimizer,
-    max_norm: float = MaxNorm, max_time: float = MaxTime, seed: int = Seed,
-    device: str = Device, eval_every: int = EvalEvery,
-    checkpoint_every: int = CheckpointEvery, devices: int = Devices,
-    lr_schedule: str = LrSchedule, lr_decay: float = LrDecay, lr_step: int = LrStep,
-    out_dir: Path = Out, config: Path = Config, resume: bool = Resume, as_json: bool = Json,
+    steps: int = Steps,
+    batch_size: int = BatchSize,
+    lr: float = Lr,
+    optimizer: str = Optimizer,
+    max_norm: float = MaxNorm,
+    max_time: float = MaxTime,
+    seed: int = Seed,
+    device: str = Device,
+    eval_every: int = EvalEvery,
+    checkpoint_every: int = CheckpointEvery,
+    devices: int = Devices,
+    lr_schedule: str = LrSchedule,
+    lr_decay: float = LrDecay,
+    lr_step: int = LrStep,
+    out_dir: Path = Out,
+    config: Path = Config,
+    resume: bool = Resume,
+    as_json: bool = Json,
     compile_: bool = Compile,
 ) -> None:
     """Character language model (seed §2) on a text file or a built-in corpus."""
@@ -158,9 +225,23 @@ def text(
     from sgtk.tasks.text import TextConfig, TextTask
 
     def go():
-        cfg = layered(TextConfig, "task", "text", config, dict(
-            data=str(data) if data else None, corpus=corpus, model=model,
-            seq_length=seq_length, hidden=hidden, layers=layers, embed=embed, dropout=dropout))
+        cfg = layered(
+            TextConfig,
+            "task",
+            "text",
+            config,
+            dict(
+                data=str(data) if data else None,
+                corpus=corpus,
+                model=model,
+                seq_length=seq_length,
+                hidden=hidden,
+                layers=layers,
+                embed=embed,
+                dropout=dropout,
+            ),
+        )
+
         def make():
             task = TextTask(cfg)
             return task, {**task.model_config(), "task_config": vars(cfg)}
@@ -172,9 +253,12 @@ def text(
 
 @app.command()
 def molecules(
-    model: str = typer.Option(None, "--model",
-                              help="gcn, pyg-gcn (molecular graph), lstm, rnn (SMILES tokens) "
-                              "or gcn-smiles (the SMILES path graph)."),
+    model: str = typer.Option(
+        None,
+        "--model",
+        help="gcn, pyg-gcn (molecular graph), lstm, rnn (SMILES tokens) "
+        "or gcn-smiles (the SMILES path graph).",
+    ),
     dataset: str = typer.Option(None, "--dataset", help="nci-tpsa (offline) or freesolv."),
     data: Path = typer.Option(None, "--data", help="Any CSV of SMILES with a numeric target."),
     smiles_col: str = typer.Option(None, "--smiles-col", help="SMILES column of --data."),
@@ -184,14 +268,27 @@ def molecules(
     readout: str = typer.Option(None, "--readout", help="Graph readout: mean, sum or max."),
     dropout: float = typer.Option(None, "--dropout", help="Dropout before the head."),
     split_seed: int = typer.Option(None, "--split-seed", help="Seed of the 80/10/10 split."),
-    augment: int = typer.Option(None, "--augment",
-                                help="Random SMILES per molecule for the sequence models."),
-    steps: int = Steps, batch_size: int = BatchSize, lr: float = Lr, optimizer: str = Optimizer,
-    max_norm: float = MaxNorm, max_time: float = MaxTime, seed: int = Seed,
-    device: str = Device, eval_every: int = EvalEvery,
-    checkpoint_every: int = CheckpointEvery, devices: int = Devices,
-    lr_schedule: str = LrSchedule, lr_decay: float = LrDecay, lr_step: int = LrStep,
-    out_dir: Path = Out, config: Path = Config, resume: bool = Resume, as_json: bool = Json,
+    augment: int = typer.Option(
+        None, "--augment", help="Random SMILES per molecule for the sequence models."
+    ),
+    steps: int = Steps,
+    batch_size: int = BatchSize,
+    lr: float = Lr,
+    optimizer: str = Optimizer,
+    max_norm: float = MaxNorm,
+    max_time: float = MaxTime,
+    seed: int = Seed,
+    device: str = Device,
+    eval_every: int = EvalEvery,
+    checkpoint_every: int = CheckpointEvery,
+    devices: int = Devices,
+    lr_schedule: str = LrSchedule,
+    lr_decay: float = LrDecay,
+    lr_step: int = LrStep,
+    out_dir: Path = Out,
+    config: Path = Config,
+    resume: bool = Resume,
+    as_json: bool = Json,
     compile_: bool = Compile,
 ) -> None:
     """Molecular property regression on the graph or the SMILES string."""
@@ -199,12 +296,30 @@ def molecules(
     from sgtk.tasks.molecules import MoleculeConfig, MoleculeTask
 
     def go():
-        cfg = layered(MoleculeConfig, "task", "molecules", config, dict(
-            model=model, dataset=dataset, data=str(data) if data else None,
-            smiles_col=smiles_col, target_col=target_col, hidden=hidden, layers=layers,
-            readout=readout, dropout=dropout, split_seed=split_seed, augment=augment))
-        run("molecules", lambda: (MoleculeTask(cfg), {"model": cfg.model,
-                                                     "task_config": vars(cfg)}),
-            args, ("loss",))
+        cfg = layered(
+            MoleculeConfig,
+            "task",
+            "molecules",
+            config,
+            dict(
+                model=model,
+                dataset=dataset,
+                data=str(data) if data else None,
+                smiles_col=smiles_col,
+                target_col=target_col,
+                hidden=hidden,
+                layers=layers,
+                readout=readout,
+                dropout=dropout,
+                split_seed=split_seed,
+                augment=augment,
+            ),
+        )
+        run(
+            "molecules",
+            lambda: (MoleculeTask(cfg), {"model": cfg.model, "task_config": vars(cfg)}),
+            args,
+            ("loss",),
+        )
 
     guarded(go)

@@ -47,12 +47,27 @@ class Sizes:
     @classmethod
     def for_mode(cls, quick: bool) -> Sizes:
         if os.environ.get("SGTK_BENCH_TINY"):  # for the test suite: shapes, not speed
-            return cls(batch=8, hidden=16, steps=5, path_nodes=2_000, rand_nodes=500,
-                       rand_edges=2_000, sample_chars=20, lm_batch=2, lm_seq=8, lm_hidden=16,
-                       repeats=2)
+            return cls(
+                batch=8,
+                hidden=16,
+                steps=5,
+                path_nodes=2_000,
+                rand_nodes=500,
+                rand_edges=2_000,
+                sample_chars=20,
+                lm_batch=2,
+                lm_seq=8,
+                lm_hidden=16,
+                repeats=2,
+            )
         if quick:
-            return cls(path_nodes=200_000, rand_nodes=20_000, rand_edges=200_000,
-                       sample_chars=300, repeats=3)
+            return cls(
+                path_nodes=200_000,
+                rand_nodes=20_000,
+                rand_edges=200_000,
+                sample_chars=300,
+                repeats=3,
+            )
         return cls()
 
 
@@ -61,8 +76,13 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
-def time_pair(ours: Callable[[], object], ref: Callable[[], object], device: torch.device,
-              repeats: int, warmup: int = 2) -> tuple[float, float]:
+def time_pair(
+    ours: Callable[[], object],
+    ref: Callable[[], object],
+    device: torch.device,
+    repeats: int,
+    warmup: int = 2,
+) -> tuple[float, float]:
     """Median seconds of ``ours`` and ``ref``, run alternately."""
     for _ in range(warmup):
         ours()
@@ -78,8 +98,15 @@ def time_pair(ours: Callable[[], object], ref: Callable[[], object], device: tor
     return statistics.median(a), statistics.median(b)
 
 
-def _row(name: str, ours: float, ref: float, unit: str, target: str, limit: float,
-         higher_is_better: bool = False) -> Row:
+def _row(
+    name: str,
+    ours: float,
+    ref: float,
+    unit: str,
+    target: str,
+    limit: float,
+    higher_is_better: bool = False,
+) -> Row:
     ratio = ours / ref
     ok = ratio >= limit if higher_is_better else ratio <= limit
     return Row(name, ours, ref, unit, ratio, target, ok)
@@ -99,8 +126,9 @@ def _recurrent_step(kind: str, s: Sizes, device: torch.device) -> Row:
         ref = nn.RNN(d, s.hidden, batch_first=True).to(device)
         ours = VanillaRNN(d, s.hidden).to(device)
     heads = [nn.Linear(s.hidden, d).to(device) for _ in range(2)]
-    opts = [torch.optim.Adam([*m.parameters(), *h.parameters()]) for m, h in
-            zip((ours, ref), heads)]
+    opts = [
+        torch.optim.Adam([*m.parameters(), *h.parameters()]) for m, h in zip((ours, ref), heads)
+    ]
 
     def step(m, head, opt):
         def run():
@@ -108,12 +136,16 @@ def _recurrent_step(kind: str, s: Sizes, device: torch.device) -> Row:
             opt.zero_grad()
             loss.backward()
             opt.step()
+
         return run
 
-    a, b = time_pair(step(ours, heads[0], opts[0]), step(ref, heads[1], opts[1]), device,
-                     s.repeats * 3)
-    name = f"{'LSTM' if kind == 'lstm' else 'RNN'} train step B={s.batch} H={s.hidden} " \
-           f"T={s.steps} (vs nn.{'LSTM' if kind == 'lstm' else 'RNN'})"
+    a, b = time_pair(
+        step(ours, heads[0], opts[0]), step(ref, heads[1], opts[1]), device, s.repeats * 3
+    )
+    name = (
+        f"{'LSTM' if kind == 'lstm' else 'RNN'} train step B={s.batch} H={s.hidden} "
+        f"T={s.steps} (vs nn.{'LSTM' if kind == 'lstm' else 'RNN'})"
+    )
     return _row(name, a * 1e3, b * 1e3, "ms", "<= 1.25x", 1.25)
 
 
@@ -130,8 +162,14 @@ def _batch_build(s: Sizes, device: torch.device) -> Row:
         return Batch.from_data_list([Data(x=x[i], edge_index=ei) for i in range(s.batch)])
 
     a, b = time_pair(lambda: path_graph_batch(x, directed=True), ref, device, s.repeats * 5)
-    return _row(f"path-graph Batch {s.batch}x T={s.steps} (vs Batch.from_data_list)",
-                a * 1e3, b * 1e3, "ms", ">= 20x faster", 1 / 20)
+    return _row(
+        f"path-graph Batch {s.batch}x T={s.steps} (vs Batch.from_data_list)",
+        a * 1e3,
+        b * 1e3,
+        "ms",
+        ">= 20x faster",
+        1 / 20,
+    )
 
 
 def _gcn_model(conv: type, fin: int = 16, hidden: int = 64) -> nn.ModuleList:
@@ -147,8 +185,9 @@ def _gcn_inputs(kind: str, s: Sizes, device: torch.device):
     from sgtk.views import path_edge_index
 
     if kind == "path":
-        return torch.randn(s.path_nodes, 16, device=device), path_edge_index(1, s.path_nodes,
-                                                                            device=device)
+        return torch.randn(s.path_nodes, 16, device=device), path_edge_index(
+            1, s.path_nodes, device=device
+        )
     g = torch.Generator().manual_seed(0)
     ei = torch.randint(0, s.rand_nodes, (2, s.rand_edges), generator=g).to(device)
     return torch.randn(s.rand_nodes, 16, device=device), ei
@@ -161,13 +200,27 @@ def _gcn(kind: str, s: Sizes, device: torch.device) -> Row:
 
     x, ei = _gcn_inputs(kind, s, device)
     ours, ref = _gcn_model(GCNLayer).to(device), _gcn_model(GCNConv).to(device)
-    a, b = time_pair(lambda: _gcn_step(ours, x, ei), lambda: _gcn_step(ref, x, ei), device,
-                     s.repeats)
+    a, b = time_pair(
+        lambda: _gcn_step(ours, x, ei), lambda: _gcn_step(ref, x, ei), device, s.repeats
+    )
     if kind == "path":
-        return _row(f"2-layer GCN fwd+bwd, {s.path_nodes:,}-node path graph (vs GCNConv)",
-                    a * 1e3, b * 1e3, "ms", "<= 0.5x", 0.5)
-    return _row(f"2-layer GCN fwd+bwd, random graph {s.rand_nodes:,} nodes / "
-                f"{s.rand_edges:,} edges (vs GCNConv)", a * 1e3, b * 1e3, "ms", "<= 1.0x", 1.0)
+        return _row(
+            f"2-layer GCN fwd+bwd, {s.path_nodes:,}-node path graph (vs GCNConv)",
+            a * 1e3,
+            b * 1e3,
+            "ms",
+            "<= 0.5x",
+            0.5,
+        )
+    return _row(
+        f"2-layer GCN fwd+bwd, random graph {s.rand_nodes:,} nodes / "
+        f"{s.rand_edges:,} edges (vs GCNConv)",
+        a * 1e3,
+        b * 1e3,
+        "ms",
+        "<= 1.0x",
+        1.0,
+    )
 
 
 def _proc_status_kib(field: str) -> int:
@@ -232,8 +285,10 @@ def _char_lm(s: Sizes, device: torch.device) -> Row:
     ours = CharLSTM(vocab, hidden, cfg.layers, cfg.embed).to(device)
     ours_opt = torch.optim.Adam(ours.parameters())
     # The reference: what one writes by hand, an embedding, nn.LSTM and a head in float32.
-    emb, lstm = nn.Embedding(vocab, cfg.embed), nn.LSTM(cfg.embed, hidden, cfg.layers,
-                                                         batch_first=True)
+    emb, lstm = (
+        nn.Embedding(vocab, cfg.embed),
+        nn.LSTM(cfg.embed, hidden, cfg.layers, batch_first=True),
+    )
     head = nn.Linear(hidden, vocab)
     ref_params = [*emb.parameters(), *lstm.parameters(), *head.parameters()]
     for m in (emb, lstm, head):
@@ -264,9 +319,16 @@ def _char_lm(s: Sizes, device: torch.device) -> Row:
 
     a, b = time_pair(ours_step, ref_step, device, s.repeats)
     chars = s.lm_batch * s.lm_seq
-    return _row(f"char-LM training throughput, default model{' (bf16)' if bf16 else ''} "
-                f"(vs plain fp32 nn.LSTM loop)", chars / a, chars / b, "chars/s", ">= 1.0x",
-                1.0, higher_is_better=True)
+    return _row(
+        f"char-LM training throughput, default model{' (bf16)' if bf16 else ''} "
+        f"(vs plain fp32 nn.LSTM loop)",
+        chars / a,
+        chars / b,
+        "chars/s",
+        ">= 1.0x",
+        1.0,
+        higher_is_better=True,
+    )
 
 
 def _sampling(s: Sizes, device: torch.device) -> Row:
@@ -274,11 +336,21 @@ def _sampling(s: Sizes, device: torch.device) -> Row:
 
     model, vocab, _ = load_char_model(None, runs=_nowhere(), device="cpu")
     n = s.sample_chars
-    a, b = time_pair(lambda: sample(model, vocab, "I am your", n, seed=0),
-                     lambda: sample_recompute(model, vocab, "I am your", n, seed=0),
-                     torch.device("cpu"), max(s.repeats // 3, 1), warmup=1)
-    row = _row(f"sampling {n} chars, pretrained model (vs recompute-the-prefix)", a, b, "s",
-               "<= 0.3 s and faster", 1.0)
+    a, b = time_pair(
+        lambda: sample(model, vocab, "I am your", n, seed=0),
+        lambda: sample_recompute(model, vocab, "I am your", n, seed=0),
+        torch.device("cpu"),
+        max(s.repeats // 3, 1),
+        warmup=1,
+    )
+    row = _row(
+        f"sampling {n} chars, pretrained model (vs recompute-the-prefix)",
+        a,
+        b,
+        "s",
+        "<= 0.3 s and faster",
+        1.0,
+    )
     row.ok = row.ok and (a * 1000 / n <= 0.3)
     return row
 
@@ -289,14 +361,21 @@ def _nowhere():
     return Path("/nonexistent-sgtk-runs")
 
 
-def run_bench(device: torch.device, quick: bool = False,
-              on_row: Callable[[Row], None] | None = None) -> list[Row]:
+def run_bench(
+    device: torch.device, quick: bool = False, on_row: Callable[[Row], None] | None = None
+) -> list[Row]:
     s = Sizes.for_mode(quick)
     torch.manual_seed(0)
-    jobs = [lambda: _recurrent_step("lstm", s, device), lambda: _recurrent_step("rnn", s, device),
-            lambda: _batch_build(s, device), lambda: _gcn("path", s, device),
-            lambda: _gcn("random", s, device), lambda: _char_lm(s, device),
-            lambda: _sampling(s, device), lambda: _gcn_memory(s, device)]
+    jobs = [
+        lambda: _recurrent_step("lstm", s, device),
+        lambda: _recurrent_step("rnn", s, device),
+        lambda: _batch_build(s, device),
+        lambda: _gcn("path", s, device),
+        lambda: _gcn("random", s, device),
+        lambda: _char_lm(s, device),
+        lambda: _sampling(s, device),
+        lambda: _gcn_memory(s, device),
+    ]
     rows = []
     for job in jobs:
         row = job()

@@ -20,8 +20,9 @@ from sgtk.train.checkpoint import load_checkpoint
 PRETRAINED = Path(__file__).resolve().parent / "pretrained" / "charlm-tinyshakespeare.pt"
 
 
-def _next_token(logits: Tensor, tau: float, greedy: bool, top_k: int | None,
-                generator: torch.Generator) -> Tensor:
+def _next_token(
+    logits: Tensor, tau: float, greedy: bool, top_k: int | None, generator: torch.Generator
+) -> Tensor:
     if greedy:
         return logits.argmax(-1)
     # softmax(p / tau): tau < 1 sharpens, tau > 1 flattens, tau -> 0 approaches greedy.
@@ -35,8 +36,10 @@ def _next_token(logits: Tensor, tau: float, greedy: bool, top_k: int | None,
 
 def check_sampling(tau: float, top_k: int | None = None, length: int = 1) -> None:
     if not tau > 0:
-        raise SgtkError(f"--tau {tau} must be > 0 (tau < 1 is sharper, tau > 1 flatter; "
-                        "use --greedy for tau -> 0)")
+        raise SgtkError(
+            f"--tau {tau} must be > 0 (tau < 1 is sharper, tau > 1 flatter; "
+            "use --greedy for tau -> 0)"
+        )
     if top_k is not None and top_k < 1:
         raise SgtkError(f"--top-k {top_k} must be at least 1")
     if length < 0:
@@ -44,10 +47,19 @@ def check_sampling(tau: float, top_k: int | None = None, length: int = 1) -> Non
 
 
 @torch.inference_mode()
-def sample(model: CharLSTM, vocab: Vocab, prefix: str, length: int, tau: float = 1.0,
-           greedy: bool = False, top_k: int | None = None, seed: int | None = None,
-           num_samples: int = 1, device: torch.device | str = "cpu",
-           on_text: Callable[[str], None] | None = None) -> list[str]:
+def sample(
+    model: CharLSTM,
+    vocab: Vocab,
+    prefix: str,
+    length: int,
+    tau: float = 1.0,
+    greedy: bool = False,
+    top_k: int | None = None,
+    seed: int | None = None,
+    num_samples: int = 1,
+    device: torch.device | str = "cpu",
+    on_text: Callable[[str], None] | None = None,
+) -> list[str]:
     """``num_samples`` continuations of ``prefix`` (in parallel), each ``length`` characters.
 
     ``on_text`` receives each new character of the first sample as it is drawn (streaming).
@@ -75,8 +87,9 @@ def sample(model: CharLSTM, vocab: Vocab, prefix: str, length: int, tau: float =
 
 
 @torch.no_grad()
-def sample_recompute(model: CharLSTM, vocab: Vocab, prefix: str, length: int, tau: float = 1.0,
-                     seed: int = 0) -> str:
+def sample_recompute(
+    model: CharLSTM, vocab: Vocab, prefix: str, length: int, tau: float = 1.0, seed: int = 0
+) -> str:
     """The naive reference: re-read the whole text for every new character (for ``bench``)."""
     generator = torch.Generator().manual_seed(seed)
     ids = vocab.encode(prefix)[None]
@@ -84,12 +97,18 @@ def sample_recompute(model: CharLSTM, vocab: Vocab, prefix: str, length: int, ta
         logits, _ = model.forward_tokens(ids)
         token = _next_token(logits[:, -1], tau, False, None, generator)
         ids = torch.cat([ids, token[:, None]], dim=1)
-    return vocab.decode(ids[0, len(prefix):])
+    return vocab.decode(ids[0, len(prefix) :])
 
 
 @torch.no_grad()
-def beam_search(model: CharLSTM, vocab: Vocab, prefix: str, length: int, beam: int = 5,
-                device: torch.device | str = "cpu") -> str:
+def beam_search(
+    model: CharLSTM,
+    vocab: Vocab,
+    prefix: str,
+    length: int,
+    beam: int = 5,
+    device: torch.device | str = "cpu",
+) -> str:
     """The most likely continuation found by keeping the ``beam`` best partial texts."""
     if beam < 1:
         raise SgtkError(f"--beam {beam} must be at least 1")
@@ -112,13 +131,17 @@ def beam_search(model: CharLSTM, vocab: Vocab, prefix: str, length: int, beam: i
     return vocab.decode(tokens[0])
 
 
-def load_char_model(checkpoint: Path | None = None, runs: Path = Path("runs"),
-                    device: torch.device | str = "cpu") -> tuple[CharLSTM, Vocab, str]:
+def load_char_model(
+    checkpoint: Path | None = None, runs: Path = Path("runs"), device: torch.device | str = "cpu"
+) -> tuple[CharLSTM, Vocab, str]:
     """A char-LSTM from a run directory (or its ``best.pt``), the newest text run under
     ``runs``, or else the pretrained model shipped with sgtk. Returns (model, vocab, source)."""
     if checkpoint is None:
-        candidates = sorted(runs.glob("*/best.pt"), key=lambda p: p.stat().st_mtime,
-                            reverse=True) if runs.is_dir() else []
+        candidates = (
+            sorted(runs.glob("*/best.pt"), key=lambda p: p.stat().st_mtime, reverse=True)
+            if runs.is_dir()
+            else []
+        )
         for path in candidates:
             if _is_text_checkpoint(path):
                 checkpoint = path
@@ -129,16 +152,21 @@ def load_char_model(checkpoint: Path | None = None, runs: Path = Path("runs"),
     if path.is_dir():
         path = path / "best.pt"
     if not path.exists():
-        raise SgtkError(f"no checkpoint at {path}: pass a run directory written by "
-                        "`sgtk train text`")
+        raise SgtkError(
+            f"no checkpoint at {path}: pass a run directory written by `sgtk train text`"
+        )
     state = load_checkpoint(path, device)
     if state.get("task") != "text":
-        raise SgtkError(f"{path} is a {state.get('task')!r} checkpoint, not a text model: "
-                        "pass a run directory from `sgtk train text`")
+        raise SgtkError(
+            f"{path} is a {state.get('task')!r} checkpoint, not a text model: "
+            "pass a run directory from `sgtk train text`"
+        )
     cfg = state["config"]
     if cfg.get("model") != "lstm":
-        raise SgtkError(f"{path} holds a {cfg.get('model')!r} text model; generation needs "
-                        "an LSTM run (sgtk train text --model lstm)")
+        raise SgtkError(
+            f"{path} holds a {cfg.get('model')!r} text model; generation needs "
+            "an LSTM run (sgtk train text --model lstm)"
+        )
     vocab = Vocab(cfg["vocab"])
     model = CharLSTM(len(vocab), cfg["hidden"], cfg["layers"], cfg["embed"], cfg["dropout"])
     model.load_state_dict({k: v.float() for k, v in state["model"].items()})
@@ -158,8 +186,17 @@ def export_char_model(run_dir: Path | str, dest: Path | str = PRETRAINED) -> Pat
     from sgtk.train.checkpoint import save_checkpoint
 
     state = load_checkpoint(Path(run_dir) / "best.pt")
-    state["model"] = {k: v.half() if v.is_floating_point() else v
-                      for k, v in state["model"].items()}
-    save_checkpoint({"task": state["task"], "config": state["config"], "model": state["model"],
-                     "step": state["step"], "metric": state["metric"]}, Path(dest))
+    state["model"] = {
+        k: v.half() if v.is_floating_point() else v for k, v in state["model"].items()
+    }
+    save_checkpoint(
+        {
+            "task": state["task"],
+            "config": state["config"],
+            "model": state["model"],
+            "step": state["step"],
+            "metric": state["metric"],
+        },
+        Path(dest),
+    )
     return Path(dest)

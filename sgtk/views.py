@@ -33,8 +33,9 @@ def _uniform_structure(
     return edge_index, batch, ptr
 
 
-def path_edge_index(num_graphs: int, length: int, directed: bool = False,
-                    device: torch.device | str = "cpu") -> Tensor:
+def path_edge_index(
+    num_graphs: int, length: int, directed: bool = False, device: torch.device | str = "cpu"
+) -> Tensor:
     """``edge_index`` of ``num_graphs`` path graphs of ``length`` nodes each (shared, read-only)."""
     return _uniform_structure(num_graphs, length, directed, torch.device(device))[0]
 
@@ -55,8 +56,12 @@ def path_graph_batch(
     num_graphs, length = x.shape[:2]
     if lengths is None:
         edge_index, batch, ptr = _uniform_structure(num_graphs, length, directed, x.device)
-        out = Batch(x=x.reshape(num_graphs * length, *x.shape[2:]), edge_index=edge_index,
-                    batch=batch, ptr=ptr)
+        out = Batch(
+            x=x.reshape(num_graphs * length, *x.shape[2:]),
+            edge_index=edge_index,
+            batch=batch,
+            ptr=ptr,
+        )
         out.seq_len = length
     else:
         lengths = lengths.to(x.device)
@@ -67,8 +72,11 @@ def path_graph_batch(
         pos = torch.arange(batch.numel(), device=x.device) - ptr[batch]
         src = torch.nonzero(pos < (lengths[batch] - 1)).view(-1)
         dst = src + 1
-        edge_index = (torch.stack([src, dst]) if directed else
-                      torch.stack([torch.cat([src, dst]), torch.cat([dst, src])]))
+        edge_index = (
+            torch.stack([src, dst])
+            if directed
+            else torch.stack([torch.cat([src, dst]), torch.cat([dst, src])])
+        )
         out = Batch(x=x[mask], edge_index=edge_index, batch=batch, ptr=ptr)
         out.lengths = lengths
     if y is not None:

@@ -20,8 +20,22 @@ def test_bench_quick_json_rows(monkeypatch):
 
 def test_tiny_sweep_writes_results_and_pngs(tmp_path):
     out = tmp_path / "cmp"
-    r = invoke("compare", "rnn-vs-gcn", "--lengths", "5,6", "--models", "rnn,lstm,gcn",
-               "--layers", "2,4", "--seeds", 1, "--steps", 30, "--out", out)
+    r = invoke(
+        "compare",
+        "rnn-vs-gcn",
+        "--lengths",
+        "5,6",
+        "--models",
+        "rnn,lstm,gcn",
+        "--layers",
+        "2,4",
+        "--seeds",
+        1,
+        "--steps",
+        30,
+        "--out",
+        out,
+    )
     assert r.exit_code == 0, r.output
     rows = json.loads((out / "results.json").read_text())
     assert len(rows) == 2 * (1 + 1 + 2)
@@ -31,18 +45,20 @@ def test_tiny_sweep_writes_results_and_pngs(tmp_path):
         assert 0 <= row["test_accuracy"] <= 1
     csv_lines = (out / "results.csv").read_text().strip().splitlines()
     assert len(csv_lines) == len(rows) + 1 and csv_lines[0].startswith("task,model,length")
-    for png in ("accuracy_vs_length", "training_curves", "memory_horizon",
-                "gcn_layers_heatmap"):
+    for png in ("accuracy_vs_length", "training_curves", "memory_horizon", "gcn_layers_heatmap"):
         assert (out / f"{png}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-@pytest.mark.parametrize("args,word", [
-    (["--models", "rnn,transformer"], "transformer"),
-    (["--models", ""], "empty"),
-    (["--lengths", ""], "empty"),
-    (["--lengths", "5,x"], "--lengths"),
-    (["--task", "chess"], "chess"),
-])
+@pytest.mark.parametrize(
+    "args,word",
+    [
+        (["--models", "rnn,transformer"], "transformer"),
+        (["--models", ""], "empty"),
+        (["--lengths", ""], "empty"),
+        (["--lengths", "5,x"], "--lengths"),
+        (["--task", "chess"], "chess"),
+    ],
+)
 def test_bad_compare_flags(args, word, tmp_path):
     r = invoke("compare", "rnn-vs-gcn", *args, "--out", tmp_path / "c")
     assert_one_line_error(r, word)

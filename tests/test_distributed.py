@@ -6,14 +6,35 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-ARGS = ["train", "palindrome", "--model", "lstm", "--length", "5", "--hidden", "32",
-        "--batch-size", "64", "--steps", "600", "--eval-every", "50", "--device", "cpu",
-        "--json"]
+ARGS = [
+    "train",
+    "palindrome",
+    "--model",
+    "lstm",
+    "--length",
+    "5",
+    "--hidden",
+    "32",
+    "--batch-size",
+    "64",
+    "--steps",
+    "600",
+    "--eval-every",
+    "50",
+    "--device",
+    "cpu",
+    "--json",
+]
 
 
 def _run(*extra):
-    r = subprocess.run([sys.executable, "-m", "sgtk", *ARGS, *map(str, extra)], cwd=ROOT,
-                       capture_output=True, text=True, timeout=600)
+    r = subprocess.run(
+        [sys.executable, "-m", "sgtk", *ARGS, *map(str, extra)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     return json.loads(r.stdout.strip().splitlines()[-1])
 

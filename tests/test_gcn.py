@@ -50,9 +50,9 @@ def test_path_graphs(fin, fout, directed):
 @pytest.mark.parametrize("fin,fout", SIZES)
 def test_arbitrary_graph_with_isolated_nodes_loops_and_duplicates(fin, fout):
     edge_index = torch.randint(0, 20, (2, 60))
-    loops = torch.tensor([[3, 3, 7], [3, 3, 7]])      # an existing (and repeated) self-loop
+    loops = torch.tensor([[3, 3, 7], [3, 3, 7]])  # an existing (and repeated) self-loop
     edge_index = torch.cat([edge_index, edge_index[:, :6], loops], 1)  # duplicate edges
-    _compare(edge_index, 25, fin, fout)               # nodes 20..24 are isolated
+    _compare(edge_index, 25, fin, fout)  # nodes 20..24 are isolated
 
 
 def test_tridiagonal_graph_with_duplicates_and_loops():
@@ -65,8 +65,9 @@ def test_edge_weights(learnable):
     edge_index = torch.randint(0, 15, (2, 40))
     w = torch.rand(40, dtype=torch.double, requires_grad=learnable)
     _compare(edge_index, 15, 4, 6, w)
-    _compare(path_edge_index(2, 5), 10, 4, 6,
-             torch.rand(16, dtype=torch.double, requires_grad=learnable))
+    _compare(
+        path_edge_index(2, 5), 10, 4, 6, torch.rand(16, dtype=torch.double, requires_grad=learnable)
+    )
 
 
 def test_cache_follows_the_structure():

@@ -10,10 +10,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_library_never_imports_the_cli():
-    code = ("import sys, sgtk, sgtk.views, sgtk.nn, sgtk.models, sgtk.generate, sgtk.bench, "
-            "sgtk.tasks.palindrome, sgtk.tasks.text, sgtk.tasks.molecules, "
-            "sgtk.experiments.compare, sgtk.experiments.plots, sgtk.train.trainer; "
-            "print(any(m == 'cli' or m.startswith('cli.') for m in sys.modules))")
+    code = (
+        "import sys, sgtk, sgtk.views, sgtk.nn, sgtk.models, sgtk.generate, sgtk.bench, "
+        "sgtk.tasks.palindrome, sgtk.tasks.text, sgtk.tasks.molecules, "
+        "sgtk.experiments.compare, sgtk.experiments.plots, sgtk.train.trainer; "
+        "print(any(m == 'cli' or m.startswith('cli.') for m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert out.stdout.strip() == "False", out.stderr
 

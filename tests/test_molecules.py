@@ -8,8 +8,16 @@ from sgtk.tasks.molecules import MoleculeConfig, MoleculeTask
 from sgtk.train.trainer import TrainConfig, Trainer
 from tests.helpers import assert_one_line_error, invoke, last_json
 
-SMILES = ["CCO", "c1ccccc1Cl", "C[C@H](N)C(=O)O", "[NH4+].[Cl-]", "BrCCBr", "CC(=O)Oc1ccccc1C(=O)O",
-          "C1CC%10CC1", "O=[N+]([O-])c1ccc(Br)cc1"]
+SMILES = [
+    "CCO",
+    "c1ccccc1Cl",
+    "C[C@H](N)C(=O)O",
+    "[NH4+].[Cl-]",
+    "BrCCBr",
+    "CC(=O)Oc1ccccc1C(=O)O",
+    "C1CC%10CC1",
+    "O=[N+]([O-])c1ccc(Br)cc1",
+]
 
 
 @pytest.mark.parametrize("smiles", SMILES)
@@ -78,14 +86,12 @@ def test_csv_errors(tmp_path):
     bad.write_text("name,smi\nethanol,CCO\n")
     with pytest.raises(SgtkError, match="no column"):
         load_molecules(data=bad, smiles_col="smiles", target_col="y")
-    r = invoke("train", "molecules", "--data", bad, "--target-col", "y", "--out",
-               tmp_path / "r")
+    r = invoke("train", "molecules", "--data", bad, "--target-col", "y", "--out", tmp_path / "r")
     assert_one_line_error(r, "smiles", "--smiles-col")
     assert not (tmp_path / "r").exists()
     junk = tmp_path / "junk.csv"
     junk.write_text("smiles,y\nxyz,1\n((,2\n")
-    r = invoke("train", "molecules", "--data", junk, "--target-col", "y", "--out",
-               tmp_path / "r")
+    r = invoke("train", "molecules", "--data", junk, "--target-col", "y", "--out", tmp_path / "r")
     assert_one_line_error(r, "none of the")
 
 
@@ -94,6 +100,7 @@ def test_freesolv_offline_message(tmp_path, monkeypatch):
 
     def offline(*a, **k):
         raise OSError("network is unreachable")
+
     monkeypatch.setattr(ds, "MoleculeNet", offline)
     with pytest.raises(SgtkError, match="SAMPL.csv"):
         load_molecules("freesolv", root=tmp_path)
@@ -121,9 +128,29 @@ def test_small_run_beats_the_mean_baseline(model, small_nci, tmp_path):
 
 
 def test_molecules_cli_json(tmp_path, shared_data):
-    r = invoke("train", "molecules", "--data", shared_data / "freesolv.csv", "--target-col",
-               "expt", "--steps", 20, "--eval-every", 10, "--out", tmp_path / "r", "--json")
+    r = invoke(
+        "train",
+        "molecules",
+        "--data",
+        shared_data / "freesolv.csv",
+        "--target-col",
+        "expt",
+        "--steps",
+        20,
+        "--eval-every",
+        10,
+        "--out",
+        tmp_path / "r",
+        "--json",
+    )
     result = last_json(r)
-    assert {"test_rmse", "test_mae", "val_rmse", "n_molecules", "n_skipped", "seconds",
-            "run_dir"} <= result.keys()
+    assert {
+        "test_rmse",
+        "test_mae",
+        "val_rmse",
+        "n_molecules",
+        "n_skipped",
+        "seconds",
+        "run_dir",
+    } <= result.keys()
     assert result["n_molecules"] == 642 and result["n_skipped"] == 0

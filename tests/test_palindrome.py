@@ -13,8 +13,8 @@ def test_palindromes_and_a_disjoint_held_out_set(length):
     train = data.sample_digits(500, torch.Generator().manual_seed(1))
     for digits in (train, test):
         assert torch.equal(digits, digits.flip(1))
-    assert not _is_held_out(train[:, :data.num_free]).any()
-    assert _is_held_out(test[:, :data.num_free]).all()
+    assert not _is_held_out(train[:, : data.num_free]).any()
+    assert _is_held_out(test[:, : data.num_free]).all()
 
 
 def test_enumerated_split_is_complete_for_short_lengths():
@@ -41,8 +41,19 @@ def test_too_short():
 
 @pytest.mark.parametrize("model", ["rnn", "lstm"])
 def test_recurrent_models_solve_short_palindromes(model, tmp_path):
-    r = invoke("train", "palindrome", "--model", model, "--length", 5, "--steps", 600,
-               "--out", tmp_path / model, "--json")
+    r = invoke(
+        "train",
+        "palindrome",
+        "--model",
+        model,
+        "--length",
+        5,
+        "--steps",
+        600,
+        "--out",
+        tmp_path / model,
+        "--json",
+    )
     result = last_json(r)
     assert result["test_accuracy"] >= 0.99
     assert {"test_accuracy", "steps", "seconds", "run_dir"} <= result.keys()
@@ -51,26 +62,55 @@ def test_recurrent_models_solve_short_palindromes(model, tmp_path):
 
 
 def test_gcn_with_enough_layers_learns_t6(tmp_path):
-    r = invoke("train", "palindrome", "--model", "gcn", "--length", 6, "--layers", 4,
-               "--steps", 2000, "--out", tmp_path / "g", "--json")
+    r = invoke(
+        "train",
+        "palindrome",
+        "--model",
+        "gcn",
+        "--length",
+        6,
+        "--layers",
+        4,
+        "--steps",
+        2000,
+        "--out",
+        tmp_path / "g",
+        "--json",
+    )
     assert last_json(r)["test_accuracy"] >= 0.99
 
 
 @pytest.mark.parametrize("model", ["gcn", "pyg-gcn"])
 def test_gcn_with_too_few_layers_stays_near_chance(model, tmp_path):
-    r = invoke("train", "palindrome", "--model", model, "--length", 12, "--layers", 2,
-               "--steps", 300, "--out", tmp_path / "g", "--json")
+    r = invoke(
+        "train",
+        "palindrome",
+        "--model",
+        model,
+        "--length",
+        12,
+        "--layers",
+        2,
+        "--steps",
+        300,
+        "--out",
+        tmp_path / "g",
+        "--json",
+    )
     assert last_json(r)["test_accuracy"] <= 0.3
 
 
-@pytest.mark.parametrize("args,words", [
-    (["--length", 2], ["length"]),
-    (["--model", "transformer"], ["transformer", "rnn"]),
-    (["--steps", 0], ["steps"]),
-    (["--readout", "median"], ["readout"]),
-    (["--optimizer", "lbfgs"], ["optimizer"]),
-    (["--lr-schedule", "cosine"], ["schedule"]),
-])
+@pytest.mark.parametrize(
+    "args,words",
+    [
+        (["--length", 2], ["length"]),
+        (["--model", "transformer"], ["transformer", "rnn"]),
+        (["--steps", 0], ["steps"]),
+        (["--readout", "median"], ["readout"]),
+        (["--optimizer", "lbfgs"], ["optimizer"]),
+        (["--lr-schedule", "cosine"], ["schedule"]),
+    ],
+)
 def test_bad_input(args, words, tmp_path):
     r = invoke("train", "palindrome", *args, "--out", tmp_path / "r")
     assert_one_line_error(r, *words)

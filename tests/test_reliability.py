@@ -18,14 +18,35 @@ from sgtk.train.trainer import TrainConfig, Trainer, TrainingDiverged
 from tests.helpers import assert_one_line_error, invoke, last_json
 
 ROOT = Path(__file__).resolve().parents[1]
-PALINDROME = ["train", "palindrome", "--model", "lstm", "--length", "12", "--hidden", "32",
-              "--batch-size", "32", "--eval-every", "5", "--checkpoint-every", "5",
-              "--target", "2"]  # an unreachable target: the run goes to its last step
+PALINDROME = [
+    "train",
+    "palindrome",
+    "--model",
+    "lstm",
+    "--length",
+    "12",
+    "--hidden",
+    "32",
+    "--batch-size",
+    "32",
+    "--eval-every",
+    "5",
+    "--checkpoint-every",
+    "5",
+    "--target",
+    "2",
+]  # an unreachable target: the run goes to its last step
 
 
 def _sgtk(*args, **kw):
-    return subprocess.Popen([sys.executable, "-m", "sgtk", *map(str, args)], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+    return subprocess.Popen(
+        [sys.executable, "-m", "sgtk", *map(str, args)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kw,
+    )
 
 
 def _wait_for_checkpoint(run: Path, proc, min_step: int = 10, timeout: float = 120):
@@ -104,8 +125,11 @@ class _Evil:
 def test_a_malicious_checkpoint_is_refused_without_running_it(tmp_path):
     marker = tmp_path / "pwned"
     evil = tmp_path / "checkpoint.pt"
-    torch.save({"task": "palindrome", "model": _Evil(str(marker))}, evil,
-               pickle_protocol=pickle.HIGHEST_PROTOCOL)
+    torch.save(
+        {"task": "palindrome", "model": _Evil(str(marker))},
+        evil,
+        pickle_protocol=pickle.HIGHEST_PROTOCOL,
+    )
     with pytest.raises(SgtkError, match="refusing"):
         load_checkpoint(evil)
     assert not marker.exists()
@@ -131,8 +155,7 @@ def test_checkpoint_from_another_task_and_missing_ones(tmp_path):
 
 def test_existing_run_is_not_overwritten_without_resume(tmp_path):
     assert invoke(*PALINDROME, "--steps", 5, "--out", tmp_path / "r").exit_code == 0
-    assert_one_line_error(invoke(*PALINDROME, "--steps", 5, "--out", tmp_path / "r"),
-                          "--resume")
+    assert_one_line_error(invoke(*PALINDROME, "--steps", 5, "--out", tmp_path / "r"), "--resume")
 
 
 # ---- determinism --------------------------------------------------------------------------
@@ -151,14 +174,42 @@ def test_palindrome_runs_repeat_bit_for_bit(tmp_path):
 def test_text_runs_repeat_bit_for_bit(tmp_path):
     corpus = tmp_path / "c.txt"
     corpus.write_text("the quick brown fox jumps over the lazy dog\n" * 60)
-    a, b = _twice(tmp_path, "train", "text", "--data", corpus, "--steps", 20, "--hidden", 32,
-                  "--seq-length", 16, "--batch-size", 8, "--eval-every", 10)
+    a, b = _twice(
+        tmp_path,
+        "train",
+        "text",
+        "--data",
+        corpus,
+        "--steps",
+        20,
+        "--hidden",
+        32,
+        "--seq-length",
+        16,
+        "--batch-size",
+        8,
+        "--eval-every",
+        10,
+    )
     assert a == b and b"sample" in a
 
 
 def test_molecule_runs_repeat_bit_for_bit(tmp_path, shared_data):
-    a, b = _twice(tmp_path, "train", "molecules", "--data", shared_data / "freesolv.csv",
-                  "--target-col", "expt", "--steps", 20, "--eval-every", 10, "--hidden", 32)
+    a, b = _twice(
+        tmp_path,
+        "train",
+        "molecules",
+        "--data",
+        shared_data / "freesolv.csv",
+        "--target-col",
+        "expt",
+        "--steps",
+        20,
+        "--eval-every",
+        10,
+        "--hidden",
+        32,
+    )
     assert a == b and a
 
 
@@ -183,15 +234,23 @@ def test_nan_loss_stops_with_the_step_and_keeps_the_last_good_checkpoint(tmp_pat
 
 # ---- bad input through the real CLI ----------------------------------------------------------
 def _main(*args):
-    return subprocess.run([sys.executable, "-m", "sgtk", *map(str, args)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "sgtk", *map(str, args)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
-@pytest.mark.parametrize("args,word", [
-    (["train", "sudoku"], "sudoku"),
-    (["train", "palindrome", "--steps", "many"], "--steps"),
-    (["compare", "lstm-vs-everything"], "lstm-vs-everything"),
-])
+@pytest.mark.parametrize(
+    "args,word",
+    [
+        (["train", "sudoku"], "sudoku"),
+        (["train", "palindrome", "--steps", "many"], "--steps"),
+        (["compare", "lstm-vs-everything"], "lstm-vs-everything"),
+    ],
+)
 def test_usage_errors_are_one_line(args, word):
     r = _main(*args)
     assert r.returncode == 2
@@ -205,18 +264,26 @@ def test_python_dash_m_sgtk_help():
     assert r.returncode == 0 and "train" in r.stdout
 
 
-@pytest.mark.parametrize("args,word", [
-    (["--tau", "-1"], "tau"),
-    (["--top-k", "0"], "top-k"),
-])
+@pytest.mark.parametrize(
+    "args,word",
+    [
+        (["--tau", "-1"], "tau"),
+        (["--top-k", "0"], "top-k"),
+    ],
+)
 def test_generate_bad_sampling_flags(args, word):
     assert_one_line_error(invoke("generate", *args), word)
 
 
 def test_no_partial_files_on_bad_input(tmp_path):
     out = tmp_path / "run"
-    for args in (["--length", 2], ["--model", "x"], ["--steps", 0], ["--lr", "-1"],
-                 ["--optimizer", "x"]):
+    for args in (
+        ["--length", 2],
+        ["--model", "x"],
+        ["--steps", 0],
+        ["--lr", "-1"],
+        ["--optimizer", "x"],
+    ):
         assert invoke("train", "palindrome", *args, "--out", out).exit_code == 2
         assert not out.exists()
     assert not list(Path(os.getcwd()).glob("runs/palindrome-x*"))

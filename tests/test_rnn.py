@@ -35,9 +35,9 @@ def test_vanilla_rnn_matches_nn_rnn(with_state):
     n = len(inputs)
     for a, b in zip(ours[:n], theirs[:n]):
         _close(a, b)
-    _close(ours[n], theirs[n])                 # W_hx
-    _close(ours[n + 1], theirs[n + 1])         # W_hh
-    _close(ours[n + 2], theirs[n + 2])         # b_h == d b_ih == d b_hh
+    _close(ours[n], theirs[n])  # W_hx
+    _close(ours[n + 1], theirs[n + 1])  # W_hh
+    _close(ours[n + 2], theirs[n + 2])  # b_h == d b_ih == d b_hh
     _close(ours[n + 2], theirs[n + 3])
 
 
@@ -48,8 +48,10 @@ def test_lstm_matches_nn_lstm(with_state):
     x = torch.randn(B, T, D, dtype=torch.double, requires_grad=True)
     state = None
     if with_state:
-        state = (torch.randn(B, H, dtype=torch.double, requires_grad=True),
-                 torch.randn(B, H, dtype=torch.double, requires_grad=True))
+        state = (
+            torch.randn(B, H, dtype=torch.double, requires_grad=True),
+            torch.randn(B, H, dtype=torch.double, requires_grad=True),
+        )
     out, (h, c) = cell(x, state)
     ref_out, (rh, rc) = ref(x, None if state is None else (state[0][None], state[1][None]))
     _close(out, ref_out)
@@ -60,8 +62,9 @@ def test_lstm_matches_nn_lstm(with_state):
     loss = (out * g).sum() + 0.5 * c.sum()
     ref_loss = (ref_out * g).sum() + 0.5 * rc.sum()
     ours = torch.autograd.grad(loss, inputs + [cell.weight_x, cell.weight_h, cell.bias])
-    theirs = torch.autograd.grad(ref_loss, inputs + [ref.weight_ih_l0, ref.weight_hh_l0,
-                                                     ref.bias_ih_l0, ref.bias_hh_l0])
+    theirs = torch.autograd.grad(
+        ref_loss, inputs + [ref.weight_ih_l0, ref.weight_hh_l0, ref.bias_ih_l0, ref.bias_hh_l0]
+    )
     for a, b in zip(ours, theirs):
         _close(a, b)
     _close(ours[-1], theirs[-1])  # the summed bias gets the gradient of either nn.LSTM bias
@@ -89,11 +92,11 @@ def test_no_torch_recurrent_or_linear_modules_inside():
 def test_inits():
     n = 16
     chrono = LSTM(3, n, init="chrono", t_max=50)
-    b_f = chrono.bias[n:2 * n]
+    b_f = chrono.bias[n : 2 * n]
     assert (b_f >= 0).all() and (b_f <= torch.log(torch.tensor(49.0))).all()
     assert torch.equal(chrono.bias[:n], -b_f)
     forget = LSTM(3, n, init="forget", forget_bias=1.0)
-    assert torch.equal(forget.bias[n:2 * n], torch.ones(n))
+    assert torch.equal(forget.bias[n : 2 * n], torch.ones(n))
     rnn = VanillaRNN(3, n, init="orthogonal")
     eye = rnn.weight_hh @ rnn.weight_hh.t()
     assert torch.allclose(eye, torch.eye(n), atol=1e-5)

@@ -69,8 +69,9 @@ def test_low_temperature_is_greedy_and_seeds_repeat():
 
 
 def test_pretrained_model_ships_and_generates():
-    model, vocab, source = load_char_model(runs=torch.__file__ and __import__("pathlib").Path(
-        "/nonexistent"))
+    model, vocab, source = load_char_model(
+        runs=torch.__file__ and __import__("pathlib").Path("/nonexistent")
+    )
     assert source.endswith("charlm-tinyshakespeare.pt")
     text = sample(model, vocab, "I am your", 50, tau=2.0, seed=0)[0]
     assert len(text) == 50
@@ -82,17 +83,34 @@ def test_generate_cli(tmp_path, monkeypatch):
     assert r.exit_code == 0, r.output
     assert r.stdout.startswith("I am your") and len(r.stdout.strip()) >= 30
     assert_one_line_error(invoke("generate", "--tau", 0), "tau")
-    assert_one_line_error(invoke("generate", "--prefix", "I am \u2603\u00e6"), "vocabulary",
-                          "'\u2603'")
+    assert_one_line_error(
+        invoke("generate", "--prefix", "I am \u2603\u00e6"), "vocabulary", "'\u2603'"
+    )
 
 
 def test_train_text_and_generate_from_the_run(tmp_path, monkeypatch):
     corpus = tmp_path / "corpus.txt"
     corpus.write_text(TEXT)
     monkeypatch.chdir(tmp_path)
-    r = invoke("train", "text", "--data", corpus, "--steps", 30, "--seq-length", 16,
-               "--hidden", 32, "--batch-size", 8, "--eval-every", 10, "--out", "runs/t",
-               "--json")
+    r = invoke(
+        "train",
+        "text",
+        "--data",
+        corpus,
+        "--steps",
+        30,
+        "--seq-length",
+        16,
+        "--hidden",
+        32,
+        "--batch-size",
+        8,
+        "--eval-every",
+        10,
+        "--out",
+        "runs/t",
+        "--json",
+    )
     result = last_json(r)
     assert {"val_loss", "val_bpc", "steps", "seconds", "run_dir"} <= result.keys()
     assert result["val_loss"] < torch.log(torch.tensor(float(len(set(TEXT))))).item()
@@ -103,9 +121,15 @@ def test_train_text_and_generate_from_the_run(tmp_path, monkeypatch):
     assert_one_line_error(bad, "'E'", "'H'", "'T'")
 
 
-@pytest.mark.parametrize("content,word", [(b"", "empty"), (b"\x00\xff", "binary"),
-                                          ("\xe9t\xe9".encode("latin-1"), "UTF-8"),
-                                          (b"too short for a window", "too few")])
+@pytest.mark.parametrize(
+    "content,word",
+    [
+        (b"", "empty"),
+        (b"\x00\xff", "binary"),
+        ("\xe9t\xe9".encode("latin-1"), "UTF-8"),
+        (b"too short for a window", "too few"),
+    ],
+)
 def test_train_text_bad_files(tmp_path, content, word):
     path = tmp_path / "bad.txt"
     path.write_bytes(content)
@@ -120,8 +144,23 @@ def test_export_makes_a_small_loadable_model(tmp_path, monkeypatch):
     corpus = tmp_path / "corpus.txt"
     corpus.write_text(TEXT)
     monkeypatch.chdir(tmp_path)
-    assert invoke("train", "text", "--data", corpus, "--steps", 5, "--hidden", 16,
-                  "--seq-length", 8, "--out", "runs/t").exit_code == 0
+    assert (
+        invoke(
+            "train",
+            "text",
+            "--data",
+            corpus,
+            "--steps",
+            5,
+            "--hidden",
+            16,
+            "--seq-length",
+            8,
+            "--out",
+            "runs/t",
+        ).exit_code
+        == 0
+    )
     dest = export_char_model("runs/t", tmp_path / "small.pt")
     model, vocab, _ = load_char_model(dest)
     assert vocab.chars == Vocab.from_text(TEXT).chars

@@ -14,7 +14,7 @@ def test_uniform_batch_edges_offsets_and_direction():
     assert causal.edge_index.shape == (2, 3 * 4)
     assert torch.equal(dst - src, torch.ones_like(src))
     assert not torch.isin(src, torch.tensor([4, 9, 14])).any()  # no edge leaves a last node
-    assert torch.equal(causal.batch[src], causal.batch[dst])     # no edge crosses graphs
+    assert torch.equal(causal.batch[src], causal.batch[dst])  # no edge crosses graphs
     assert torch.equal(both.ptr, torch.tensor([0, 5, 10, 15]))
     edges = set(map(tuple, both.edge_index.t().tolist()))
     assert (1, 0) in edges and (0, 1) in edges and (5, 4) not in edges
@@ -23,8 +23,9 @@ def test_uniform_batch_edges_offsets_and_direction():
 def test_matches_from_data_list():
     x = torch.randn(4, 6, 3)
     ours = path_graph_batch(x, directed=True)
-    ref = Batch.from_data_list([
-        Data(x=s, edge_index=torch.stack([torch.arange(5), torch.arange(1, 6)])) for s in x])
+    ref = Batch.from_data_list(
+        [Data(x=s, edge_index=torch.stack([torch.arange(5), torch.arange(1, 6)])) for s in x]
+    )
     assert torch.equal(ours.x, ref.x)
     assert torch.equal(ours.edge_index, ref.edge_index)
     assert torch.equal(ours.batch, ref.batch)

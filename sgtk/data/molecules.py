@@ -21,8 +21,10 @@ from sgtk.views import path_graph_batch
 
 DATASETS = ("nci-tpsa", "freesolv")
 # Schwaller et al. (2019): bracket atoms, two-letter halogens, ring-bond numbers %nn.
-_TOKEN = re.compile(r"(\[[^\]]+]|Br?|Cl?|N|O|S|P|F|I|b|c|n|o|s|p|\(|\)|\.|=|#|-|\+|\\|/|:|~|@|"
-                    r"\?|>|\*|\$|%[0-9]{2}|[0-9])")
+_TOKEN = re.compile(
+    r"(\[[^\]]+]|Br?|Cl?|N|O|S|P|F|I|b|c|n|o|s|p|\(|\)|\.|=|#|-|\+|\\|/|:|~|@|"
+    r"\?|>|\*|\$|%[0-9]{2}|[0-9])"
+)
 PAD = "<pad>"
 
 
@@ -47,9 +49,11 @@ def read_csv(path: Path, smiles_col: str, target_col: str) -> tuple[list[str], l
         columns = reader.fieldnames or []
         missing = [c for c in (smiles_col, target_col) if c not in columns]
         if missing:
-            raise SgtkError(f"{path} has no column(s) {', '.join(missing)} (it has: "
-                            f"{', '.join(columns) or 'none'}): pass --smiles-col and "
-                            "--target-col")
+            raise SgtkError(
+                f"{path} has no column(s) {', '.join(missing)} (it has: "
+                f"{', '.join(columns) or 'none'}): pass --smiles-col and "
+                "--target-col"
+            )
         smiles, targets = [], []
         for row in reader:
             try:
@@ -88,9 +92,11 @@ def freesolv(root: Path | str = "data") -> tuple[list[str], list[float]]:
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
             MoleculeNet(str(root), "FreeSolv")  # PyG prints "Downloading ..." lines
     except OSError as e:  # URLError and socket errors are OSErrors
-        raise SgtkError(f"could not download FreeSolv ({getattr(e, 'reason', e)}); offline? pass "
-                        f"--data FILE --smiles-col smiles --target-col expt, or place "
-                        f"SAMPL.csv at {raw}") from None
+        raise SgtkError(
+            f"could not download FreeSolv ({getattr(e, 'reason', e)}); offline? pass "
+            f"--data FILE --smiles-col smiles --target-col expt, or place "
+            f"SAMPL.csv at {raw}"
+        ) from None
     return read_csv(raw, "smiles", "expt")
 
 
@@ -101,14 +107,13 @@ class MoleculeSet:
     smiles: list[str]
     targets: Tensor
     graphs: list[Data]
-    token_ids: Tensor   # [M, 1 + K, L] padded with 0; variant 0 is the SMILES as given
-    lengths: Tensor     # [M, 1 + K]
-    tokens: list[str]   # the vocabulary, index 0 is padding
+    token_ids: Tensor  # [M, 1 + K, L] padded with 0; variant 0 is the SMILES as given
+    lengths: Tensor  # [M, 1 + K]
+    tokens: list[str]  # the vocabulary, index 0 is padding
     n_skipped: int
 
     @classmethod
-    def from_smiles(cls, smiles: list[str], targets: list[float], variants: int = 0
-                    ) -> MoleculeSet:
+    def from_smiles(cls, smiles: list[str], targets: list[float], variants: int = 0) -> MoleculeSet:
         """Parse, featurise and tokenise. ``variants`` > 0 adds that many random SMILES of
         each molecule (the same graph written from other starting atoms): augmentation for
         the sequence view, which otherwise memorises the few strings of a small dataset."""
@@ -128,8 +133,10 @@ class MoleculeSet:
             graphs.append(Data(x=g.x, edge_index=g.edge_index, edge_attr=g.edge_attr))
             token_lists.append([toks, *_random_smiles_tokens(s, variants, fallback=toks)])
         if not keep_s:
-            raise SgtkError(f"none of the {len(smiles)} SMILES could be parsed: check the "
-                            "--smiles-col column holds SMILES strings")
+            raise SgtkError(
+                f"none of the {len(smiles)} SMILES could be parsed: check the "
+                "--smiles-col column holds SMILES strings"
+            )
         vocab = [PAD] + sorted({t for forms in token_lists for toks in forms for t in toks})
         index = {t: i for i, t in enumerate(vocab)}
         lengths = torch.tensor([[len(t) for t in forms] for forms in token_lists])
@@ -137,19 +144,27 @@ class MoleculeSet:
         for i, forms in enumerate(token_lists):
             for j, toks in enumerate(forms):
                 ids[i, j, : len(toks)] = torch.tensor([index[t] for t in toks])
-        return cls(keep_s, torch.tensor(keep_t, dtype=torch.float), graphs, ids, lengths,
-                   vocab, len(smiles) - len(keep_s))
+        return cls(
+            keep_s,
+            torch.tensor(keep_t, dtype=torch.float),
+            graphs,
+            ids,
+            lengths,
+            vocab,
+            len(smiles) - len(keep_s),
+        )
 
     def __len__(self) -> int:
         return len(self.smiles)
 
-    def split(self, seed: int, fractions: tuple[float, float] = (0.8, 0.1)
-              ) -> tuple[Tensor, Tensor, Tensor]:
+    def split(
+        self, seed: int, fractions: tuple[float, float] = (0.8, 0.1)
+    ) -> tuple[Tensor, Tensor, Tensor]:
         """Random train/val/test indices (80/10/10), fixed by ``seed``."""
         perm = torch.randperm(len(self), generator=torch.Generator().manual_seed(seed))
         n_train = int(fractions[0] * len(self))
         n_val = int(fractions[1] * len(self))
-        return perm[:n_train], perm[n_train:n_train + n_val], perm[n_train + n_val:]
+        return perm[:n_train], perm[n_train : n_train + n_val], perm[n_train + n_val :]
 
     def graph_batch(self, idx: Tensor, y: Tensor, device: torch.device | str = "cpu") -> Batch:
         """The molecular graphs ``idx`` as one ``Batch``, gathered with tensor ops from all
@@ -167,9 +182,13 @@ class MoleculeSet:
         edges = _ranges(edge_ptr[idx], n_edges)
         graph_of_edge = torch.arange(len(idx)).repeat_interleave(n_edges)
         shift = (new_ptr[:-1] - node_ptr[idx])[graph_of_edge]
-        batch = Batch(x=big.x[nodes], edge_index=big.edge_index[:, edges] + shift,
-                      edge_attr=big.edge_attr[edges],
-                      batch=torch.arange(len(idx)).repeat_interleave(n_nodes), ptr=new_ptr)
+        batch = Batch(
+            x=big.x[nodes],
+            edge_index=big.edge_index[:, edges] + shift,
+            edge_attr=big.edge_attr[edges],
+            batch=torch.arange(len(idx)).repeat_interleave(n_nodes),
+            ptr=new_ptr,
+        )
         batch.y = y
         return batch.to(device)
 
@@ -177,22 +196,30 @@ class MoleculeSet:
     def num_variants(self) -> int:
         return self.token_ids.shape[1]
 
-    def sequence_batch(self, idx: Tensor, y: Tensor, variant: Tensor | None = None,
-                       directed: bool = False, device: torch.device | str = "cpu") -> Batch:
+    def sequence_batch(
+        self,
+        idx: Tensor,
+        y: Tensor,
+        variant: Tensor | None = None,
+        directed: bool = False,
+        device: torch.device | str = "cpu",
+    ) -> Batch:
         """Ragged path graphs over the SMILES tokens (``variant`` per molecule, default 0)."""
         if variant is None:
             variant = torch.zeros_like(idx)
         lengths = self.lengths[idx, variant]
         ids = self.token_ids[idx, variant, : int(lengths.max())]
-        batch = path_graph_batch(ids.to(device), y.to(device), lengths=lengths.to(device),
-                                 directed=directed)
+        batch = path_graph_batch(
+            ids.to(device), y.to(device), lengths=lengths.to(device), directed=directed
+        )
         return batch
 
 
 def _ranges(starts: Tensor, counts: Tensor) -> Tensor:
     """Concatenated ``arange(start, start + count)`` for every pair, without a Python loop."""
     offsets = torch.arange(int(counts.sum())) - torch.repeat_interleave(
-        torch.cumsum(counts, 0) - counts, counts)
+        torch.cumsum(counts, 0) - counts, counts
+    )
     return torch.repeat_interleave(starts, counts) + offsets
 
 
@@ -206,9 +233,14 @@ def _random_smiles_tokens(smiles: str, count: int, fallback: list[str]) -> list[
     return [f if f is not None else fallback for f in forms]
 
 
-def load_molecules(dataset: str | None = None, data: Path | None = None,
-                   smiles_col: str = "smiles", target_col: str = "target",
-                   root: Path | str = "data", variants: int = 0) -> MoleculeSet:
+def load_molecules(
+    dataset: str | None = None,
+    data: Path | None = None,
+    smiles_col: str = "smiles",
+    target_col: str = "target",
+    root: Path | str = "data",
+    variants: int = 0,
+) -> MoleculeSet:
     if data is not None:
         smiles, targets = read_csv(Path(data), smiles_col, target_col)
     elif dataset == "nci-tpsa":
@@ -216,10 +248,9 @@ def load_molecules(dataset: str | None = None, data: Path | None = None,
     elif dataset == "freesolv":
         smiles, targets = freesolv(root)
     else:
-        raise SgtkError(f"unknown dataset {dataset!r}: choose one of {', '.join(DATASETS)} or "
-                        "pass --data FILE")
+        raise SgtkError(
+            f"unknown dataset {dataset!r}: choose one of {', '.join(DATASETS)} or pass --data FILE"
+        )
     if not smiles:
         raise SgtkError("the dataset has no rows with a numeric target: check --target-col")
     return MoleculeSet.from_smiles(smiles, targets, variants)
-
-

@@ -56,8 +56,10 @@ class PalindromeData:
 
     def __post_init__(self) -> None:
         if self.length < 3:
-            raise SgtkError(f"--length {self.length} is too short: a palindrome task needs "
-                            "length >= 3 (try --length 5)")
+            raise SgtkError(
+                f"--length {self.length} is too short: a palindrome task needs "
+                "length >= 3 (try --length 5)"
+            )
         self.num_free = (self.length + 1) // 2
         self._test = self._make_test_set()
 
@@ -87,8 +89,9 @@ class PalindromeData:
         """``batch_size`` training palindromes [B, T], none of them held out."""
         out = torch.empty(0, self.num_free, dtype=torch.long)
         while out.shape[0] < batch_size:
-            cand = torch.randint(0, 10, (batch_size + batch_size // 4 + 8, self.num_free),
-                                 generator=generator)
+            cand = torch.randint(
+                0, 10, (batch_size + batch_size // 4 + 8, self.num_free), generator=generator
+            )
             out = torch.cat([out, cand[~_is_held_out(cand)]])
         return _mirror(out[:batch_size], self.length)
 
@@ -104,8 +107,9 @@ class PalindromeData:
         batch.tokens = inputs
         return batch
 
-    def train_batch(self, batch_size: int, generator: torch.Generator,
-                    device: torch.device | str = "cpu") -> Batch:
+    def train_batch(
+        self, batch_size: int, generator: torch.Generator, device: torch.device | str = "cpu"
+    ) -> Batch:
         return self.to_batch(self.sample_digits(batch_size, generator), device)
 
     def test_batch(self, device: torch.device | str = "cpu") -> Batch:

@@ -15,15 +15,16 @@ from sgtk.views import path_graph_batch
 
 CORPORA = {
     "tinyshakespeare": "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/"
-                       "tinyshakespeare/input.txt",
+    "tinyshakespeare/input.txt",
 }
 
 
 def corpus_path(name: str, root: Path | str = "data") -> Path:
     """The built-in corpus ``name`` under ``root/<name>/raw/``, downloaded on first use."""
     if name not in CORPORA:
-        raise SgtkError(f"unknown corpus {name!r}: choose one of {', '.join(CORPORA)} or pass "
-                        "--data FILE")
+        raise SgtkError(
+            f"unknown corpus {name!r}: choose one of {', '.join(CORPORA)} or pass --data FILE"
+        )
     dest = Path(root) / name / "raw" / "input.txt"
     return fetch(CORPORA[name], dest, f"pass --data FILE, or place the file at {dest}")
 
@@ -40,8 +41,10 @@ def read_text(path: Path | str) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise SgtkError(f"{path} is not UTF-8 (bad byte at offset {e.start}): convert it, "
-                        f"e.g. iconv -t utf-8 {path.name}") from None
+        raise SgtkError(
+            f"{path} is not UTF-8 (bad byte at offset {e.start}): convert it, "
+            f"e.g. iconv -t utf-8 {path.name}"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -62,8 +65,10 @@ class Vocab:
         missing = sorted({c for c in text if c not in index})
         if missing:
             shown = " ".join(repr(c) for c in missing)
-            raise SgtkError(f"characters not in the model's vocabulary: {shown}; use only "
-                            "characters the model was trained on")
+            raise SgtkError(
+                f"characters not in the model's vocabulary: {shown}; use only "
+                "characters the model was trained on"
+            )
         return torch.tensor([index[c] for c in text], dtype=torch.long)
 
     def decode(self, ids: Tensor | list[int]) -> str:
@@ -82,9 +87,11 @@ class TextData:
         self.train, self.val = ids[:n], ids[n:]
         self.seq_length = seq_length
         if len(self.val) < seq_length + 1 or len(self.train) < seq_length + 1:
-            raise SgtkError(f"the text has {len(ids)} characters, too few for --seq-length "
-                            f"{seq_length} (each split needs more than that): pass a longer "
-                            "text or a smaller --seq-length")
+            raise SgtkError(
+                f"the text has {len(ids)} characters, too few for --seq-length "
+                f"{seq_length} (each split needs more than that): pass a longer "
+                "text or a smaller --seq-length"
+            )
 
     def windows(self, starts: Tensor, split: Tensor) -> tuple[Tensor, Tensor]:
         idx = starts[:, None] + torch.arange(self.seq_length + 1)

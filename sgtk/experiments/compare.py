@@ -22,8 +22,19 @@ TASK_MODELS = {
 }
 GRAPH_MODELS = ("gcn", "pyg-gcn", "gcn-smiles")
 MOLECULE_AUGMENT = 10
-FIELDS = ("task", "model", "length", "layers", "seed", "test_accuracy", "loss", "val_bpc",
-          "test_rmse", "steps", "seconds")
+FIELDS = (
+    "task",
+    "model",
+    "length",
+    "layers",
+    "seed",
+    "test_accuracy",
+    "loss",
+    "val_bpc",
+    "test_rmse",
+    "steps",
+    "seconds",
+)
 
 
 @dataclass
@@ -42,15 +53,16 @@ class Sweep:
 
     def validate(self) -> None:
         if self.task not in TASK_MODELS:
-            raise SgtkError(f"unknown task {self.task!r}: choose one of "
-                            f"{', '.join(TASK_MODELS)}")
+            raise SgtkError(f"unknown task {self.task!r}: choose one of {', '.join(TASK_MODELS)}")
         allowed = TASK_MODELS[self.task]
         if not self.models:
             raise SgtkError(f"--models is empty: name at least one of {', '.join(allowed)}")
         bad = [m for m in self.models if m not in allowed]
         if bad:
-            raise SgtkError(f"unknown model(s) {', '.join(bad)} for {self.task}: choose from "
-                            f"{', '.join(allowed)}")
+            raise SgtkError(
+                f"unknown model(s) {', '.join(bad)} for {self.task}: choose from "
+                f"{', '.join(allowed)}"
+            )
         if self.task == "palindrome" and not self.lengths:
             raise SgtkError("--lengths is empty: give at least one length, e.g. --lengths 5,10")
         if any(t < 3 for t in self.lengths) and self.task == "palindrome":
@@ -67,10 +79,9 @@ class Sweep:
         out = []
         for length in lengths:
             for model in self.models:
-                for k in (self.layers if model in GRAPH_MODELS else [0]):
+                for k in self.layers if model in GRAPH_MODELS else [0]:
                     for seed in range(self.seeds):
-                        out.append({"model": model, "length": length, "layers": k,
-                                    "seed": seed})
+                        out.append({"model": model, "length": length, "layers": k, "seed": seed})
         return out
 
 
@@ -89,53 +100,99 @@ class CurveRecorder:
     def on_eval(self, step: int, record: dict[str, Any]) -> None: ...
 
 
-def _palindrome_run(run: dict[str, Any], steps: int | None, workdir: Path,
-                    curve: CurveRecorder) -> dict[str, Any]:
+def _palindrome_run(
+    run: dict[str, Any], steps: int | None, workdir: Path, curve: CurveRecorder
+) -> dict[str, Any]:
     from sgtk.tasks.palindrome import PalindromeConfig, PalindromeTask
 
-    task = PalindromeTask(PalindromeConfig(model=run["model"], length=run["length"],
-                                           layers=max(run["layers"], 1)))
+    task = PalindromeTask(
+        PalindromeConfig(model=run["model"], length=run["length"], layers=max(run["layers"], 1))
+    )
     # A GCN that cannot reach the first digit stays at chance however long it trains; one that
     # can (T=5, k=4) is solved within 200 steps, so graph models get a shorter default budget.
     default_steps = 600 if run["model"] in GRAPH_MODELS else 1500
-    cfg = TrainConfig(steps=steps or default_steps, lr=1e-3, lr_schedule="none", target=0.999,
-                      eval_every=100, checkpoint_every=10**9, seed=run["seed"])
+    cfg = TrainConfig(
+        steps=steps or default_steps,
+        lr=1e-3,
+        lr_schedule="none",
+        target=0.999,
+        eval_every=100,
+        checkpoint_every=10**9,
+        seed=run["seed"],
+    )
     r = Trainer(task, cfg, workdir, callbacks=[curve]).fit()
-    return {"test_accuracy": r["test_accuracy"], "loss": r["test_loss"], "steps": r["steps"],
-            "seconds": r["seconds"]}
+    return {
+        "test_accuracy": r["test_accuracy"],
+        "loss": r["test_loss"],
+        "steps": r["steps"],
+        "seconds": r["seconds"],
+    }
 
 
-def _text_run(run: dict[str, Any], steps: int | None, workdir: Path, text: str
-              ) -> dict[str, Any]:
+def _text_run(run: dict[str, Any], steps: int | None, workdir: Path, text: str) -> dict[str, Any]:
     from sgtk.tasks.text import TextConfig, TextTask
 
     graph = run["model"] != "lstm"
-    cfg = TextConfig(model=run["model"], layers=run["layers"] if graph else 2,
-                     hidden=256 if graph else 384, sample_length=0)
+    cfg = TextConfig(
+        model=run["model"],
+        layers=run["layers"] if graph else 2,
+        hidden=256 if graph else 384,
+        sample_length=0,
+    )
     task = TextTask(cfg, text=text)
-    train = TrainConfig(steps=steps or 300, batch_size=32, lr=4e-3 if not graph else 2e-3,
-                        max_norm=5.0, lr_schedule="linear", eval_every=10**9,
-                        checkpoint_every=10**9, seed=run["seed"], cpu_bf16=not graph)
+    train = TrainConfig(
+        steps=steps or 300,
+        batch_size=32,
+        lr=4e-3 if not graph else 2e-3,
+        max_norm=5.0,
+        lr_schedule="linear",
+        eval_every=10**9,
+        checkpoint_every=10**9,
+        seed=run["seed"],
+        cpu_bf16=not graph,
+    )
     r = Trainer(task, train, workdir).fit()
-    return {"loss": r["val_loss"], "val_bpc": r["val_bpc"], "steps": r["steps"],
-            "seconds": r["seconds"]}
+    return {
+        "loss": r["val_loss"],
+        "val_bpc": r["val_bpc"],
+        "steps": r["steps"],
+        "seconds": r["seconds"],
+    }
 
 
-def _molecule_run(run: dict[str, Any], steps: int | None, workdir: Path, mols
-                  ) -> dict[str, Any]:
+def _molecule_run(run: dict[str, Any], steps: int | None, workdir: Path, mols) -> dict[str, Any]:
     from sgtk.tasks.molecules import MoleculeConfig, MoleculeTask
 
-    task = MoleculeTask(MoleculeConfig(model=run["model"], layers=max(run["layers"], 1),
-                                       split_seed=run["seed"], augment=MOLECULE_AUGMENT), mols)
-    train = TrainConfig(steps=steps or 1000, batch_size=64, lr=1e-3, lr_schedule="linear",
-                        eval_every=100, checkpoint_every=10**9, seed=run["seed"])
+    task = MoleculeTask(
+        MoleculeConfig(
+            model=run["model"],
+            layers=max(run["layers"], 1),
+            split_seed=run["seed"],
+            augment=MOLECULE_AUGMENT,
+        ),
+        mols,
+    )
+    train = TrainConfig(
+        steps=steps or 1000,
+        batch_size=64,
+        lr=1e-3,
+        lr_schedule="linear",
+        eval_every=100,
+        checkpoint_every=10**9,
+        seed=run["seed"],
+    )
     r = Trainer(task, train, workdir).fit()
-    return {"loss": r["test_mae"], "test_rmse": r["test_rmse"], "steps": r["steps"],
-            "seconds": r["seconds"]}
+    return {
+        "loss": r["test_mae"],
+        "test_rmse": r["test_rmse"],
+        "steps": r["steps"],
+        "seconds": r["seconds"],
+    }
 
 
-def run_sweep(sweep: Sweep, on_run: Callable[[int, int, dict[str, Any]], None] | None = None
-              ) -> tuple[list[dict[str, Any]], dict[tuple, list[float]]]:
+def run_sweep(
+    sweep: Sweep, on_run: Callable[[int, int, dict[str, Any]], None] | None = None
+) -> tuple[list[dict[str, Any]], dict[tuple, list[float]]]:
     """Train every (model, length, layers, seed); returns rows and per-run accuracy curves."""
     sweep.validate()
     runs = sweep.runs()
@@ -149,9 +206,16 @@ def run_sweep(sweep: Sweep, on_run: Callable[[int, int, dict[str, Any]], None] |
 
         # Random SMILES forms for the sequence models, as `sgtk train molecules` does.
         variants = MOLECULE_AUGMENT if set(sweep.models) & {"lstm", "rnn", "gcn-smiles"} else 0
-        mols = (load_molecules(data=Path(sweep.molecule_data), smiles_col="smiles",
-                               target_col=sweep.molecule_target, variants=variants)
-                if sweep.molecule_data else load_molecules("nci-tpsa", variants=variants))
+        mols = (
+            load_molecules(
+                data=Path(sweep.molecule_data),
+                smiles_col="smiles",
+                target_col=sweep.molecule_target,
+                variants=variants,
+            )
+            if sweep.molecule_data
+            else load_molecules("nci-tpsa", variants=variants)
+        )
     rows, curves = [], {}
     with tempfile.TemporaryDirectory(prefix="sgtk-compare-") as tmp:
         for i, run in enumerate(runs):

@@ -13,8 +13,9 @@ from sgtk.models.predictor import Predictor
 from sgtk.nn import LSTM
 
 
-def grad_norms(model: Predictor, data: PalindromeData, batch_size: int = 64,
-               seed: int = 0) -> torch.Tensor:
+def grad_norms(
+    model: Predictor, data: PalindromeData, batch_size: int = 64, seed: int = 0
+) -> torch.Tensor:
     """Mean over a batch of ||dL/dh_t|| for t = 1..T-1, the loss taken at the last step.
 
     The cell runs one step at a time here so that every h_t is a node of the autograd graph
@@ -26,7 +27,7 @@ def grad_norms(model: Predictor, data: PalindromeData, batch_size: int = 64,
     is_lstm = isinstance(cell, LSTM)
     state, hs = None, []
     for t in range(x.shape[1]):
-        out, new = cell(x[:, t:t + 1], state)
+        out, new = cell(x[:, t : t + 1], state)
         h = out[:, 0].clone()  # its own autograd node, so that .grad is the total gradient
         h.retain_grad()
         hs.append(h)
@@ -46,10 +47,17 @@ def plot_grad_norms(curves: dict[str, torch.Tensor], path: Path, length: int) ->
 
     fig, ax = plt.subplots(figsize=(6.5, 4))
     for label, values in curves.items():
-        ax.semilogy(range(1, len(values) + 1), values.clamp_min(1e-30).numpy(), label=label,
-                    ls="--" if "trained" in label and "untrained" not in label else "-")
-    ax.set(xlabel="time step t", ylabel="||dL/dh_t||  (loss at the last step)",
-           title=f"Gradients over time, palindromes of length {length}")
+        ax.semilogy(
+            range(1, len(values) + 1),
+            values.clamp_min(1e-30).numpy(),
+            label=label,
+            ls="--" if "trained" in label and "untrained" not in label else "-",
+        )
+    ax.set(
+        xlabel="time step t",
+        ylabel="||dL/dh_t||  (loss at the last step)",
+        title=f"Gradients over time, palindromes of length {length}",
+    )
     ax.legend()
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=120, bbox_inches="tight")

@@ -40,12 +40,21 @@ def accuracy_vs_length(rows: list[dict[str, Any]], path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(6, 4))
     for model, layers in sorted({(m, k) for m, _, k in stats}):
         keys = sorted(k for k in stats if k[0] == model and k[2] == layers)
-        ax.errorbar([k[1] for k in keys], [stats[k][0] for k in keys],
-                    yerr=[stats[k][1] for k in keys], marker="o", capsize=3,
-                    label=_label(model, layers))
+        ax.errorbar(
+            [k[1] for k in keys],
+            [stats[k][0] for k in keys],
+            yerr=[stats[k][1] for k in keys],
+            marker="o",
+            capsize=3,
+            label=_label(model, layers),
+        )
     ax.axhline(0.1, color="grey", ls=":", lw=1, label="chance")
-    ax.set(xlabel="palindrome length T", ylabel="held-out accuracy", ylim=(-0.02, 1.02),
-           title="Final accuracy against length (mean ± std over seeds)")
+    ax.set(
+        xlabel="palindrome length T",
+        ylabel="held-out accuracy",
+        ylim=(-0.02, 1.02),
+        title="Final accuracy against length (mean ± std over seeds)",
+    )
     ax.legend()
     return _save(fig, path)
 
@@ -57,8 +66,12 @@ def training_curves(curves: dict[tuple, list[float]], path: Path, window: int = 
         for (m, length, k, seed), values in sorted(curves.items()):
             if (m, k) == (model, layers) and seed == 0 and values:
                 ax.plot(running_average(values, window), label=f"T={length}")
-        ax.set(title=_label(model, layers), xlabel="step", ylim=(0, 1.02),
-               ylabel=f"train accuracy (running avg, {window})")
+        ax.set(
+            title=_label(model, layers),
+            xlabel="step",
+            ylim=(0, 1.02),
+            ylabel=f"train accuracy (running avg, {window})",
+        )
         ax.legend(fontsize=7)
     return _save(fig, path)
 
@@ -80,16 +93,28 @@ def layers_heatmap(rows: list[dict[str, Any]], path: Path) -> Path | None:
         for i in range(len(layers)):
             for j in range(len(lengths)):
                 if not np.isnan(grid[i, j]):
-                    ax.text(j, i, f"{grid[i, j]:.2f}", ha="center", va="center",
-                            color="w" if grid[i, j] < 0.6 else "k", fontsize=8)
+                    ax.text(
+                        j,
+                        i,
+                        f"{grid[i, j]:.2f}",
+                        ha="center",
+                        va="center",
+                        color="w" if grid[i, j] < 0.6 else "k",
+                        fontsize=8,
+                    )
         ax.set_xticks(range(len(lengths)), [str(t) for t in lengths])
         ax.set_yticks(range(len(layers)), [str(k) for k in layers])
         # The last node needs T-2 hops to reach the first digit.
-        ax.plot(np.arange(len(lengths)),
-                [np.interp(t - 2, layers, range(len(layers))) for t in lengths], "r--", lw=1,
-                label="k = T-2")
-        ax.set(xlabel="palindrome length T", ylabel="GCN layers k",
-               title=f"{model}: held-out accuracy")
+        ax.plot(
+            np.arange(len(lengths)),
+            [np.interp(t - 2, layers, range(len(layers))) for t in lengths],
+            "r--",
+            lw=1,
+            label="k = T-2",
+        )
+        ax.set(
+            xlabel="palindrome length T", ylabel="GCN layers k", title=f"{model}: held-out accuracy"
+        )
         ax.legend(loc="upper left", fontsize=7)
         fig.colorbar(im, ax=ax)
     return _save(fig, path)
@@ -115,22 +140,41 @@ def metric_bars(rows: list[dict[str, Any]], key: str, path: Path, title: str) ->
     stats = summarise(rows, key)
     labels = sorted(stats)
     fig, ax = plt.subplots(figsize=(6, 3.6))
-    ax.bar([_label(m, k) for m, _, k in labels], [stats[k][0] for k in labels],
-           yerr=[stats[k][1] for k in labels], capsize=3)
+    ax.bar(
+        [_label(m, k) for m, _, k in labels],
+        [stats[k][0] for k in labels],
+        yerr=[stats[k][1] for k in labels],
+        capsize=3,
+    )
     ax.set(ylabel=key, title=title)
     return _save(fig, path)
 
 
-def plot_sweep(task: str, rows: list[dict[str, Any]], curves: dict[tuple, list[float]],
-               out_dir: Path) -> list[Path]:
+def plot_sweep(
+    task: str, rows: list[dict[str, Any]], curves: dict[tuple, list[float]], out_dir: Path
+) -> list[Path]:
     if task == "text":
-        return [metric_bars(rows, "val_bpc", out_dir / "text_bpc.png",
-                            "Val bits/char: LSTM vs GCN with k layers (context k chars)")]
+        return [
+            metric_bars(
+                rows,
+                "val_bpc",
+                out_dir / "text_bpc.png",
+                "Val bits/char: LSTM vs GCN with k layers (context k chars)",
+            )
+        ]
     if task == "molecules":
-        return [metric_bars(rows, "test_rmse", out_dir / "molecules_rmse.png",
-                            "Test RMSE: graph vs SMILES views")]
-    paths = [accuracy_vs_length(rows, out_dir / "accuracy_vs_length.png"),
-             training_curves(curves, out_dir / "training_curves.png"),
-             memory_horizon(rows, out_dir / "memory_horizon.png"),
-             layers_heatmap(rows, out_dir / "gcn_layers_heatmap.png")]
+        return [
+            metric_bars(
+                rows,
+                "test_rmse",
+                out_dir / "molecules_rmse.png",
+                "Test RMSE: graph vs SMILES views",
+            )
+        ]
+    paths = [
+        accuracy_vs_length(rows, out_dir / "accuracy_vs_length.png"),
+        training_curves(curves, out_dir / "training_curves.png"),
+        memory_horizon(rows, out_dir / "memory_horizon.png"),
+        layers_heatmap(rows, out_dir / "gcn_layers_heatmap.png"),
+    ]
     return [p for p in paths if p is not None]

@@ -17,18 +17,28 @@ State = tuple[Tensor, Tensor]
 class CharLSTM(nn.Module):
     """Embedding (or one-hot) -> stacked ``nn.LSTM`` -> dropout -> linear head over the vocab."""
 
-    def __init__(self, vocab_size: int, hidden: int = 384, layers: int = 2, embed: int = 64,
-                 dropout: float = 0.0):
+    def __init__(
+        self,
+        vocab_size: int,
+        hidden: int = 384,
+        layers: int = 2,
+        embed: int = 64,
+        dropout: float = 0.0,
+    ):
         super().__init__()
         self.vocab_size = vocab_size
         self.embed = nn.Embedding(vocab_size, embed) if embed > 0 else None
-        self.lstm = nn.LSTM(embed if embed > 0 else vocab_size, hidden, layers,
-                            batch_first=True, dropout=dropout if layers > 1 else 0.0)
+        self.lstm = nn.LSTM(
+            embed if embed > 0 else vocab_size,
+            hidden,
+            layers,
+            batch_first=True,
+            dropout=dropout if layers > 1 else 0.0,
+        )
         self.drop = nn.Dropout(dropout)
         self.head = nn.Linear(hidden, vocab_size)
 
-    def forward_tokens(self, tokens: Tensor, state: State | None = None
-                       ) -> tuple[Tensor, State]:
+    def forward_tokens(self, tokens: Tensor, state: State | None = None) -> tuple[Tensor, State]:
         """``tokens`` [B, T] -> (logits [B, T, V], carried (h, c))."""
         if self.embed is not None:
             x = self.embed(tokens)
@@ -52,8 +62,11 @@ class CharLSTM(nn.Module):
             # Contiguous transposes: matvecs here are memory-bound and read these row by row.
             layers.append((w_ih.t().contiguous(), w_hh.t().contiguous(), bias))
         # The first layer's input projection depends on the token alone: one table lookup.
-        inputs = self.embed.weight if self.embed is not None else torch.eye(
-            self.vocab_size, device=self.head.weight.device)
+        inputs = (
+            self.embed.weight
+            if self.embed is not None
+            else torch.eye(self.vocab_size, device=self.head.weight.device)
+        )
         table = torch.addmm(layers[0][2], inputs, layers[0][0])
         n = self.lstm.hidden_size
 
@@ -64,9 +77,10 @@ class CharLSTM(nn.Module):
                 pre = table[tokens] if k == 0 else torch.addmm(bias, x, w_ih_t)
                 gates = pre.addmm_(state[0][k], w_hh_t)
                 act = torch.sigmoid(gates)  # i, f, o; g is the tanh below
-                c = torch.addcmul(act[:, n:2 * n] * state[1][k], act[:, :n],
-                                  torch.tanh(gates[:, 2 * n:3 * n]))
-                x = act[:, 3 * n:] * torch.tanh(c)
+                c = torch.addcmul(
+                    act[:, n : 2 * n] * state[1][k], act[:, :n], torch.tanh(gates[:, 2 * n : 3 * n])
+                )
+                x = act[:, 3 * n :] * torch.tanh(c)
                 hs.append(x)
                 cs.append(c)
             return self.head(x), (hs, cs)  # per-layer lists: stacking each step costs time
@@ -82,8 +96,14 @@ class CharLSTM(nn.Module):
 class CharGCN(nn.Module):
     """k graph convolutions over the causal path graph: node t sees tokens t-k..t only."""
 
-    def __init__(self, vocab_size: int, hidden: int = 256, layers: int = 4, embed: int = 64,
-                 conv: str = "gcn"):
+    def __init__(
+        self,
+        vocab_size: int,
+        hidden: int = 256,
+        layers: int = 4,
+        embed: int = 64,
+        conv: str = "gcn",
+    ):
         super().__init__()
         self.embed = nn.Embedding(vocab_size, embed)
         self.stack = GraphConvStack(conv, embed, hidden, layers)

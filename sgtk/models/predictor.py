@@ -37,11 +37,13 @@ class Recurrent(nn.Module):
     def __init__(self, cell: str, in_features: int, hidden: int, init: str, t_max: int):
         super().__init__()
         if cell == "rnn":
-            self.cell = VanillaRNN(in_features, hidden, init="orthogonal" if init ==
-                                   "orthogonal" else "xavier")
+            self.cell = VanillaRNN(
+                in_features, hidden, init="orthogonal" if init == "orthogonal" else "xavier"
+            )
         else:
-            self.cell = LSTM(in_features, hidden, init=init if init != "orthogonal" else
-                             "xavier", t_max=t_max)
+            self.cell = LSTM(
+                in_features, hidden, init=init if init != "orthogonal" else "xavier", t_max=t_max
+            )
 
     def forward(self, batch: Batch, x: Tensor) -> Tensor:
         seq, lengths = to_sequence(batch, x)
@@ -81,9 +83,20 @@ class Predictor(nn.Module):
             ``forget`` for the LSTM).
     """
 
-    def __init__(self, model: str, in_features: int, out_features: int, hidden: int = 128,
-                 layers: int = 2, readout: str = "last", encoder: nn.Module | None = None,
-                 pos_dim: int = 0, init: str = "xavier", t_max: int = 100, dropout: float = 0.0):
+    def __init__(
+        self,
+        model: str,
+        in_features: int,
+        out_features: int,
+        hidden: int = 128,
+        layers: int = 2,
+        readout: str = "last",
+        encoder: nn.Module | None = None,
+        pos_dim: int = 0,
+        init: str = "xavier",
+        t_max: int = 100,
+        dropout: float = 0.0,
+    ):
         super().__init__()
         self.model = check_model(model)
         self.encoder = encoder if encoder is not None else nn.Identity()

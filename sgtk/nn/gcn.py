@@ -18,8 +18,9 @@ class _Propagation:
     graph is stored as CSR (and its transpose, for the backward pass).
     """
 
-    def __init__(self, edge_index: Tensor, num_nodes: int, edge_weight: Tensor | None,
-                 dtype: torch.dtype):
+    def __init__(
+        self, edge_index: Tensor, num_nodes: int, edge_weight: Tensor | None, dtype: torch.dtype
+    ):
         row, col, norm = gcn_norm(edge_index, num_nodes, edge_weight, dtype)
         self.num_nodes = num_nodes
         offset = row - col  # messages flow row (source) -> col (target)
@@ -32,7 +33,7 @@ class _Propagation:
             lower, diag, upper = bands
             self.bands_t = torch.stack([torch.roll(upper, 1), diag, torch.roll(lower, -1)])
         else:
-            self.csr = _csr(col, row, norm, num_nodes)    # Â[i, j] = norm of j -> i
+            self.csr = _csr(col, row, norm, num_nodes)  # Â[i, j] = norm of j -> i
             self.csr_t = _csr(row, col, norm, num_nodes)
 
     def apply(self, x: Tensor) -> Tensor:
@@ -76,8 +77,12 @@ class _Propagate(torch.autograd.Function):
         return op.csr_t.to(grad.dtype) @ grad, None
 
 
-def gcn_norm(edge_index: Tensor, num_nodes: int, edge_weight: Tensor | None = None,
-             dtype: torch.dtype = torch.float32) -> tuple[Tensor, Tensor, Tensor]:
+def gcn_norm(
+    edge_index: Tensor,
+    num_nodes: int,
+    edge_weight: Tensor | None = None,
+    dtype: torch.dtype = torch.float32,
+) -> tuple[Tensor, Tensor, Tensor]:
     r"""Symmetric normalisation with self-loops, as ``GCNConv`` does it.
 
     Self-loops are added only where a node has none (an existing loop keeps its weight), and
@@ -131,11 +136,18 @@ class GCNLayer(nn.Module):
         nn.init.xavier_uniform_(self.weight)
         self._cache: tuple | None = None
 
-    def _propagation(self, edge_index: Tensor, num_nodes: int, edge_weight: Tensor | None,
-                     dtype: torch.dtype) -> _Propagation:
+    def _propagation(
+        self, edge_index: Tensor, num_nodes: int, edge_weight: Tensor | None, dtype: torch.dtype
+    ) -> _Propagation:
         c = self._cache
-        if (c is not None and c[0] is edge_index and c[1] == edge_index._version
-                and c[2] == num_nodes and c[3] is edge_weight and c[4] == dtype):
+        if (
+            c is not None
+            and c[0] is edge_index
+            and c[1] == edge_index._version
+            and c[2] == num_nodes
+            and c[3] is edge_weight
+            and c[4] == dtype
+        ):
             return c[5]
         op = _Propagation(edge_index, num_nodes, edge_weight, dtype)
         self._cache = (edge_index, edge_index._version, num_nodes, edge_weight, dtype, op)
@@ -148,8 +160,9 @@ class GCNLayer(nn.Module):
             h = x @ self.weight.t()
             out = torch.zeros_like(h).index_add_(0, col, h[row] * norm.unsqueeze(-1))
         else:
-            op = self._propagation(edge_index, num_nodes, edge_weight,
-                                  torch.float32 if x.dtype in _HALF else x.dtype)
+            op = self._propagation(
+                edge_index, num_nodes, edge_weight, torch.float32 if x.dtype in _HALF else x.dtype
+            )
             if self.in_channels < self.out_channels:
                 out = op.apply(x) @ self.weight.t()
             else:

@@ -27,7 +27,8 @@ def readout(h: Tensor, batch: Batch, how: str) -> Tensor:
 
 def positional_encoding(positions: Tensor, dim: int) -> Tensor:
     """Sinusoidal features [N, dim] of integer node positions (Vaswani et al. 2017)."""
-    freqs = torch.exp(torch.arange(0, dim, 2, device=positions.device)
-                      * (-math.log(10_000.0) / dim))
+    freqs = torch.exp(
+        torch.arange(0, dim, 2, device=positions.device) * (-math.log(10_000.0) / dim)
+    )
     angles = positions.float().unsqueeze(-1) * freqs
     return torch.cat([angles.sin(), angles.cos()], dim=-1)[:, :dim]

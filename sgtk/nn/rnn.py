@@ -79,7 +79,7 @@ class _LSTMFunction(torch.autograd.Function):
         # tanh(z) = 2 sigmoid(2z) - 1: ATen's CPU tanh is several times slower than its sigmoid,
         # so the g rows are pre-scaled by 2 and one sigmoid covers all four gates.
         scale = torch.ones(4 * hidden, 1, dtype=w_x.dtype, device=w_x.device)
-        scale[3 * hidden:] = 2
+        scale[3 * hidden :] = 2
         xg = torch.addmm(b * scale[:, 0], _flat(x), (w_x * scale).t()).view(steps, batch, -1)
         w_h2_t = (w_h * scale).t()
         acts = torch.empty_like(xg)  # i, f, o (sigmoid) and g (tanh) for every step
@@ -92,7 +92,7 @@ class _LSTMFunction(torch.autograd.Function):
         s = 3 * hidden
         for t in range(steps):
             a = torch.addmm(xg[t], hs[t], w_h2_t, out=acts[t]).sigmoid_()
-            i, f, o, sg = a[:, :hidden], a[:, hidden:2 * hidden], a[:, 2 * hidden:s], a[:, s:]
+            i, f, o, sg = a[:, :hidden], a[:, hidden : 2 * hidden], a[:, 2 * hidden : s], a[:, s:]
             # 2c = f * 2c + 2 i g, with g = 2 sg - 1
             torch.mul(f, cs[t], out=cs[t + 1]).addcmul_(i, sg, value=4).add_(i, alpha=-2)
             sig = torch.sigmoid(cs[t + 1], out=tanh_c[t])
@@ -109,7 +109,7 @@ class _LSTMFunction(torch.autograd.Function):
         steps = x.shape[0]
         hidden = hs.shape[-1]
         s = 3 * hidden
-        i, f, o, g = (acts[..., k * hidden:(k + 1) * hidden] for k in range(4))
+        i, f, o, g = (acts[..., k * hidden : (k + 1) * hidden] for k in range(4))
         # Everything that does not depend on the running (dh, dc) is computed for all steps at
         # once: d gate_pre = [dc, dc, dh, dc] * coef, with coef = the other factor times the
         # activation's derivative. The loop is then six ops a step.
@@ -171,8 +171,9 @@ class VanillaRNN(nn.Module):
         if h0 is None:
             h0 = x.new_zeros(x.shape[0], self.hidden_size)
         with _full_precision(x):
-            hs = _RNNFunction.apply(x.transpose(0, 1), h0.to(x.dtype), self.weight_hx,
-                                    self.weight_hh, self.bias_h)
+            hs = _RNNFunction.apply(
+                x.transpose(0, 1), h0.to(x.dtype), self.weight_hx, self.weight_hh, self.bias_h
+            )
         return hs.transpose(0, 1), hs[-1]
 
 
@@ -193,8 +194,14 @@ class LSTM(nn.Module):
             :math:`b_i = -b_f`, so that memory time scales span up to ``t_max`` steps).
     """
 
-    def __init__(self, input_size: int, hidden_size: int, init: str = "xavier",
-                 forget_bias: float = 1.0, t_max: int = 100):
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        init: str = "xavier",
+        forget_bias: float = 1.0,
+        t_max: int = 100,
+    ):
         super().__init__()
         self.input_size, self.hidden_size = input_size, hidden_size
         self.weight_x = nn.Parameter(torch.empty(4 * hidden_size, input_size))
@@ -205,10 +212,10 @@ class LSTM(nn.Module):
         n = hidden_size
         with torch.no_grad():
             if init == "forget":
-                self.bias[n:2 * n] = forget_bias
+                self.bias[n : 2 * n] = forget_bias
             elif init == "chrono":
                 b_f = torch.log(torch.empty(n).uniform_(1, max(t_max - 1, 2)))
-                self.bias[n:2 * n] = b_f
+                self.bias[n : 2 * n] = b_f
                 self.bias[:n] = -b_f
             elif init != "xavier":
                 raise ValueError(f"unknown LSTM init {init!r}: use xavier, forget or chrono")
@@ -224,21 +231,26 @@ class LSTM(nn.Module):
             cell.bias.copy_(lstm.bias_ih_l0 + lstm.bias_hh_l0)
         return cell
 
-    def forward(self, x: Tensor, state: tuple[Tensor, Tensor] | None = None
-                ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+    def forward(
+        self, x: Tensor, state: tuple[Tensor, Tensor] | None = None
+    ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
         """``x`` [B, T, d] -> (all hidden states [B, T, n], (h_T, c_T))."""
         x = x.to(self.weight_h.dtype)
         if state is None:
             zeros = x.new_zeros(x.shape[0], self.hidden_size)
             state = (zeros, zeros)
         with _full_precision(x):
-            hs, c_last = _LSTMFunction.apply(x.transpose(0, 1), state[0].to(x.dtype),
-                                             state[1].to(x.dtype), self.weight_x,
-                                             self.weight_h, self.bias)
+            hs, c_last = _LSTMFunction.apply(
+                x.transpose(0, 1),
+                state[0].to(x.dtype),
+                state[1].to(x.dtype),
+                self.weight_x,
+                self.weight_h,
+                self.bias,
+            )
         return hs.transpose(0, 1), (hs[-1], c_last)
 
 
 def num_lstm_parameters(input_size: int, hidden_size: int) -> int:
     """The seed's Q1.5b count, 4(dn + n² + n)."""
-    return 4 * (input_size * hidden_size + hidden_size ** 2 + hidden_size)
-
+    return 4 * (input_size * hidden_size + hidden_size**2 + hidden_size)

@@ -49,8 +49,10 @@ class MoleculeConfig:
 
     def validate(self) -> None:
         if self.model not in MOLECULE_MODELS:
-            raise SgtkError(f"unknown model {self.model!r} for molecules: choose one of "
-                            f"{', '.join(MOLECULE_MODELS)}")
+            raise SgtkError(
+                f"unknown model {self.model!r} for molecules: choose one of "
+                f"{', '.join(MOLECULE_MODELS)}"
+            )
         check_sizes(self.hidden, self.layers)
 
 
@@ -65,11 +67,13 @@ class MoleculeTask(Task):
         config.validate()
         self.config = config
         variants = config.augment if config.model in ("lstm", "rnn", "gcn-smiles") else 0
-        self.mols = molecules or load_molecules(config.dataset, config.data, config.smiles_col,
-                                                config.target_col, config.root, variants)
+        self.mols = molecules or load_molecules(
+            config.dataset, config.data, config.smiles_col, config.target_col, config.root, variants
+        )
         if len(self.mols) < 10:
-            raise SgtkError(f"only {len(self.mols)} valid molecules: a train/val/test split "
-                            "needs at least 10")
+            raise SgtkError(
+                f"only {len(self.mols)} valid molecules: a train/val/test split needs at least 10"
+            )
         self.train_idx, self.val_idx, self.test_idx = self.mols.split(config.split_seed)
         y = self.mols.targets[self.train_idx]
         self.mean, self.std = y.mean(), y.std().clamp_min(1e-8)
@@ -79,32 +83,54 @@ class MoleculeTask(Task):
     def build_model(self) -> nn.Module:
         c = self.config
         if c.model in ("gcn", "pyg-gcn"):
-            return Predictor(c.model, c.hidden, 1, hidden=c.hidden, layers=c.layers,
-                             readout=c.readout, encoder=AtomEncoder(c.hidden), dropout=c.dropout)
+            return Predictor(
+                c.model,
+                c.hidden,
+                1,
+                hidden=c.hidden,
+                layers=c.layers,
+                readout=c.readout,
+                encoder=AtomEncoder(c.hidden),
+                dropout=c.dropout,
+            )
         embedding = nn.Embedding(len(self.mols.tokens), c.embed, padding_idx=0)
         if c.model == "gcn-smiles":
-            return Predictor("gcn", c.embed, 1, hidden=c.hidden, layers=c.layers,
-                             readout=c.readout, encoder=embedding, pos_dim=16,
-                             dropout=c.dropout)
-        return Predictor(c.model, c.embed, 1, hidden=c.hidden, encoder=embedding,
-                         init="orthogonal" if c.model == "rnn" else "xavier",
-                         dropout=c.dropout)
+            return Predictor(
+                "gcn",
+                c.embed,
+                1,
+                hidden=c.hidden,
+                layers=c.layers,
+                readout=c.readout,
+                encoder=embedding,
+                pos_dim=16,
+                dropout=c.dropout,
+            )
+        return Predictor(
+            c.model,
+            c.embed,
+            1,
+            hidden=c.hidden,
+            encoder=embedding,
+            init="orthogonal" if c.model == "rnn" else "xavier",
+            dropout=c.dropout,
+        )
 
-    def _batch(self, idx: Tensor, device: torch.device, variant: Tensor | None = None
-               ) -> Batch:
+    def _batch(self, idx: Tensor, device: torch.device, variant: Tensor | None = None) -> Batch:
         y = (self.mols.targets[idx] - self.mean) / self.std
         if self.config.model in ("gcn", "pyg-gcn"):
             return self.mols.graph_batch(idx, y, device)
         return self.mols.sequence_batch(idx, y, variant, device=device)
 
-    def train_batch(self, batch_size: int, generator: torch.Generator,
-                    device: torch.device) -> Batch:
+    def train_batch(
+        self, batch_size: int, generator: torch.Generator, device: torch.device
+    ) -> Batch:
         # Epochs: a fresh permutation of the training set whenever the last one runs out.
         n = len(self.train_idx)
         if self._perm is None or self._cursor >= n:
             self._perm = torch.randperm(n, generator=generator)
             self._cursor = 0
-        pick = self._perm[self._cursor:self._cursor + batch_size]
+        pick = self._perm[self._cursor : self._cursor + batch_size]
         self._cursor += batch_size
         # With augmentation, each molecule is read as one of its SMILES forms at random.
         variant = torch.randint(0, self.mols.num_variants, (len(pick),), generator=generator)
@@ -118,7 +144,7 @@ class MoleculeTask(Task):
     def _errors(self, model: nn.Module, idx: Tensor, device: torch.device) -> Tensor:
         errors = []
         for i in range(0, len(idx), 512):
-            part = idx[i:i + 512]
+            part = idx[i : i + 512]
             pred = model(self._batch(part, device)).squeeze(-1).float().cpu()
             errors.append(pred * self.std + self.mean - self.mols.targets[part])
         return torch.cat(errors)
@@ -130,10 +156,14 @@ class MoleculeTask(Task):
     def report(self, model: nn.Module, device: torch.device) -> dict[str, Any]:
         val = self.evaluate(model, device)
         test = self._errors(model, self.test_idx, device)
-        return {"test_rmse": round(test.pow(2).mean().sqrt().item(), 4),
-                "test_mae": round(test.abs().mean().item(), 4),
-                "val_rmse": round(val["val_rmse"], 4), "val_mae": round(val["val_mae"], 4),
-                "n_molecules": len(self.mols), "n_skipped": self.mols.n_skipped}
+        return {
+            "test_rmse": round(test.pow(2).mean().sqrt().item(), 4),
+            "test_mae": round(test.abs().mean().item(), 4),
+            "val_rmse": round(val["val_rmse"], 4),
+            "val_mae": round(val["val_mae"], 4),
+            "n_molecules": len(self.mols),
+            "n_skipped": self.mols.n_skipped,
+        }
 
     def state_dict(self) -> dict[str, Any]:
         return {"perm": self._perm, "cursor": self._cursor}

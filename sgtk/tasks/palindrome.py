@@ -33,8 +33,9 @@ class PalindromeConfig:
     def validate(self) -> None:
         check_model(self.model, MODELS)
         if self.readout not in READOUTS:
-            raise SgtkError(f"unknown readout {self.readout!r}: choose one of "
-                            f"{', '.join(READOUTS)}")
+            raise SgtkError(
+                f"unknown readout {self.readout!r}: choose one of {', '.join(READOUTS)}"
+            )
         if self.init not in INITS:
             raise SgtkError(f"unknown init {self.init!r}: choose one of {', '.join(INITS)}")
         check_sizes(self.hidden, self.layers)
@@ -55,18 +56,26 @@ class PalindromeTask(Task):
     def __init__(self, config: PalindromeConfig):
         config.validate()
         self.config = config
-        self.data = PalindromeData(config.length, one_hot=config.one_hot,
-                                   directed=config.directed)
+        self.data = PalindromeData(config.length, one_hot=config.one_hot, directed=config.directed)
         self._test: Batch | None = None
 
     def build_model(self) -> nn.Module:
         c = self.config
-        return Predictor(c.model, self.data.num_features, NUM_CLASSES, hidden=c.hidden,
-                         layers=c.layers, readout=c.readout, pos_dim=c.pos_dim,
-                         init=c.resolved_init(), t_max=c.length)
+        return Predictor(
+            c.model,
+            self.data.num_features,
+            NUM_CLASSES,
+            hidden=c.hidden,
+            layers=c.layers,
+            readout=c.readout,
+            pos_dim=c.pos_dim,
+            init=c.resolved_init(),
+            t_max=c.length,
+        )
 
-    def train_batch(self, batch_size: int, generator: torch.Generator,
-                    device: torch.device) -> Batch:
+    def train_batch(
+        self, batch_size: int, generator: torch.Generator, device: torch.device
+    ) -> Batch:
         return self.data.train_batch(batch_size, generator, device)
 
     def loss(self, model: nn.Module, batch: Batch) -> tuple[Tensor, dict[str, float]]:
@@ -78,8 +87,10 @@ class PalindromeTask(Task):
         if self._test is None or self._test.x.device != device:
             self._test = self.data.test_batch(device)
         logits = model(self._test)
-        return {"accuracy": (logits.argmax(-1) == self._test.y).float().mean().item(),
-                "test_loss": F.cross_entropy(logits.float(), self._test.y).item()}
+        return {
+            "accuracy": (logits.argmax(-1) == self._test.y).float().mean().item(),
+            "test_loss": F.cross_entropy(logits.float(), self._test.y).item(),
+        }
 
     def report(self, model: nn.Module, device: torch.device) -> dict[str, float]:
         with torch.no_grad():

@@ -38,8 +38,9 @@ class TextConfig:
 
     def validate(self) -> None:
         if self.model not in TEXT_MODELS:
-            raise SgtkError(f"unknown model {self.model!r} for text: choose one of "
-                            f"{', '.join(TEXT_MODELS)}")
+            raise SgtkError(
+                f"unknown model {self.model!r} for text: choose one of {', '.join(TEXT_MODELS)}"
+            )
         check_sizes(self.hidden, self.layers)
         if not 0 <= self.dropout < 1:
             raise SgtkError(f"--dropout {self.dropout} must be in [0, 1)")
@@ -48,8 +49,13 @@ class TextConfig:
 def build_char_model(vocab_size: int, cfg: dict[str, Any]) -> nn.Module:
     if cfg["model"] == "lstm":
         return CharLSTM(vocab_size, cfg["hidden"], cfg["layers"], cfg["embed"], cfg["dropout"])
-    return CharGCN(vocab_size, cfg["hidden"], cfg["layers"], max(cfg["embed"], 1),
-                   "gcn" if cfg["model"] == "gcn" else "pyg-gcn")
+    return CharGCN(
+        vocab_size,
+        cfg["hidden"],
+        cfg["layers"],
+        max(cfg["embed"], 1),
+        "gcn" if cfg["model"] == "gcn" else "pyg-gcn",
+    )
 
 
 class TextTask(Task):
@@ -74,15 +80,22 @@ class TextTask(Task):
 
     def model_config(self) -> dict[str, Any]:
         c = self.config
-        return {"model": c.model, "hidden": c.hidden, "layers": c.layers, "embed": c.embed,
-                "dropout": c.dropout, "vocab": self.vocab.chars}
+        return {
+            "model": c.model,
+            "hidden": c.hidden,
+            "layers": c.layers,
+            "embed": c.embed,
+            "dropout": c.dropout,
+            "vocab": self.vocab.chars,
+        }
 
     def build_model(self) -> nn.Module:
         return build_char_model(len(self.vocab), self.model_config())
 
     # ---- training data ----------------------------------------------------------------
-    def train_batch(self, batch_size: int, generator: torch.Generator,
-                    device: torch.device) -> Batch:
+    def train_batch(
+        self, batch_size: int, generator: torch.Generator, device: torch.device
+    ) -> Batch:
         n, t = len(self.data.train) - 1, self.config.seq_length
         starts = torch.randint(0, n - t + 1, (batch_size,), generator=generator)
         inputs, targets = self.data.windows(starts, self.data.train)
@@ -95,8 +108,9 @@ class TextTask(Task):
 
     # ---- evaluation -------------------------------------------------------------------
     @torch.no_grad()
-    def val_loss(self, model: nn.Module, device: torch.device, max_chars: int | None = None
-                 ) -> float:
+    def val_loss(
+        self, model: nn.Module, device: torch.device, max_chars: int | None = None
+    ) -> float:
         """Mean nats/char on the val split. The LSTM reads it as 16 contiguous streams with
         carried state; the GCN, whose context is k characters anyway, reads windows."""
         model = getattr(model, "module", model)
@@ -104,11 +118,10 @@ class TextTask(Task):
             inputs, targets = self.data.val_windows(max_chars)
             total = 0.0
             for i in range(0, len(inputs), 256):
-                batch = text_batch(inputs[i:i + 256], targets[i:i + 256], device)
-                total += F.cross_entropy(model(batch).float(), batch.y,
-                                         reduction="sum").item()
+                batch = text_batch(inputs[i : i + 256], targets[i : i + 256], device)
+                total += F.cross_entropy(model(batch).float(), batch.y, reduction="sum").item()
             return total / targets.numel()
-        val = self.data.val if max_chars is None else self.data.val[:max_chars + 1]
+        val = self.data.val if max_chars is None else self.data.val[: max_chars + 1]
         streams = 16 if len(val) > 16 * (self.config.seq_length + 1) else 1
         per = (len(val) - 1) // streams
         ids = val[: streams * per + 1]
@@ -116,10 +129,12 @@ class TextTask(Task):
         targets = ids[1:].view(streams, per).to(device)
         state, total = None, 0.0
         for i in range(0, per, self.config.seq_length):
-            logits, state = model.forward_tokens(inputs[:, i:i + self.config.seq_length], state)
-            total += F.cross_entropy(logits.flatten(0, 1).float(),
-                                     targets[:, i:i + self.config.seq_length].reshape(-1),
-                                     reduction="sum").item()
+            logits, state = model.forward_tokens(inputs[:, i : i + self.config.seq_length], state)
+            total += F.cross_entropy(
+                logits.flatten(0, 1).float(),
+                targets[:, i : i + self.config.seq_length].reshape(-1),
+                reduction="sum",
+            ).item()
         return total / targets.numel()
 
     def evaluate(self, model: nn.Module, device: torch.device) -> dict[str, float]:
@@ -133,8 +148,9 @@ class TextTask(Task):
         if not isinstance(model, CharLSTM) or self.config.sample_length <= 0:
             return {}
         start = "\n" if "\n" in self.vocab.chars else self.vocab.decode(self.data.train[:1])
-        text = sample(model, self.vocab, start, self.config.sample_length, tau=1.0, seed=step,
-                      device=device)[0]
+        text = sample(
+            model, self.vocab, start, self.config.sample_length, tau=1.0, seed=step, device=device
+        )[0]
         return {"sample": text}
 
     def report(self, model: nn.Module, device: torch.device) -> dict[str, float]:

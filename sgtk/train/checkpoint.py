@@ -41,15 +41,20 @@ def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dic
     """Load with ``weights_only=True``: tensors and plain containers only, never code."""
     path = Path(path)
     if not path.is_file():
-        raise SgtkError(f"no checkpoint at {path}: train a run first, or point at a run "
-                        "directory that has one")
+        raise SgtkError(
+            f"no checkpoint at {path}: train a run first, or point at a run directory that has one"
+        )
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:
         reason = str(e).strip().splitlines()[0]
-        raise SgtkError(f"refusing to load {path}: it holds more than weights ({reason}); "
-                        "only load checkpoints that sgtk wrote") from None
+        raise SgtkError(
+            f"refusing to load {path}: it holds more than weights ({reason}); "
+            "only load checkpoints that sgtk wrote"
+        ) from None
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as e:
         reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise SgtkError(f"checkpoint {path} is truncated or corrupt ({reason}): delete it "
-                        "and retrain, or resume from an earlier copy") from None
+        raise SgtkError(
+            f"checkpoint {path} is truncated or corrupt ({reason}): delete it "
+            "and retrain, or resume from an earlier copy"
+        ) from None

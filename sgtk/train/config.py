@@ -33,8 +33,9 @@ def _value(v: Any) -> str:
 
 def dumps_toml(data: dict[str, Any]) -> str:
     """A small TOML writer for flat tables of scalars (``None`` is left out, as TOML has none)."""
-    top = [f"{k} = {_value(v)}" for k, v in data.items()
-           if v is not None and not isinstance(v, dict)]
+    top = [
+        f"{k} = {_value(v)}" for k, v in data.items() if v is not None and not isinstance(v, dict)
+    ]
     tables = [f"\n[{k}]\n" + dumps_toml(v) for k, v in data.items() if isinstance(v, dict)]
     return "\n".join(top) + ("\n" if top else "") + "".join(tables)
 

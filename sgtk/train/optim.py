@@ -12,8 +12,13 @@ OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adam", "adamw")
 SCHEDULES = ("none", "step", "linear")
 
 
-def make_optimizer(name: str, params: Iterable[torch.nn.Parameter], lr: float,
-                   momentum: float = 0.9, weight_decay: float = 0.0) -> torch.optim.Optimizer:
+def make_optimizer(
+    name: str,
+    params: Iterable[torch.nn.Parameter],
+    lr: float,
+    momentum: float = 0.9,
+    weight_decay: float = 0.0,
+) -> torch.optim.Optimizer:
     params = list(params)
     if name == "sgd":
         return torch.optim.SGD(params, lr=lr, weight_decay=weight_decay)
@@ -28,8 +33,16 @@ def make_optimizer(name: str, params: Iterable[torch.nn.Parameter], lr: float,
     raise SgtkError(f"unknown optimizer {name!r}: choose one of {', '.join(OPTIMIZERS)}")
 
 
-def lr_factor(schedule: str, *, step: int, total_steps: int, decay: float, every: int,
-              time_fraction: float | None = None, final: float = 0.05) -> float:
+def lr_factor(
+    schedule: str,
+    *,
+    step: int,
+    total_steps: int,
+    decay: float,
+    every: int,
+    time_fraction: float | None = None,
+    final: float = 0.05,
+) -> float:
     """Multiplier of the base learning rate at ``step``.
 
     ``step``: times ``decay`` every ``every`` steps. ``linear``: down to ``final`` over the run,
@@ -48,5 +61,3 @@ def lr_factor(schedule: str, *, step: int, total_steps: int, decay: float, every
 def set_lr(optimizer: torch.optim.Optimizer, base_lr: float, factor: float) -> None:
     for group in optimizer.param_groups:
         group["lr"] = base_lr * factor
-
-

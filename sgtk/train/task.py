@@ -25,8 +25,9 @@ class Task(ABC):
     def build_model(self) -> nn.Module: ...
 
     @abstractmethod
-    def train_batch(self, batch_size: int, generator: torch.Generator,
-                    device: torch.device) -> Batch: ...
+    def train_batch(
+        self, batch_size: int, generator: torch.Generator, device: torch.device
+    ) -> Batch: ...
 
     @abstractmethod
     def loss(self, model: nn.Module, batch: Batch) -> tuple[Tensor, dict[str, float]]:

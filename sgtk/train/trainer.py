@@ -55,11 +55,13 @@ class TrainConfig:
         if self.eval_every <= 0 or self.checkpoint_every <= 0:
             raise SgtkError("--eval-every and --checkpoint-every must be positive")
         if self.optimizer not in OPTIMIZERS:
-            raise SgtkError(f"unknown optimizer {self.optimizer!r}: choose one of "
-                            f"{', '.join(OPTIMIZERS)}")
+            raise SgtkError(
+                f"unknown optimizer {self.optimizer!r}: choose one of {', '.join(OPTIMIZERS)}"
+            )
         if self.lr_schedule not in SCHEDULES:
-            raise SgtkError(f"unknown lr schedule {self.lr_schedule!r}: choose one of "
-                            f"{', '.join(SCHEDULES)}")
+            raise SgtkError(
+                f"unknown lr schedule {self.lr_schedule!r}: choose one of {', '.join(SCHEDULES)}"
+            )
         if self.max_time is not None and self.max_time <= 0:
             raise SgtkError(f"--max-time {self.max_time} must be positive seconds")
 
@@ -116,17 +118,26 @@ class Trainer:
             probe.write_bytes(b"")
             probe.unlink()
         except OSError as e:
-            raise SgtkError(f"cannot write to output directory {self.run_dir} "
-                            f"({e.strerror or e}): choose a writable --out") from None
+            raise SgtkError(
+                f"cannot write to output directory {self.run_dir} "
+                f"({e.strerror or e}): choose a writable --out"
+            ) from None
         if not resume and (self.run_dir / "checkpoint.pt").exists():
-            raise SgtkError(f"{self.run_dir} already holds a run: pass --resume to continue "
-                            "it, or choose another --out")
-        write_toml(self.run_dir / "config.toml",
-                   {"task": self.task.name, **self.extra_config, "train": asdict(self.config)})
+            raise SgtkError(
+                f"{self.run_dir} already holds a run: pass --resume to continue "
+                "it, or choose another --out"
+            )
+        write_toml(
+            self.run_dir / "config.toml",
+            {"task": self.task.name, **self.extra_config, "train": asdict(self.config)},
+        )
 
     def _amp(self):
-        if (self.device.type == "cpu" and self.config.cpu_bf16
-                and torch.ops.mkldnn._is_mkldnn_bf16_supported()):
+        if (
+            self.device.type == "cpu"
+            and self.config.cpu_bf16
+            and torch.ops.mkldnn._is_mkldnn_bf16_supported()
+        ):
             # oneDNN runs bf16 LSTMs about twice as fast on CPUs with native bf16 (AVX512-BF16,
             # AMX); elsewhere bf16 is emulated and slower, so it stays off there.
             return torch.autocast("cpu", dtype=torch.bfloat16), None
@@ -144,8 +155,9 @@ class Trainer:
         self._prepare_run_dir(resume)
         torch.manual_seed(cfg.seed)
         model = self.task.build_model().to(self.device)
-        optimizer = make_optimizer(cfg.optimizer, model.parameters(), cfg.lr, cfg.momentum,
-                                   cfg.weight_decay)
+        optimizer = make_optimizer(
+            cfg.optimizer, model.parameters(), cfg.lr, cfg.momentum, cfg.weight_decay
+        )
         # Each rank draws its own data; the global batch is split between ranks.
         data_gen = torch.Generator().manual_seed(cfg.seed * 1000 + 17 + dist.rank())
         batch_size = max(cfg.batch_size // dist.world_size(), 1)
@@ -177,11 +189,17 @@ class Trainer:
             task_state = dist.gather_objects(self.task.state_dict())
             if not self.is_main:
                 return
-            state = {"task": self.task.name, "model": model.state_dict(),
-                     "optimizer": optimizer.state_dict(), "data_rng": data_rng,
-                     "torch_rng": torch.get_rng_state(), "task_state": task_state,
-                     "step": step, "elapsed": elapsed_before + (time.perf_counter() - t0),
-                     "best": best}
+            state = {
+                "task": self.task.name,
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "data_rng": data_rng,
+                "torch_rng": torch.get_rng_state(),
+                "task_state": task_state,
+                "step": step,
+                "elapsed": elapsed_before + (time.perf_counter() - t0),
+                "best": best,
+            }
             if torch.cuda.is_available():
                 state["cuda_rng"] = torch.cuda.get_rng_state_all()
             save_checkpoint(state, ckpt_path)
@@ -189,8 +207,11 @@ class Trainer:
         interrupted = []
         # Ctrl-C finishes the step, writes a checkpoint, then raises KeyboardInterrupt.
         in_main_thread = threading.current_thread() is threading.main_thread()
-        previous_handler = (signal.signal(signal.SIGINT, lambda *_: interrupted.append(True))
-                            if in_main_thread else None)
+        previous_handler = (
+            signal.signal(signal.SIGINT, lambda *_: interrupted.append(True))
+            if in_main_thread
+            else None
+        )
         for cb in self.callbacks:
             cb.on_start(cfg.steps, step)
         t0 = time.perf_counter()
@@ -201,9 +222,18 @@ class Trainer:
             while step < cfg.steps:
                 elapsed = elapsed_before + time.perf_counter() - t0
                 frac = elapsed / cfg.max_time if cfg.max_time else None
-                set_lr(optimizer, cfg.lr, lr_factor(
-                    cfg.lr_schedule, step=step, total_steps=cfg.steps, decay=cfg.lr_decay,
-                    every=cfg.lr_step, time_fraction=frac))
+                set_lr(
+                    optimizer,
+                    cfg.lr,
+                    lr_factor(
+                        cfg.lr_schedule,
+                        step=step,
+                        total_steps=cfg.steps,
+                        decay=cfg.lr_decay,
+                        every=cfg.lr_step,
+                        time_fraction=frac,
+                    ),
+                )
                 model.train()
                 batch = self.task.train_batch(batch_size, data_gen, self.device)
                 with autocast:
@@ -211,7 +241,8 @@ class Trainer:
                 if not torch.isfinite(loss):
                     raise TrainingDiverged(
                         f"loss became {loss.item()} at step {step + 1}: lower --lr or "
-                        f"--max-norm; the last good checkpoint is kept in {self.run_dir}")
+                        f"--max-norm; the last good checkpoint is kept in {self.run_dir}"
+                    )
                 optimizer.zero_grad(set_to_none=True)
                 if scaler is not None:
                     scaler.scale(loss).backward()
@@ -236,7 +267,8 @@ class Trainer:
                 elapsed = elapsed_before + time.perf_counter() - t0
                 # Every rank must agree to stop, or the others would wait in a collective.
                 time_up, stop_now = dist.any_true(
-                    cfg.max_time is not None and elapsed >= cfg.max_time, bool(interrupted))
+                    cfg.max_time is not None and elapsed >= cfg.max_time, bool(interrupted)
+                )
                 done = step >= cfg.steps or time_up
                 if done:
                     stop_reason = "time" if time_up and step < cfg.steps else "steps"
@@ -245,15 +277,22 @@ class Trainer:
                     sums, count = {}, 0
                     value = record[self.task.metric]
                     if not math.isfinite(value):
-                        raise TrainingDiverged(f"{self.task.metric} became {value} at step "
-                                               f"{step}: lower --lr")
+                        raise TrainingDiverged(
+                            f"{self.task.metric} became {value} at step {step}: lower --lr"
+                        )
                     if self.task.better(value, best):
                         best = value
                         if self.is_main:
-                            save_checkpoint({"task": self.task.name, "model": model.state_dict(),
-                                             "step": step, "metric": value,
-                                             "config": self.extra_config},
-                                            self.run_dir / "best.pt")
+                            save_checkpoint(
+                                {
+                                    "task": self.task.name,
+                                    "model": model.state_dict(),
+                                    "step": step,
+                                    "metric": value,
+                                    "config": self.extra_config,
+                                },
+                                self.run_dir / "best.pt",
+                            )
                     if self.is_main:
                         log.append(record)
                     for cb in self.callbacks:
@@ -276,28 +315,40 @@ class Trainer:
         model.eval()
         report = self.task.report(model, self.device)
         self.model = model
-        return {**report, "steps": step, "seconds": round(seconds, 2),
-                "stopped_by": stop_reason, "run_dir": str(self.run_dir)}
+        return {
+            **report,
+            "steps": step,
+            "seconds": round(seconds, 2),
+            "stopped_by": stop_reason,
+            "run_dir": str(self.run_dir),
+        }
 
     def _load_resume_state(self, ckpt_path: Path) -> dict[str, Any]:
         if not ckpt_path.exists():
-            raise SgtkError(f"--resume given, but {self.run_dir} has no checkpoint.pt: drop "
-                            "--resume to start a new run, or point --out at an earlier run")
+            raise SgtkError(
+                f"--resume given, but {self.run_dir} has no checkpoint.pt: drop "
+                "--resume to start a new run, or point --out at an earlier run"
+            )
         state = load_checkpoint(ckpt_path, self.device)
         if state.get("task") != self.task.name:
-            raise SgtkError(f"{ckpt_path} is a {state.get('task')!r} checkpoint, not "
-                            f"{self.task.name!r}: resume it with `sgtk train {state.get('task')}`")
+            raise SgtkError(
+                f"{ckpt_path} is a {state.get('task')!r} checkpoint, not "
+                f"{self.task.name!r}: resume it with `sgtk train {state.get('task')}`"
+            )
         if len(state["data_rng"]) != dist.world_size():
-            raise SgtkError(f"{ckpt_path} was written by {len(state['data_rng'])} process(es); "
-                            f"resume it with the same number (now {dist.world_size()})")
+            raise SgtkError(
+                f"{ckpt_path} was written by {len(state['data_rng'])} process(es); "
+                f"resume it with the same number (now {dist.world_size()})"
+            )
         return state
 
     def _reached(self, value: float) -> bool:
         target = self.config.target
         return value >= target if self.task.mode == "max" else value <= target
 
-    def _evaluate(self, model: nn.Module, step: int, sums: dict[str, float],
-                  count: int) -> dict[str, Any]:
+    def _evaluate(
+        self, model: nn.Module, step: int, sums: dict[str, float], count: int
+    ) -> dict[str, Any]:
         model.eval()
         with torch.no_grad():
             metrics = self.task.evaluate(model, self.device)

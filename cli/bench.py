@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from cli.common import err, guarded, out, print_json
+from sgtk_cli.common import err, guarded, out, print_json
 
 
 def bench(

@@ -16,9 +16,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from sgtk.errors import SgtkError
-from sgtk.train.config import read_toml
+from sgtk.train.config import default_config, read_toml
 
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 
@@ -43,10 +42,9 @@ def layered(
     cls: type, section: str, task: str, config_file: Path | None, flags: dict[str, Any]
 ) -> Any:
     """``cls`` defaults <- configs/<task>.toml <- --config FILE <- flags that were given."""
-    values: dict[str, Any] = {}
-    default = CONFIG_DIR / f"{task}.toml"
-    for path in ([default] if default.exists() else []) + ([config_file] if config_file else []):
-        values.update(read_toml(Path(path)).get(section, {}))
+    values: dict[str, Any] = dict(default_config(task).get(section, {}))
+    if config_file:
+        values.update(read_toml(Path(config_file)).get(section, {}))
     values.update({k: v for k, v in flags.items() if v is not None})
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(values) - names)

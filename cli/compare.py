@@ -8,8 +8,8 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from cli.common import err, guarded, out
 from sgtk.errors import SgtkError
+from sgtk_cli.common import err, guarded, out
 
 app = typer.Typer(help="Compare recurrent and graph models on the same data.", no_args_is_help=True)
 

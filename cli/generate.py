@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from cli.common import err, guarded, out
+from sgtk_cli.common import err, guarded, out
 
 
 def generate(

@@ -6,8 +6,8 @@ import sys
 
 import typer
 
-from cli import bench, compare, generate, plot, train
-from cli.common import err
+from sgtk_cli import bench, compare, generate, plot, train
+from sgtk_cli.common import err
 
 app = typer.Typer(
     help="sgtk: sequences as path graphs. Train RNNs, LSTMs and GCNs under one Trainer.",

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from cli.common import guarded, out
+from sgtk_cli.common import guarded, out
 
 app = typer.Typer(help="Figures that explain the models.", no_args_is_help=True)
 

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import typer
 
-from cli.common import (
+from sgtk.errors import SgtkError
+from sgtk.train.trainer import TrainConfig, Trainer
+from sgtk_cli.common import (
     RichProgress,
     default_run_dir,
     guarded,
@@ -18,8 +20,6 @@ from cli.common import (
     print_json,
     summary_table,
 )
-from sgtk.errors import SgtkError
-from sgtk.train.trainer import TrainConfig, Trainer
 
 app = typer.Typer(
     help="Train a model on a task (palindrome, text or molecules).", no_args_is_help=True

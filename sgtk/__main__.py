@@ -1,5 +1,5 @@
 # `python -m sgtk` is an entry point, not library code: it is the only place sgtk touches the CLI.
-from cli.main import main
+from sgtk_cli.main import main
 
 if __name__ == "__main__":
     main()

@@ -2,7 +2,7 @@ import json
 
 from typer.testing import CliRunner
 
-from cli.main import app
+from sgtk_cli.main import app
 
 runner = CliRunner()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tomllib
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,14 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise SgtkError(f"config file {path} does not exist: check the --config path") from None
     except tomllib.TOMLDecodeError as e:
         raise SgtkError(f"config file {path} is not valid TOML ({e}): fix it") from None
+
+
+def default_config(name: str) -> dict[str, Any]:
+    """The shipped defaults ``configs/<name>.toml`` (installed as ``sgtk.configs``)."""
+    resource = resources.files("sgtk.configs").joinpath(f"{name}.toml")
+    if not resource.is_file():
+        raise SgtkError(f"sgtk ships no configs/{name}.toml: reinstall sgtk")
+    return tomllib.loads(resource.read_text(encoding="utf-8"))
 
 
 def _value(v: Any) -> str:

@@ -111,7 +111,7 @@ class RichProgress:
 
     def on_eval(self, step: int, record: dict[str, Any]) -> None:
         self.evals = {
-            k: v for k, v in record.items() if k in ("accuracy", "val_loss", "val_bpc", "val_rmse")
+            k: v for k, v in record.items() if k.startswith("val_") and isinstance(v, float)
         }
 
     def stop(self) -> None:

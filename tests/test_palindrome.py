@@ -1,26 +1,44 @@
 import pytest
 import torch
 
-from sgtk.data.palindrome import PalindromeData, _is_held_out
+from sgtk.data.palindrome import PalindromeData, split_of
 from sgtk.errors import SgtkError
 from tests.helpers import assert_one_line_error, invoke, last_json
 
 
-@pytest.mark.parametrize("length", [3, 6, 11, 40])
-def test_palindromes_and_a_disjoint_held_out_set(length):
+def _rows(digits: torch.Tensor) -> set[tuple[int, ...]]:
+    return {tuple(r) for r in digits.tolist()}
+
+
+@pytest.mark.parametrize("length", [3, 6, 11, 13, 40])
+def test_train_val_and_test_palindromes_are_disjoint(length):
     data = PalindromeData(length)
-    test = data.test_digits
-    train = data.sample_digits(500, torch.Generator().manual_seed(1))
-    for digits in (train, test):
+    val, test = data.eval_digits("val"), data.eval_digits("test")
+    train = data.sample_digits(4000, torch.Generator().manual_seed(1))
+    for digits in (train, val, test):
         assert torch.equal(digits, digits.flip(1))
-    assert not _is_held_out(train[:, : data.num_free]).any()
-    assert _is_held_out(test[:, : data.num_free]).all()
+    assert val.shape[0] > 0 and test.shape[0] > 0
+    assert not _rows(train) & _rows(val)
+    assert not _rows(train) & _rows(test)
+    assert not _rows(val) & _rows(test)
+    m = data.num_free
+    assert (split_of(train[:, :m]) == 0).all()
+    assert (split_of(val[:, :m]) == 1).all()
+    assert (split_of(test[:, :m]) == 2).all()
 
 
-def test_enumerated_split_is_complete_for_short_lengths():
-    data = PalindromeData(5)  # 10^3 palindromes, about a tenth held out
-    assert 50 < data.test_digits.shape[0] < 150
-    assert len({tuple(r) for r in data.test_digits.tolist()}) == data.test_digits.shape[0]
+def test_the_hash_splits_about_80_10_10():
+    free = torch.randint(0, 10, (50_000, 8), generator=torch.Generator().manual_seed(0))
+    share = torch.bincount(split_of(free), minlength=3).float() / free.shape[0]
+    assert torch.allclose(share, torch.tensor([0.8, 0.1, 0.1]), atol=0.01), share
+
+
+def test_enumerated_splits_are_complete_for_short_lengths():
+    data = PalindromeData(5)  # 10^3 palindromes: about a tenth each in val and test
+    for split in ("val", "test"):
+        digits = data.eval_digits(split)
+        assert 50 < digits.shape[0] < 150
+        assert len(_rows(digits)) == digits.shape[0]
 
 
 def test_batches_are_seeded_and_give_both_views():
@@ -56,7 +74,7 @@ def test_recurrent_models_solve_short_palindromes(model, tmp_path):
     )
     result = last_json(r)
     assert result["test_accuracy"] >= 0.99
-    assert {"test_accuracy", "steps", "seconds", "run_dir"} <= result.keys()
+    assert {"val_accuracy", "test_accuracy", "steps", "seconds", "run_dir"} <= result.keys()
     assert (tmp_path / model / "metrics.jsonl").exists()
     assert (tmp_path / model / "config.toml").exists()
 

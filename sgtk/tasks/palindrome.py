@@ -50,14 +50,14 @@ class PalindromeConfig:
 
 class PalindromeTask(Task):
     name = "palindrome"
-    metric = "accuracy"
+    metric = "val_accuracy"
     mode = "max"
 
     def __init__(self, config: PalindromeConfig):
         config.validate()
         self.config = config
         self.data = PalindromeData(config.length, one_hot=config.one_hot, directed=config.directed)
-        self._test: Batch | None = None
+        self._eval: dict[str, Batch] = {}
 
     def build_model(self) -> nn.Module:
         c = self.config
@@ -83,16 +83,19 @@ class PalindromeTask(Task):
         loss = F.cross_entropy(logits.float(), batch.y)
         return loss, {"accuracy": (logits.argmax(-1) == batch.y).float().mean().item()}
 
-    def evaluate(self, model: nn.Module, device: torch.device) -> dict[str, float]:
-        if self._test is None or self._test.x.device != device:
-            self._test = self.data.test_batch(device)
-        logits = model(self._test)
+    @torch.no_grad()
+    def _score(self, model: nn.Module, split: str, device: torch.device) -> dict[str, float]:
+        batch = self._eval.get(split)
+        if batch is None or batch.x.device != device:
+            batch = self._eval[split] = self.data.eval_batch(split, device)
+        logits = model(batch)
         return {
-            "accuracy": (logits.argmax(-1) == self._test.y).float().mean().item(),
-            "test_loss": F.cross_entropy(logits.float(), self._test.y).item(),
+            f"{split}_accuracy": (logits.argmax(-1) == batch.y).float().mean().item(),
+            f"{split}_loss": F.cross_entropy(logits.float(), batch.y).item(),
         }
 
+    def evaluate(self, model: nn.Module, device: torch.device) -> dict[str, float]:
+        return self._score(model, "val", device)
+
     def report(self, model: nn.Module, device: torch.device) -> dict[str, float]:
-        with torch.no_grad():
-            m = self.evaluate(model, device)
-        return {"test_accuracy": m["accuracy"], "test_loss": m["test_loss"]}
+        return self._score(model, "test", device)

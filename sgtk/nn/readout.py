@@ -9,9 +9,8 @@ from torch import Tensor
 from torch_geometric.data import Batch
 from torch_geometric.nn import global_add_pool, global_max_pool, global_mean_pool
 
+from sgtk.choices import READOUTS
 from sgtk.views import last_node_index
-
-READOUTS = ("last", "mean", "sum", "max")
 
 
 def readout(h: Tensor, batch: Batch, how: str) -> Tensor:

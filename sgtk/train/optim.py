@@ -6,10 +6,8 @@ from collections.abc import Iterable
 
 import torch
 
+from sgtk.choices import OPTIMIZERS, SCHEDULES
 from sgtk.errors import SgtkError
-
-OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adam", "adamw")
-SCHEDULES = ("none", "step", "linear")
 
 
 def make_optimizer(

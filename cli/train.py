@@ -259,15 +259,25 @@ def molecules(
         help="gcn, pyg-gcn (molecular graph), lstm, rnn (SMILES tokens) "
         "or gcn-smiles (the SMILES path graph).",
     ),
-    dataset: str = typer.Option(None, "--dataset", help="nci-tpsa (offline) or freesolv."),
-    data: Path = typer.Option(None, "--data", help="Any CSV of SMILES with a numeric target."),
+    dataset: str = typer.Option(
+        None, "--dataset", help="nci-tpsa (offline), freesolv, esol or lipophilicity."
+    ),
+    data: Path = typer.Option(
+        None, "--data", help="Any CSV (or .csv.gz) of SMILES with a numeric target."
+    ),
+    delimiter: str = typer.Option(
+        None, "--delimiter", help="CSV delimiter of --data: auto (default), ',', ';' or tab."
+    ),
+    split: str = typer.Option(
+        None, "--split", help="random or scaffold (Bemis-Murcko, as MoleculeNet)."
+    ),
     smiles_col: str = typer.Option(None, "--smiles-col", help="SMILES column of --data."),
     target_col: str = typer.Option(None, "--target-col", help="Target column of --data."),
     hidden: int = typer.Option(None, "--hidden", help="Hidden units."),
     layers: int = typer.Option(None, "--layers", help="GCN layers."),
     readout: str = typer.Option(None, "--readout", help="Graph readout: mean, sum or max."),
     dropout: float = typer.Option(None, "--dropout", help="Dropout before the head."),
-    split_seed: int = typer.Option(None, "--split-seed", help="Seed of the 80/10/10 split."),
+    split_seed: int = typer.Option(None, "--split-seed", help="Seed of the random split."),
     augment: int = typer.Option(
         None, "--augment", help="Random SMILES per molecule for the sequence models."
     ),
@@ -313,13 +323,15 @@ def molecules(
                 dropout=dropout,
                 split_seed=split_seed,
                 augment=augment,
+                delimiter=delimiter,
+                split=split,
             ),
         )
-        run(
-            "molecules",
-            lambda: (MoleculeTask(cfg), {"model": cfg.model, "task_config": vars(cfg)}),
-            args,
-            ("loss",),
-        )
+
+        def make():
+            task = MoleculeTask(cfg)
+            return task, {**task.model_config(), "task_config": vars(cfg)}
+
+        run("molecules", make, args, ("loss",))
 
     guarded(go)

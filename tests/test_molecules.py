@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch_geometric.utils import from_smiles
 
-from sgtk.data.molecules import MoleculeSet, load_molecules, nci_tpsa, tokenize
+from sgtk.data.molecules import MoleculeSet, load_molecules, tokenize
 from sgtk.errors import SgtkError
 from sgtk.tasks.molecules import MoleculeConfig, MoleculeTask
 from sgtk.train.trainer import TrainConfig, Trainer
@@ -81,11 +81,12 @@ def test_random_smiles_variants_are_the_same_molecule():
         assert "".join(mols.tokens[k] for k in mols.token_ids[i, 0, : mols.lengths[i, 0]]) == s
 
 
-def test_csv_errors(tmp_path):
+def test_csv_errors(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the CLI caches under ./data
     bad = tmp_path / "m.csv"
     bad.write_text("name,smi\nethanol,CCO\n")
     with pytest.raises(SgtkError, match="no column"):
-        load_molecules(data=bad, smiles_col="smiles", target_col="y")
+        load_molecules(data=bad, smiles_col="smiles", target_col="y", root=tmp_path)
     r = invoke("train", "molecules", "--data", bad, "--target-col", "y", "--out", tmp_path / "r")
     assert_one_line_error(r, "smiles", "--smiles-col")
     assert not (tmp_path / "r").exists()
@@ -95,31 +96,17 @@ def test_csv_errors(tmp_path):
     assert_one_line_error(r, "none of the")
 
 
-def test_freesolv_offline_message(tmp_path, monkeypatch):
-    import torch_geometric.datasets as ds
-
-    def offline(*a, **k):
-        raise OSError("network is unreachable")
-
-    monkeypatch.setattr(ds, "MoleculeNet", offline)
-    with pytest.raises(SgtkError, match="SAMPL.csv"):
-        load_molecules("freesolv", root=tmp_path)
-
-
-def test_nci_tpsa_ships_with_rdkit():
-    smiles, targets = nci_tpsa()
-    assert len(smiles) == 4999 and len(targets) == 4999
-
-
 @pytest.fixture(scope="module")
-def small_nci():
-    smiles, targets = nci_tpsa()
-    return MoleculeSet.from_smiles(smiles[:1200], targets[:1200])
+def small_nci(tmp_path_factory):
+    mols = load_molecules("nci-tpsa", root=tmp_path_factory.mktemp("data"))
+    assert len(mols) + mols.n_skipped == 4999  # the rdkit wheel's file, offline
+    keep = torch.arange(1200)
+    return MoleculeSet.from_smiles([mols.smiles[i] for i in keep], mols.targets[keep].tolist())
 
 
 @pytest.mark.parametrize("model", ["gcn", "lstm"])
 def test_small_run_beats_the_mean_baseline(model, small_nci, tmp_path):
-    task = MoleculeTask(MoleculeConfig(model=model, hidden=64, layers=3), small_nci)
+    task = MoleculeTask(MoleculeConfig(model=model, hidden=64, layers=3, augment=0), small_nci)
     cfg = TrainConfig(steps=250, batch_size=64, lr=3e-3, eval_every=50, seed=0)
     result = Trainer(task, cfg, tmp_path / model).fit()
     y = small_nci.targets
@@ -127,7 +114,8 @@ def test_small_run_beats_the_mean_baseline(model, small_nci, tmp_path):
     assert result["test_rmse"] < 0.6 * baseline, (result, baseline)
 
 
-def test_molecules_cli_json(tmp_path, shared_data):
+def test_molecules_cli_json(tmp_path, shared_data, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     r = invoke(
         "train",
         "molecules",
@@ -147,10 +135,10 @@ def test_molecules_cli_json(tmp_path, shared_data):
     assert {
         "test_rmse",
         "test_mae",
-        "val_rmse",
         "n_molecules",
         "n_skipped",
         "seconds",
         "run_dir",
     } <= result.keys()
     assert result["n_molecules"] == 642 and result["n_skipped"] == 0
+    assert result["n_train"] + result["n_val"] + result["n_test"] == 642

@@ -1,5 +1,10 @@
 """Molecular property regression: GCNs on the molecular graph, RNN/LSTMs on the SMILES string,
-and GCNs on the SMILES path graph, under one Trainer."""
+and GCNs on the SMILES path graph, under one Trainer.
+
+Protocol: the split is train/val/test (random or by scaffold); targets are standardised with
+the train split's mean and std only; val picks the checkpoint; test is reported once, at the
+end, on the chosen model.
+"""
 
 from __future__ import annotations
 
@@ -12,12 +17,15 @@ from torch import Tensor, nn
 from torch_geometric.data import Batch
 from torch_geometric.utils.smiles import x_map
 
-from sgtk.data.molecules import MoleculeSet, load_molecules
+from sgtk.data.io import parse_delimiter
+from sgtk.data.molecules import FEATURISATION, MoleculeSet
+from sgtk.data.splits import SPLITS, split_indices
 from sgtk.errors import SgtkError
 from sgtk.models.predictor import Predictor, check_sizes
 from sgtk.train.task import Task
 
 MOLECULE_MODELS = ("gcn", "pyg-gcn", "lstm", "rnn", "gcn-smiles")
+GRAPH_VIEW = ("gcn", "pyg-gcn")  # models that read the molecular graph, not the SMILES
 
 
 class AtomEncoder(nn.Module):
@@ -38,13 +46,15 @@ class MoleculeConfig:
     data: str | None = None
     smiles_col: str = "smiles"
     target_col: str = "target"
+    delimiter: str = "auto"  # of --data: auto-detects , ; or tab
     root: str = "data"
     hidden: int = 128
     layers: int = 4
     embed: int = 64
     readout: str = "mean"
     dropout: float = 0.0
-    augment: int = 0
+    augment: int = 10
+    split: str = "random"
     split_seed: int = 0
 
     def validate(self) -> None:
@@ -54,6 +64,69 @@ class MoleculeConfig:
                 f"{', '.join(MOLECULE_MODELS)}"
             )
         check_sizes(self.hidden, self.layers)
+        if self.split not in SPLITS:
+            raise SgtkError(f"unknown --split {self.split!r}: choose one of {', '.join(SPLITS)}")
+        if self.augment < 0:
+            raise SgtkError(f"--augment {self.augment} must be >= 0 (0: no random SMILES)")
+        if not 0 <= self.dropout < 1:
+            raise SgtkError(f"--dropout {self.dropout} must be in [0, 1)")
+        self.delimiter_char()
+
+    def delimiter_char(self) -> str | None:
+        return None if self.delimiter == "auto" else parse_delimiter(self.delimiter)
+
+
+def build_molecule_model(cfg: dict[str, Any]) -> nn.Module:
+    """The model of a molecule run from its ``model_config()`` (also how predict rebuilds it)."""
+    model = cfg["model"]
+    if model in GRAPH_VIEW:
+        encoder = AtomEncoder(cfg["hidden"])
+        return Predictor(
+            model,
+            cfg["hidden"],
+            1,
+            hidden=cfg["hidden"],
+            layers=cfg["layers"],
+            readout=cfg["readout"],
+            encoder=encoder,
+            dropout=cfg["dropout"],
+        )
+    embedding = nn.Embedding(len(cfg["vocab"]), cfg["embed"], padding_idx=0)
+    if model == "gcn-smiles":
+        return Predictor(
+            "gcn",
+            cfg["embed"],
+            1,
+            hidden=cfg["hidden"],
+            layers=cfg["layers"],
+            readout=cfg["readout"],
+            encoder=embedding,
+            pos_dim=16,
+            dropout=cfg["dropout"],
+        )
+    return Predictor(
+        model,
+        cfg["embed"],
+        1,
+        hidden=cfg["hidden"],
+        encoder=embedding,
+        init="orthogonal" if model == "rnn" else "xavier",
+        dropout=cfg["dropout"],
+    )
+
+
+def molecule_batch(
+    mols: MoleculeSet,
+    model: str,
+    idx: Tensor,
+    y: Tensor,
+    device: torch.device | str,
+    variant: Tensor | None = None,
+) -> Batch:
+    """The view ``model`` reads: the molecular graph or the SMILES path graph."""
+    if model in GRAPH_VIEW:
+        return mols.graph_batch(idx, y, device)
+    return mols.sequence_batch(idx, y, variant, device=device)
 
 
 class MoleculeTask(Task):
@@ -66,61 +139,61 @@ class MoleculeTask(Task):
     def __init__(self, config: MoleculeConfig, molecules: MoleculeSet | None = None):
         config.validate()
         self.config = config
-        variants = config.augment if config.model in ("lstm", "rnn", "gcn-smiles") else 0
-        self.mols = molecules or load_molecules(
-            config.dataset, config.data, config.smiles_col, config.target_col, config.root, variants
-        )
+        variants = config.augment if config.model not in GRAPH_VIEW else 0
+        self.delimiter = "n/a"
+        if molecules is None:
+            from sgtk.data.molecule_datasets import load_dataset
+
+            ds = load_dataset(
+                config.dataset,
+                config.data,
+                config.smiles_col,
+                config.target_col,
+                config.root,
+                variants,
+                config.delimiter_char(),
+            )
+            molecules, self.delimiter = ds.molecules(), ds.meta["delimiter"]
+        self.mols = molecules
         if len(self.mols) < 10:
             raise SgtkError(
                 f"only {len(self.mols)} valid molecules: a train/val/test split needs at least 10"
             )
-        self.train_idx, self.val_idx, self.test_idx = self.mols.split(config.split_seed)
+        self.train_idx, self.val_idx, self.test_idx = split_indices(
+            config.split, len(self.mols), config.split_seed, self.mols.scaffolds
+        )
+        # Fitted on train only: val and test targets must not leak into the scaling.
         y = self.mols.targets[self.train_idx]
         self.mean, self.std = y.mean(), y.std().clamp_min(1e-8)
         self._perm: Tensor | None = None
         self._cursor = 0
 
-    def build_model(self) -> nn.Module:
+    def model_config(self) -> dict[str, Any]:
+        """Everything predict needs besides the weights (kept in ``best.pt``)."""
         c = self.config
-        if c.model in ("gcn", "pyg-gcn"):
-            return Predictor(
-                c.model,
-                c.hidden,
-                1,
-                hidden=c.hidden,
-                layers=c.layers,
-                readout=c.readout,
-                encoder=AtomEncoder(c.hidden),
-                dropout=c.dropout,
-            )
-        embedding = nn.Embedding(len(self.mols.tokens), c.embed, padding_idx=0)
-        if c.model == "gcn-smiles":
-            return Predictor(
-                "gcn",
-                c.embed,
-                1,
-                hidden=c.hidden,
-                layers=c.layers,
-                readout=c.readout,
-                encoder=embedding,
-                pos_dim=16,
-                dropout=c.dropout,
-            )
-        return Predictor(
-            c.model,
-            c.embed,
-            1,
-            hidden=c.hidden,
-            encoder=embedding,
-            init="orthogonal" if c.model == "rnn" else "xavier",
-            dropout=c.dropout,
-        )
+        return {
+            "model": c.model,
+            "hidden": c.hidden,
+            "layers": c.layers,
+            "embed": c.embed,
+            "readout": c.readout,
+            "dropout": c.dropout,
+            "vocab": self.mols.tokens,
+            "target_mean": self.mean.item(),
+            "target_std": self.std.item(),
+            "target": c.target_col if c.data else c.dataset,
+            "featurisation": FEATURISATION,
+            "split": c.split,
+            "split_sizes": [len(self.train_idx), len(self.val_idx), len(self.test_idx)],
+            "delimiter": self.delimiter,
+        }
+
+    def build_model(self) -> nn.Module:
+        return build_molecule_model(self.model_config())
 
     def _batch(self, idx: Tensor, device: torch.device, variant: Tensor | None = None) -> Batch:
         y = (self.mols.targets[idx] - self.mean) / self.std
-        if self.config.model in ("gcn", "pyg-gcn"):
-            return self.mols.graph_batch(idx, y, device)
-        return self.mols.sequence_batch(idx, y, variant, device=device)
+        return molecule_batch(self.mols, self.config.model, idx, y, device, variant)
 
     def train_batch(
         self, batch_size: int, generator: torch.Generator, device: torch.device
@@ -154,15 +227,16 @@ class MoleculeTask(Task):
         return {"val_rmse": err.pow(2).mean().sqrt().item(), "val_mae": err.abs().mean().item()}
 
     def report(self, model: nn.Module, device: torch.device) -> dict[str, Any]:
-        val = self.evaluate(model, device)
         test = self._errors(model, self.test_idx, device)
         return {
             "test_rmse": round(test.pow(2).mean().sqrt().item(), 4),
             "test_mae": round(test.abs().mean().item(), 4),
-            "val_rmse": round(val["val_rmse"], 4),
-            "val_mae": round(val["val_mae"], 4),
             "n_molecules": len(self.mols),
             "n_skipped": self.mols.n_skipped,
+            "split": self.config.split,
+            "n_train": len(self.train_idx),
+            "n_val": len(self.val_idx),
+            "n_test": len(self.test_idx),
         }
 
     def state_dict(self) -> dict[str, Any]:

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from sgtk_cli import bench, compare, generate, plot, train
+from sgtk_cli import bench, compare, export, generate, plot, predict, train
 from sgtk_cli.common import err
 
 app = typer.Typer(
@@ -20,6 +20,8 @@ app.command("generate")(generate.generate)
 app.add_typer(compare.app, name="compare")
 app.add_typer(plot.app, name="plot")
 app.command("bench")(bench.bench)
+app.add_typer(predict.app, name="predict")
+app.command("export")(export.export)
 
 
 def main(argv: list[str] | None = None) -> None:

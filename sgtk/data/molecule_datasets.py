@@ -18,7 +18,7 @@ import torch
 from torch_geometric.data import Data, InMemoryDataset
 
 from sgtk.data.io import check_readable, read_csv_rows
-from sgtk.data.molecules import FEATURISATION, MoleculeSet, featurise
+from sgtk.data.molecules import FEATURISATION, MoleculeSet, collate_molecules, featurise
 from sgtk.errors import SgtkError
 from sgtk.train.checkpoint import atomic_write_bytes
 
@@ -141,7 +141,7 @@ class MoleculeDataset(InMemoryDataset):
             )
         f = featurise(smiles, targets, self.variants)
         MoleculeSet.from_featurised(f)  # the one-line error when no molecule is valid
-        data, slices = self.collate(f.data_list)
+        data, slices = collate_molecules(f.data_list)
         buf = io.BytesIO()
         torch.save((data.to_dict(), slices), buf)
         meta = {

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor
-from torch_geometric.data import Batch, Data, InMemoryDataset
+from torch_geometric.data import Batch, Data
 from torch_geometric.utils.smiles import e_map, x_map
 
 from sgtk.errors import SgtkError
@@ -148,7 +148,7 @@ class MoleculeSet:
                 f"none of the {len(f.problems)} SMILES could be parsed: check the "
                 "--smiles-col column holds SMILES strings"
             )
-        data, slices = InMemoryDataset.collate(f.data_list)
+        data, slices = collate_molecules(f.data_list)
         return cls(data, slices, f.tokens, len(f.problems))
 
     @classmethod
@@ -210,6 +210,15 @@ class MoleculeSet:
         return path_graph_batch(
             ids.to(device), y.to(device), lengths=lengths.to(device), directed=directed
         )
+
+
+def collate_molecules(data_list: list[Data]) -> tuple[Data, dict[str, Tensor]]:
+    """``InMemoryDataset``'s layout (``edge_index`` local to each molecule), with slices even
+    for one molecule, where ``InMemoryDataset.collate`` returns none."""
+    from torch_geometric.data.collate import collate
+
+    data, slices, _ = collate(Data, data_list, increment=False, add_batch=False)
+    return data, slices
 
 
 def _ranges(starts: Tensor, counts: Tensor) -> Tensor:

@@ -140,7 +140,7 @@ class MoleculeTask(Task):
         config.validate()
         self.config = config
         variants = config.augment if config.model not in GRAPH_VIEW else 0
-        self.delimiter = "n/a"
+        self.delimiter, self.target_name = "n/a", config.target_col
         if molecules is None:
             from sgtk.data.molecule_datasets import load_dataset
 
@@ -154,6 +154,7 @@ class MoleculeTask(Task):
                 config.delimiter_char(),
             )
             molecules, self.delimiter = ds.molecules(), ds.meta["delimiter"]
+            self.target_name = ds.source.target_col
         self.mols = molecules
         if len(self.mols) < 10:
             raise SgtkError(
@@ -181,7 +182,7 @@ class MoleculeTask(Task):
             "vocab": self.mols.tokens,
             "target_mean": self.mean.item(),
             "target_std": self.std.item(),
-            "target": c.target_col if c.data else c.dataset,
+            "target": self.target_name,
             "featurisation": FEATURISATION,
             "split": c.split,
             "split_sizes": [len(self.train_idx), len(self.val_idx), len(self.test_idx)],

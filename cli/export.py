@@ -1,0 +1,23 @@
+"""`sgtk export RUN --out DIR`: model.safetensors plus config.json, loadable without code."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from sgtk_cli.common import guarded, out
+
+
+def export(
+    run: Path = typer.Argument(..., help="A `sgtk train` run folder (or its best.pt)."),
+    out_dir: Path = typer.Option(..., "--out", help="Folder to write the export into."),
+) -> None:
+    """Export a run's best model for `sgtk predict` and `sgtk generate`."""
+    from sgtk.export import export_run
+
+    def go():
+        for path in export_run(run, out_dir):
+            out.print(f"wrote {path}")
+
+    guarded(go)

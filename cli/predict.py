@@ -1,0 +1,55 @@
+"""`sgtk predict molecules`: a trained run (or its export) on new SMILES or a CSV."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from sgtk_cli.common import err, guarded, out
+
+app = typer.Typer(help="Predict with a trained model.", no_args_is_help=True)
+
+
+@app.command()
+def molecules(
+    checkpoint: Path = typer.Option(
+        ..., "--checkpoint", help="A `sgtk train molecules` run folder, or an `sgtk export` one."
+    ),
+    smiles: list[str] = typer.Option(
+        None, "--smiles", help="SMILES to predict; more may follow: --smiles CCO c1ccccc1O."
+    ),
+    more: list[str] = typer.Argument(None, help="More SMILES.", show_default=False),
+    data: Path = typer.Option(None, "--data", help="A CSV (or .csv.gz) of SMILES to predict."),
+    smiles_col: str = typer.Option("smiles", "--smiles-col", help="SMILES column of --data."),
+    delimiter: str = typer.Option(None, "--delimiter", help="CSV delimiter of --data: , ; or tab."),
+    out_file: Path = typer.Option(None, "--out", help="Write the --data predictions here."),
+    device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
+) -> None:
+    """Predict a molecular property in the target's units."""
+    from sgtk.errors import SgtkError
+    from sgtk.predict import MoleculePredictor, predict_csv
+    from sgtk.train.trainer import resolve_device
+
+    def go():
+        given = [*(smiles or []), *(more or [])]
+        if bool(given) == bool(data):
+            raise SgtkError("pass either --smiles S [S ...] or --data FILE.csv --out PREDS.csv")
+        if data is not None and out_file is None:
+            raise SgtkError("--data needs --out PREDS.csv: where to write the predictions")
+        predictor = MoleculePredictor(checkpoint, resolve_device(device))
+        err.print(f"[dim]model: {predictor.source}[/]")
+        if data is not None:
+            rows, failed = predict_csv(predictor, data, smiles_col, out_file, delimiter)
+            out.print(f"wrote {out_file}: {rows} rows, {failed} without a prediction")
+            return
+        table = Table(title=f"predicted {predictor.target}", title_justify="left")
+        table.add_column("SMILES")
+        table.add_column(predictor.target, justify="right")
+        table.add_column("problem", style="red")
+        for p in predictor.predict(given):
+            table.add_row(p.smiles, "" if p.value is None else f"{p.value:.4f}", p.problem)
+        out.print(table)
+
+    guarded(go)

@@ -1,0 +1,114 @@
+"""Exports: a run's best model as ``model.safetensors`` plus ``config.json``.
+
+Neither file can hold code, so an export from anywhere is safe to load. ``load_model_files``
+reads a run folder (its ``best.pt``, loaded with ``weights_only=True``), a ``best.pt`` itself,
+or an export folder, and returns the same thing for each.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from sgtk.errors import SgtkError
+from sgtk.train.checkpoint import atomic_write_bytes, load_checkpoint
+
+WEIGHTS, CONFIG = "model.safetensors", "config.json"
+EXPORT_FORMAT = 1
+
+
+@dataclass
+class ModelFiles:
+    task: str  # "text", "molecules", ...
+    config: dict[str, Any]  # the run's model config (vocabulary, target scaling, sizes)
+    state: dict[str, Tensor]  # the weights
+    source: str  # the file they came from, for messages
+
+
+def is_export(path: Path | str) -> bool:
+    return (Path(path) / WEIGHTS).is_file()
+
+
+def load_export(directory: Path | str) -> ModelFiles:
+    """An export folder written by :func:`export_run` (``generate`` and ``predict`` use it)."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    directory = Path(directory)
+    weights, config_path = directory / WEIGHTS, directory / CONFIG
+    for path in (weights, config_path):
+        if not path.is_file():
+            raise SgtkError(f"{directory} has no {path.name}: pass a folder from `sgtk export`")
+    try:
+        meta = json.loads(config_path.read_text(encoding="utf-8"))
+        task, config = meta["task"], meta["config"]
+    except (json.JSONDecodeError, KeyError, TypeError, UnicodeDecodeError) as e:
+        raise SgtkError(f"{config_path} is not an sgtk export config ({e}): re-export") from None
+    try:
+        state = load_file(str(weights))
+    except (SafetensorError, OSError, ValueError) as e:
+        raise SgtkError(f"{weights} is truncated or corrupt ({e}): re-export the run") from None
+    return ModelFiles(task, config, state, str(weights))
+
+
+def load_model_files(path: Path | str, device: torch.device | str = "cpu") -> ModelFiles:
+    """A run folder, its ``best.pt``, or an export folder."""
+    path = Path(path)
+    if path.is_dir() and is_export(path):
+        files = load_export(path)
+        files.state = {k: v.to(device) for k, v in files.state.items()}
+        return files
+    checkpoint = path / "best.pt" if path.is_dir() else path
+    if path.is_dir() and not checkpoint.is_file():
+        raise SgtkError(
+            f"{path} has neither best.pt nor {WEIGHTS}: pass a run folder from `sgtk train` "
+            "or a folder from `sgtk export`"
+        )
+    state = load_checkpoint(checkpoint, device)
+    if not isinstance(state, dict) or "model" not in state or "config" not in state:
+        raise SgtkError(f"{checkpoint} is not a best.pt written by `sgtk train`: retrain")
+    return ModelFiles(state.get("task", "?"), state["config"], state["model"], str(checkpoint))
+
+
+def load_weights(model: nn.Module, files: ModelFiles) -> nn.Module:
+    """``files.state`` into ``model``, or one line naming the file that does not fit."""
+    try:
+        model.load_state_dict({k: v.float() for k, v in files.state.items()})
+    except RuntimeError as e:
+        reason = str(e).strip().splitlines()
+        detail = next((ln.strip() for ln in reason[1:] if ln.strip()), reason[0])
+        raise SgtkError(
+            f"{files.source} does not fit the model its config describes ({detail}): "
+            "it was written by another sgtk version or edited; retrain or re-export"
+        ) from None
+    return model
+
+
+def export_run(run: Path | str, out: Path | str) -> list[Path]:
+    """Write ``out/model.safetensors`` and ``out/config.json`` from a run's best model."""
+    from safetensors.torch import save
+
+    files = load_model_files(run)
+    try:
+        config_text = json.dumps(
+            {"format": EXPORT_FORMAT, "task": files.task, "config": files.config}, indent=1
+        )
+    except TypeError as e:
+        raise SgtkError(f"{files.source} holds a config that is not plain data ({e})") from None
+    # safetensors refuses shared or strided storage: give each tensor its own copy.
+    tensors = {k: v.detach().cpu().contiguous().clone() for k, v in files.state.items()}
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise SgtkError(f"--out {out} is a file: choose a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise SgtkError(f"cannot create --out {out} ({e.strerror or e}): choose another") from None
+    atomic_write_bytes(out / WEIGHTS, save(tensors, metadata={"task": files.task}))
+    atomic_write_bytes(out / CONFIG, config_text.encode())
+    return [out / WEIGHTS, out / CONFIG]

@@ -1,0 +1,108 @@
+"""Predicting a molecular property with a trained run or an export, in the target's units."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from sgtk.data.io import read_csv_rows
+from sgtk.data.molecules import FEATURISATION, MoleculeSet, featurise
+from sgtk.errors import SgtkError
+from sgtk.export import load_model_files, load_weights
+from sgtk.tasks.molecules import GRAPH_VIEW, build_molecule_model, molecule_batch
+from sgtk.train.checkpoint import atomic_write_bytes
+
+
+@dataclass
+class Prediction:
+    smiles: str
+    value: float | None  # in the target's units; None when the molecule cannot be read
+    problem: str = ""
+
+
+class MoleculePredictor:
+    """A molecule model with its target scaling and vocabulary, from a run or an export."""
+
+    def __init__(self, path: Path | str, device: torch.device | str = "cpu"):
+        files = load_model_files(path, device)
+        if files.task != "molecules":
+            raise SgtkError(
+                f"{files.source} is a {files.task!r} model, not a molecule model: pass a run "
+                "from `sgtk train molecules` or its export"
+            )
+        cfg = files.config
+        missing = [
+            k for k in ("vocab", "target_mean", "target_std", "featurisation") if k not in cfg
+        ]
+        if missing:
+            raise SgtkError(
+                f"{files.source} lacks {', '.join(missing)} (written before sgtk could "
+                "predict): retrain the run"
+            )
+        if cfg["featurisation"] != FEATURISATION:
+            raise SgtkError(
+                f"{files.source} was trained on featurisation {cfg['featurisation']}, this "
+                f"sgtk computes {FEATURISATION}: retrain with this version"
+            )
+        self.config, self.source, self.device = cfg, files.source, torch.device(device)
+        self.model = load_weights(build_molecule_model(cfg), files).to(self.device).eval()
+        self.target = cfg.get("target", "target")
+
+    @torch.no_grad()
+    def predict(self, smiles: list[str], batch_size: int = 512) -> list[Prediction]:
+        cfg = self.config
+        out = [Prediction(s, None) for s in smiles]
+        f = featurise(smiles, [0.0] * len(smiles), vocab=cfg["vocab"], scaffolds=False)
+        for row, why in f.problems:
+            out[row].problem = why
+        if not f.data_list:
+            return out
+        mols = MoleculeSet.from_featurised(f)
+        readable = torch.arange(len(mols))
+        if cfg["model"] not in GRAPH_VIEW:  # a sequence model cannot read unseen tokens
+            for i in torch.nonzero(mols.unknown > 0).flatten().tolist():
+                out[int(mols.rows[i])].problem = "has SMILES tokens never seen in training"
+            readable = readable[mols.unknown == 0]
+        for start in range(0, len(readable), batch_size):
+            idx = readable[start : start + batch_size]
+            batch = molecule_batch(mols, cfg["model"], idx, torch.zeros(len(idx)), self.device)
+            pred = self.model(batch).squeeze(-1).float().cpu()
+            values = pred * cfg["target_std"] + cfg["target_mean"]
+            for i, v in zip(idx.tolist(), values.tolist()):
+                out[int(mols.rows[i])].value = v
+        return out
+
+
+def predict_csv(
+    predictor: MoleculePredictor,
+    data: Path,
+    smiles_col: str,
+    out: Path,
+    delimiter: str | None = None,
+) -> tuple[int, int]:
+    """Predict every row of ``data``; write its columns plus ``prediction`` and ``problem``
+    (why a row has no prediction). Returns (rows, rows without a prediction)."""
+    table = read_csv_rows(data, delimiter)
+    if smiles_col not in table.columns:
+        raise SgtkError(
+            f"{data} has no column {smiles_col} (it has: {', '.join(table.columns)}; read as "
+            f"{table.delimiter_name}-separated): pass --smiles-col or --delimiter"
+        )
+    preds = predictor.predict([s.strip() for s in table.column(smiles_col)])
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow([*table.columns, f"predicted_{predictor.target}", "problem"])
+    for row, p in zip(table.rows, preds):
+        value = "" if p.value is None else f"{p.value:.6g}"
+        writer.writerow([*row, value, p.problem])
+    out = Path(out)
+    if out.is_dir():
+        raise SgtkError(f"--out {out} is a directory: name a file, e.g. {out / 'preds.csv'}")
+    if not out.parent.is_dir():
+        raise SgtkError(f"--out {out}: the folder {out.parent} does not exist")
+    atomic_write_bytes(out, buf.getvalue().encode())
+    return len(preds), sum(p.value is None for p in preds)

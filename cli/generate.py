@@ -11,18 +11,26 @@ from sgtk_cli.common import err, guarded, out
 
 
 def generate(
-    prefix: str = typer.Option("\n", "--prefix", "-p", help="Text the sample continues."),
-    tau: float = typer.Option(
-        1.0,
+    prefix: str = typer.Option(
+        None,
+        "--prefix",
+        "-p",
+        help="Text the sample continues (default: a random first character, drawn from the "
+        "training text's character distribution).",
+    ),
+    tau: str = typer.Option(
+        "1",
         "--tau",
-        help="Temperature: sample from softmax(p / tau). "
-        "tau < 1 is sharper, tau > 1 flatter, tau -> 0 greedy.",
+        "--temperature",
+        help="Temperature(s): sample from softmax(p / tau); tau < 1 is sharper, tau > 1 "
+        "flatter, tau -> 0 greedy. A list (0.5,1,2) prints one block each, same seed.",
     ),
     length: int = typer.Option(300, "--length", "-n", help="Characters to generate."),
     checkpoint: Path = typer.Option(
         None,
         "--checkpoint",
-        help="A `sgtk train text` run directory (default: the newest, else the pretrained).",
+        help="A `sgtk train text` run directory or .pt file (default: the newest run, else "
+        "the pretrained model).",
     ),
     greedy: bool = typer.Option(False, "--greedy", help="Always take the likeliest character."),
     top_k: int = typer.Option(None, "--top-k", help="Sample among the k likeliest only."),
@@ -31,40 +39,62 @@ def generate(
     num_samples: int = typer.Option(1, "--num-samples", help="Independent samples."),
     device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
 ) -> None:
-    """Continue --prefix with a char-LSTM (temperature, top-k, greedy or beam search)."""
-    from sgtk.generate import beam_search, check_sampling, load_char_model, sample
+    """Sample text from a char-LSTM (temperature, top-k, greedy or beam search)."""
+    from sgtk.errors import SgtkError
+    from sgtk.generate import (
+        beam_search,
+        check_sampling,
+        first_characters,
+        load_char_model,
+        parse_taus,
+        sample,
+    )
     from sgtk.train.trainer import resolve_device
 
     def go():
-        check_sampling(tau, top_k, length)
-        if num_samples < 1:
-            from sgtk.errors import SgtkError
+        import torch
 
+        taus = parse_taus(tau)
+        for t in taus:
+            check_sampling(t, top_k, length)
+        if num_samples < 1:
             raise SgtkError(f"--num-samples {num_samples} must be at least 1")
         dev = resolve_device(device)
         model, vocab, source = load_char_model(checkpoint, device=dev)
-        vocab.encode(prefix)  # a clear error before anything is printed
+        if prefix is not None:
+            vocab.encode(prefix)  # a clear error before anything is printed
         err.print(f"[dim]model: {source}[/]")
+        if vocab.counts is None and prefix is None:
+            err.print("[dim]no character counts in this model: first character drawn uniformly[/]")
+        # A fixed seed shared by every temperature, so the blocks differ by tau alone.
+        run_seed = seed if seed is not None else torch.seed() % 2**31
         if beam is not None:
-            out.print(
-                prefix + beam_search(model, vocab, prefix, length, beam, dev),
-                markup=False,
-                highlight=False,
-            )
+            start = prefix
+            if start is None:
+                start = first_characters(vocab, 1, torch.Generator().manual_seed(run_seed))[0]
+            text = start + beam_search(model, vocab, start, length, beam, dev)
+            out.print(text, markup=False, highlight=False)
             return
-        if num_samples == 1:
-            sys.stdout.write(prefix)
-
-            def stream(ch: str) -> None:
-                sys.stdout.write(ch)
+        lead = prefix or ""
+        for t in taus:
+            if len(taus) > 1:
+                out.rule(f"τ = {t:g}")
+            if num_samples == 1:
+                sys.stdout.write(lead)
+                sample(model, vocab, prefix, length, t, greedy, top_k, run_seed, 1, dev, _stream)
+                sys.stdout.write("\n")
                 sys.stdout.flush()
-
-            sample(model, vocab, prefix, length, tau, greedy, top_k, seed, 1, dev, stream)
-            sys.stdout.write("\n")
-            return
-        texts = sample(model, vocab, prefix, length, tau, greedy, top_k, seed, num_samples, dev)
-        for i, t in enumerate(texts):
-            out.rule(f"sample {i + 1}")
-            out.print(prefix + t, markup=False, highlight=False)
+                continue
+            texts = sample(
+                model, vocab, prefix, length, t, greedy, top_k, run_seed, num_samples, dev
+            )
+            for i, text in enumerate(texts):
+                out.rule(f"sample {i + 1}", characters="·")
+                out.print(lead + text, markup=False, highlight=False)
 
     guarded(go)
+
+
+def _stream(ch: str) -> None:
+    sys.stdout.write(ch)
+    sys.stdout.flush()

@@ -200,6 +200,20 @@ def text(
     layers: int = typer.Option(None, "--layers", help="LSTM layers, or GCN layers k."),
     embed: int = typer.Option(None, "--embed", help="Embedding size (0: one-hot input)."),
     dropout: float = typer.Option(None, "--dropout", help="Dropout between layers."),
+    carry_state: bool = typer.Option(
+        None,
+        "--carry-state/--cold-windows",
+        help="Evaluate an LSTM with its state carried across windows (default: cold windows, "
+        "the same for every model).",
+    ),
+    sample_every: int = typer.Option(
+        None, "--sample-every", help="samples.md every N steps (0: at each evaluation)."
+    ),
+    sample_count: int = typer.Option(None, "--sample-count", help="Samples per temperature."),
+    sample_tau: str = typer.Option(
+        None, "--sample-tau", help="Temperatures of samples.md, e.g. 0.5,1,2."
+    ),
+    sample_length: int = typer.Option(None, "--sample-length", help="Characters per sample."),
     steps: int = Steps,
     batch_size: int = BatchSize,
     lr: float = Lr,
@@ -222,6 +236,7 @@ def text(
 ) -> None:
     """Character language model (seed §2) on a text file or a built-in corpus."""
     args = locals()
+    from sgtk.generate import parse_taus
     from sgtk.tasks.text import TextConfig, TextTask
 
     def go():
@@ -239,6 +254,11 @@ def text(
                 layers=layers,
                 embed=embed,
                 dropout=dropout,
+                carry_state=carry_state,
+                sample_every=sample_every,
+                sample_count=sample_count,
+                sample_tau=parse_taus(sample_tau, "--sample-tau") if sample_tau else None,
+                sample_length=sample_length,
             ),
         )
 

@@ -6,12 +6,15 @@ carried (h, c) state, never a pass over the whole text so far.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from torch import Tensor
 
+from sgtk.data.io import check_readable
 from sgtk.data.text import Vocab
 from sgtk.errors import SgtkError
 from sgtk.models.charlm import CharLSTM
@@ -35,22 +38,52 @@ def _next_token(
 
 
 def check_sampling(tau: float, top_k: int | None = None, length: int = 1) -> None:
-    if not tau > 0:
-        raise SgtkError(
-            f"--tau {tau} must be > 0 (tau < 1 is sharper, tau > 1 flatter; "
-            "use --greedy for tau -> 0)"
-        )
+    check_taus([tau])
     if top_k is not None and top_k < 1:
         raise SgtkError(f"--top-k {top_k} must be at least 1")
     if length < 0:
         raise SgtkError(f"--length {length} must not be negative")
 
 
+def check_taus(taus: list[float], flag: str = "--tau") -> None:
+    if not taus:
+        raise SgtkError(f"{flag} is empty: pass one or more temperatures, e.g. {flag} 0.5,1,2")
+    for tau in taus:
+        if not (tau > 0 and math.isfinite(tau)):  # also rejects NaN
+            raise SgtkError(
+                f"{flag} {tau} must be a finite number > 0 (tau < 1 is sharper, tau > 1 "
+                "flatter; use --greedy for tau -> 0)"
+            )
+
+
+def parse_taus(text: str, flag: str = "--tau") -> list[float]:
+    """``"0.5,1,2"`` -> [0.5, 1.0, 2.0], or one line naming the bad item."""
+    taus = []
+    for item in text.split(","):
+        try:
+            taus.append(float(item))
+        except ValueError:
+            raise SgtkError(
+                f"{flag} {text}: {item.strip()!r} is not a number; pass temperatures > 0 "
+                f"separated by commas, e.g. {flag} 0.5,1,2"
+            ) from None
+    check_taus(taus, flag)
+    return taus
+
+
+def first_characters(vocab: Vocab, count: int, generator: torch.Generator) -> list[str]:
+    """``count`` characters drawn from the training text's character distribution (seed
+    Listing 3), or uniformly where the model carries no counts (the pretrained model)."""
+    weights = torch.ones(len(vocab)) if vocab.counts is None else torch.tensor(vocab.counts)
+    ids = torch.multinomial(weights.double(), count, replacement=True, generator=generator)
+    return [vocab.chars[i] for i in ids.tolist()]
+
+
 @torch.inference_mode()
 def sample(
     model: CharLSTM,
     vocab: Vocab,
-    prefix: str,
+    prefix: str | None,
     length: int,
     tau: float = 1.0,
     greedy: bool = False,
@@ -62,16 +95,25 @@ def sample(
 ) -> list[str]:
     """``num_samples`` continuations of ``prefix`` (in parallel), each ``length`` characters.
 
-    ``on_text`` receives each new character of the first sample as it is drawn (streaming).
+    Without a prefix (``None``) each sample starts from its own first character, drawn with
+    :func:`first_characters`, and that character begins the returned text. ``on_text``
+    receives each new character of the first sample as it is drawn (streaming).
     """
     check_sampling(tau, top_k, length)
-    if not prefix:
+    if prefix == "":
         raise SgtkError("the prefix is empty: pass --prefix with at least one character")
     generator = torch.Generator()
     generator.manual_seed(seed if seed is not None else torch.seed())
     was_training = model.training
     model.eval()
-    ids = vocab.encode(prefix).to(device).expand(num_samples, -1)
+    if prefix is None:
+        starts = first_characters(vocab, num_samples, generator)
+        ids = vocab.encode("".join(starts)).to(device)[:, None]
+        if on_text is not None:
+            on_text(starts[0])
+    else:
+        starts = [""] * num_samples
+        ids = vocab.encode(prefix).to(device).expand(num_samples, -1)
     step = model.stepper()
     logits, state = model.forward_tokens(ids)
     logits = logits[:, -1]
@@ -83,7 +125,7 @@ def sample(
             on_text(vocab.chars[int(out[0, t])])
         logits, state = step(token, state)
     model.train(was_training)
-    return [vocab.decode(row) for row in out]
+    return [start + vocab.decode(row) for start, row in zip(starts, out)]
 
 
 @torch.no_grad()
@@ -151,10 +193,12 @@ def load_char_model(
     path = Path(checkpoint)
     if path.is_dir():
         path = path / "best.pt"
-    if not path.exists():
-        raise SgtkError(
-            f"no checkpoint at {path}: pass a run directory written by `sgtk train text`"
-        )
+        if not path.exists():
+            raise SgtkError(
+                f"--checkpoint {path.parent} holds no best.pt: pass a run directory written "
+                "by `sgtk train text`"
+            )
+    check_readable(path, "--checkpoint")
     state = load_checkpoint(path, device)
     if state.get("task") != "text":
         raise SgtkError(
@@ -167,7 +211,7 @@ def load_char_model(
             f"{path} holds a {cfg.get('model')!r} text model; generation needs "
             "an LSTM run (sgtk train text --model lstm)"
         )
-    vocab = Vocab(cfg["vocab"])
+    vocab = Vocab(cfg["vocab"], cfg.get("char_counts"))  # older models carry no counts
     model = CharLSTM(len(vocab), cfg["hidden"], cfg["layers"], cfg["embed"], cfg["dropout"])
     model.load_state_dict({k: v.float() for k, v in state["model"].items()})
     return model.to(device).eval(), vocab, str(path)
@@ -200,3 +244,63 @@ def export_char_model(run_dir: Path | str, dest: Path | str = PRETRAINED) -> Pat
         Path(dest),
     )
     return Path(dest)
+
+
+@dataclass
+class SampleWriter:
+    """``samples.md`` in a run folder, as the seed's Listing 1: at each evaluation (or the
+    first one past every ``every`` steps), ``count`` samples per temperature, each block
+    headed by its step and tau. All temperatures share one seed, so their first characters
+    match and the blocks differ by tau alone."""
+
+    path: Path | None
+    every: int = 0
+    last: int | None = None
+
+    def maybe_write(
+        self, model: CharLSTM, vocab: Vocab, step: int, cfg, device: torch.device | str
+    ) -> list[tuple[float, list[str]]]:
+        if self.every and self.last is not None and step // self.every <= self.last // self.every:
+            return []
+        if self.every and self.last is None and step < self.every:
+            return []
+        blocks = [
+            (tau, sample(model, vocab, None, cfg.sample_length, tau, seed=step,
+                         num_samples=cfg.sample_count, device=device))
+            for tau in cfg.sample_tau
+        ]  # fmt: skip
+        if self.path is not None:
+            self._append(step, blocks)
+        self.last = step
+        return blocks
+
+    def _append(self, step: int, blocks: list[tuple[float, list[str]]]) -> None:
+        text = "".join(
+            f"## step {step} · τ = {tau:g}\n\n" + "".join(f"~~~~\n{t}\n~~~~\n\n" for t in texts)
+            for tau, texts in blocks
+        )
+        if self.last is None:  # first write of this process: keep only earlier steps (resume)
+            from sgtk.train.checkpoint import atomic_write_bytes
+
+            kept = _blocks_before(self.path, step) if self.path.exists() else "# Samples\n\n"
+            atomic_write_bytes(self.path, (kept + text).encode())
+        else:
+            with open(self.path, "a", encoding="utf-8") as f:
+                f.write(text)
+
+
+def _blocks_before(path: Path, step: int) -> str:
+    """The samples.md text up to the first block of ``step`` or later."""
+    text = path.read_text(encoding="utf-8")
+    for line_start, line in _headings(text):
+        if int(line.split()[2]) >= step:
+            return text[:line_start]
+    return text
+
+
+def _headings(text: str):
+    pos = 0
+    for line in text.splitlines(keepends=True):
+        if line.startswith("## step "):
+            yield pos, line
+        pos += len(line)

@@ -17,11 +17,24 @@ def test_vocab_is_sorted_and_stable():
     assert a.decode(a.encode("hello")) == "hello"
 
 
-def test_contiguous_90_10_split():
-    data = TextData(TEXT, seq_length=8)
-    ids = data.vocab.encode(TEXT)
-    n = int(0.9 * len(TEXT))
-    assert torch.equal(data.train, ids[:n]) and torch.equal(data.val, ids[n:])
+def test_splits_are_contiguous_disjoint_90_5_5():
+    text = "".join(chr(ord("a") + i % 26) for i in range(1000))
+    data = TextData(text, seq_length=8)
+    ids = data.vocab.encode(text)
+    assert (len(data.train), len(data.val), len(data.test)) == (900, 50, 50)
+    # Concatenated in order they are the text exactly: no character twice, none missing.
+    assert torch.equal(torch.cat([data.train, data.val, data.test]), ids)
+    assert torch.equal(data.splits["heldout"], torch.cat([data.val, data.test]))
+    assert data.bounds["val"] == (900, 950) and data.bounds["test"] == (950, 1000)
+
+
+def test_eval_windows_tile_their_split_in_multiples_of_16():
+    data = TextData(TEXT, seq_length=4)
+    inputs, targets = data.eval_windows("test")
+    assert len(inputs) % 16 == 0 and len(inputs) * 4 <= len(data.test) - 1
+    flat = data.test[: len(inputs) * 4 + 1]
+    assert torch.equal(inputs.reshape(-1), flat[:-1]) and torch.equal(targets.reshape(-1), flat[1:])
+    assert len(data.eval_windows("val", max_chars=16 * 4)[0]) == 16
 
 
 def test_text_errors(tmp_path):
@@ -165,3 +178,54 @@ def test_export_makes_a_small_loadable_model(tmp_path, monkeypatch):
     model, vocab, _ = load_char_model(dest)
     assert vocab.chars == Vocab.from_text(TEXT).chars
     assert len(sample(model, vocab, "the", 5, seed=0)[0]) == 5
+
+
+def _task(**kw):
+    from sgtk.tasks.text import TextConfig, TextTask
+
+    text = "".join(chr(ord("a") + (i * 7) % 13) for i in range(20000))
+    return TextTask(TextConfig(seq_length=8, hidden=16, embed=4, **kw), text=text)
+
+
+def test_cold_evaluation_reads_each_window_alone_for_every_model():
+    task = _task()
+    model = task.build_model().eval()
+    total, count = task.split_loss(model, torch.device("cpu"), "val")
+    inputs, targets = task.data.eval_windows("val")
+    logits, _ = model.forward_tokens(inputs)  # a fresh state per window
+    expected = torch.nn.functional.cross_entropy(
+        logits.flatten(0, 1), targets.reshape(-1), reduction="sum"
+    )
+    assert count == targets.numel() and abs(total - expected.item()) < 1e-3
+
+
+def test_carried_state_reads_the_same_windows_as_16_streams():
+    task = _task(carry_state=True)
+    model = task.build_model().eval()
+    total, count = task.split_loss(model, torch.device("cpu"), "val")
+    inputs, targets = task.data.eval_windows("val")
+    streams = inputs.reshape(16, -1)  # stream s: consecutive windows, read as one sequence
+    logits, _ = model.forward_tokens(streams)
+    expected = torch.nn.functional.cross_entropy(
+        logits.flatten(0, 1), targets.reshape(16, -1).reshape(-1), reduction="sum"
+    )
+    assert count == targets.numel() and abs(total - expected.item()) < 1e-3
+    cold, _ = _task().split_loss(model, torch.device("cpu"), "val")
+    assert abs(cold - total) > 1e-3  # carrying really changes what the model sees
+
+
+def test_report_gives_test_and_heldout_and_evaluate_only_val():
+    task = _task()
+    model = task.build_model().eval()
+    assert set(task.evaluate(model, torch.device("cpu"))) == {"val_loss", "val_bpc"}
+    report = task.report(model, torch.device("cpu"))
+    assert set(report) == {"test_loss", "test_bpc", "heldout_loss", "heldout_bpc"}
+    val, n_val = task.split_loss(model, torch.device("cpu"), "val")
+    test, n_test = task.split_loss(model, torch.device("cpu"), "test")
+    assert report["test_loss"] == round(test / n_test, 4)
+    assert report["heldout_loss"] == round((val + test) / (n_val + n_test), 4)
+
+
+def test_carry_state_needs_a_recurrent_model():
+    with pytest.raises(SgtkError, match="carry-state"):
+        _task(carry_state=True, model="gcn")

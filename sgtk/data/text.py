@@ -1,8 +1,15 @@
-"""Character corpora with both views: token windows, and the same windows as causal paths."""
+"""Character corpora with both views: token windows, and the same windows as causal paths.
+
+A corpus is split contiguously: train is the first 90 %, val the next 5 % (it chooses the
+checkpoint), test the last 5 % (it reports, once). ``heldout`` is val and test together, the
+last 10 %: the split nanoGPT calls "val", so that figure is the one to compare with it.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import gzip
+import zlib
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -10,13 +17,19 @@ from torch import Tensor
 from torch_geometric.data import Batch
 
 from sgtk.data.download import fetch
+from sgtk.data.io import open_text
 from sgtk.errors import SgtkError
+from sgtk.memory import check_memory
 from sgtk.views import path_graph_batch
 
 CORPORA = {
     "tinyshakespeare": "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/"
     "tinyshakespeare/input.txt",
 }
+SPLIT_ENDS = {"train": (0.0, 0.9), "val": (0.9, 0.95), "test": (0.95, 1.0), "heldout": (0.9, 1.0)}
+# Evaluation windows come in multiples of this, so that a carried-state reader can lay them
+# out as this many contiguous streams and still score exactly the same windows.
+STREAMS = 16
 
 
 def corpus_path(name: str, root: Path | str = "data") -> Path:
@@ -29,29 +42,37 @@ def corpus_path(name: str, root: Path | str = "data") -> Path:
     return fetch(CORPORA[name], dest, f"pass --data FILE, or place the file at {dest}")
 
 
-def read_text(path: Path | str) -> str:
-    path = Path(path)
-    if not path.is_file():
-        raise SgtkError(f"text file {path} does not exist: check the --data path")
-    raw = path.read_bytes()
+def read_text(path: Path | str, flag: str = "--data") -> str:
+    """A UTF-8 text file, or a gzip-compressed one (decompressed as a stream)."""
+    with open_text(path, flag) as f:
+        try:
+            raw = f.buffer.read()
+        except (gzip.BadGzipFile, EOFError, zlib.error) as e:
+            raise SgtkError(f"{flag} {path} is a damaged gzip file ({e}): recompress it") from None
     if not raw:
         raise SgtkError(f"text file {path} is empty: pass a UTF-8 text file with some text")
     if b"\x00" in raw:
         raise SgtkError(f"{path} looks binary (it has NUL bytes): pass a UTF-8 text file")
     try:
-        return raw.decode("utf-8")
+        return raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         raise SgtkError(
             f"{path} is not UTF-8 (bad byte at offset {e.start}): convert it, "
-            f"e.g. iconv -t utf-8 {path.name}"
+            f"e.g. iconv -t utf-8 {Path(path).name}"
         ) from None
+
+
+def _code_points(text: str) -> Tensor:
+    return torch.frombuffer(bytearray(text.encode("utf-32-le")), dtype=torch.int32).long()
 
 
 @dataclass(frozen=True)
 class Vocab:
-    """Characters in sorted order, so ids are stable across runs and machines."""
+    """Characters in sorted order, so ids are stable across runs and machines; ``counts``,
+    where known, says how often each occurs in the training text."""
 
     chars: str
+    counts: list[int] | None = field(default=None, compare=False)
 
     @classmethod
     def from_text(cls, text: str) -> Vocab:
@@ -61,50 +82,72 @@ class Vocab:
         return len(self.chars)
 
     def encode(self, text: str) -> Tensor:
-        index = {c: i for i, c in enumerate(self.chars)}
-        missing = sorted({c for c in text if c not in index})
-        if missing:
+        """Ids [len(text)], by binary search over the sorted code points (no Python loop)."""
+        table = _code_points(self.chars)
+        codes = _code_points(text)
+        ids = torch.searchsorted(table, codes).clamp_(max=max(len(table) - 1, 0))
+        bad = table[ids] != codes if len(table) else torch.ones_like(codes, dtype=torch.bool)
+        if bad.any():
+            missing = sorted({chr(c) for c in codes[bad].unique().tolist()})
             shown = " ".join(repr(c) for c in missing)
             raise SgtkError(
                 f"characters not in the model's vocabulary: {shown}; use only "
                 "characters the model was trained on"
             )
-        return torch.tensor([index[c] for c in text], dtype=torch.long)
+        return ids
 
     def decode(self, ids: Tensor | list[int]) -> str:
         return "".join(self.chars[i] for i in (ids.tolist() if isinstance(ids, Tensor) else ids))
 
 
-class TextData:
-    """A corpus split contiguously 90/10 into train and val (nanoGPT's convention)."""
+def split_bounds(n: int) -> dict[str, tuple[int, int]]:
+    """[start, end) of each split of ``n`` characters."""
+    return {name: (int(a * n), int(b * n)) for name, (a, b) in SPLIT_ENDS.items()}
 
-    def __init__(self, text: str, seq_length: int, train_fraction: float = 0.9):
+
+class TextData:
+    """A corpus split contiguously into train/val/test (90/5/5), plus ``heldout`` (val+test)."""
+
+    def __init__(self, text: str, seq_length: int):
         if seq_length < 1:
-            raise SgtkError(f"--seq-length {seq_length} must be positive")
+            raise SgtkError(f"--seq-length {seq_length} must be positive (try --seq-length 64)")
+        # Code points (int32 then int64) and the ids: about 24 bytes a character at the peak.
+        check_memory(24 * len(text), f"a text of {len(text):,} characters", "pass a shorter text")
         self.vocab = Vocab.from_text(text)
         ids = self.vocab.encode(text)
-        n = int(train_fraction * len(ids))
-        self.train, self.val = ids[:n], ids[n:]
+        self.bounds = split_bounds(len(ids))
+        self.splits = {name: ids[a:b] for name, (a, b) in self.bounds.items()}
+        self.train, self.val, self.test = (self.splits[s] for s in ("train", "val", "test"))
         self.seq_length = seq_length
-        if len(self.val) < seq_length + 1 or len(self.train) < seq_length + 1:
+        shortest = min(len(self.train), len(self.val), len(self.test))
+        if shortest < seq_length + 1:
             raise SgtkError(
                 f"the text has {len(ids)} characters, too few for --seq-length "
-                f"{seq_length} (each split needs more than that): pass a longer "
-                "text or a smaller --seq-length"
+                f"{seq_length} (each of train/val/test, 90/5/5 %, needs more than that): pass "
+                f"a longer text or a --seq-length below {max(shortest - 1, 1)}"
             )
+
+    def char_counts(self) -> list[int]:
+        """How often each character occurs in the train split (to draw a first character)."""
+        return torch.bincount(self.train, minlength=len(self.vocab)).tolist()
 
     def windows(self, starts: Tensor, split: Tensor) -> tuple[Tensor, Tensor]:
         idx = starts[:, None] + torch.arange(self.seq_length + 1)
         chunk = split[idx]
         return chunk[:, :-1], chunk[:, 1:]
 
-    def val_windows(self, max_chars: int | None = None) -> tuple[Tensor, Tensor]:
-        """Non-overlapping windows covering the val split (or its first ``max_chars``)."""
-        usable = len(self.val) - 1
-        if max_chars is not None:
-            usable = min(usable, max_chars)
+    def eval_windows(self, split: str, max_chars: int | None = None) -> tuple[Tensor, Tensor]:
+        """Consecutive non-overlapping windows over ``split`` (or its first ``max_chars``).
+
+        Their number is a multiple of ``STREAMS`` once there are that many, so that every
+        model, recurrent or graph, carried state or not, is scored on the same windows.
+        """
+        ids = self.splits[split]
+        usable = len(ids) - 1 if max_chars is None else min(len(ids) - 1, max_chars)
         count = max(usable // self.seq_length, 1)
-        return self.windows(torch.arange(count) * self.seq_length, self.val)
+        if count >= STREAMS:
+            count -= count % STREAMS
+        return self.windows(torch.arange(count) * self.seq_length, ids)
 
 
 def text_batch(inputs: Tensor, targets: Tensor, device: torch.device | str = "cpu") -> Batch:

@@ -1,9 +1,17 @@
-"""Character language modelling (seed §2) with the same Trainer as every other task."""
+"""Character language modelling (seed §2) with the same Trainer as every other task.
+
+The protocol (README, "Text splits"): the model is chosen on ``val_loss`` (val, 90-95 % of the
+text), and ``report`` gives ``test_loss`` (95-100 %) and ``heldout_loss`` (the whole last
+10 %, nanoGPT's "val") once, for the chosen model. Every model is scored on the same
+non-overlapping ``seq_length`` windows, each read from a cold state, so an LSTM and a GCN see
+the same context; ``carry_state`` lets a recurrent model carry its state across consecutive
+windows instead (recorded in config.toml).
+"""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -12,14 +20,17 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch_geometric.data import Batch
 
-from sgtk.data.text import TextData, Vocab, corpus_path, read_text, text_batch
+from sgtk.data.text import STREAMS, TextData, Vocab, corpus_path, read_text, text_batch
 from sgtk.errors import SgtkError
+from sgtk.generate import SampleWriter, check_taus
 from sgtk.models.charlm import CharGCN, CharLSTM
 from sgtk.models.predictor import check_sizes
 from sgtk.train import distributed as dist
 from sgtk.train.task import Task
 
 TEXT_MODELS = ("lstm", "gcn", "pyg-gcn")
+CARRY_MODELS = ("lstm",)  # models with forward_tokens(tokens, state)
+EVAL_WINDOWS = 256  # windows per evaluation batch
 
 
 @dataclass
@@ -34,6 +45,10 @@ class TextConfig:
     embed: int = 64
     dropout: float = 0.0
     eval_chars: int = 16384
+    carry_state: bool = False
+    sample_every: int = 0
+    sample_count: int = 5
+    sample_tau: list[float] = field(default_factory=lambda: [0.5, 1.0, 2.0])
     sample_length: int = 80
 
     def validate(self) -> None:
@@ -42,8 +57,26 @@ class TextConfig:
                 f"unknown model {self.model!r} for text: choose one of {', '.join(TEXT_MODELS)}"
             )
         check_sizes(self.hidden, self.layers)
-        if not 0 <= self.dropout < 1:
+        if not 0 <= self.dropout < 1:  # also false for NaN
             raise SgtkError(f"--dropout {self.dropout} must be in [0, 1)")
+        if self.seq_length < 1:
+            raise SgtkError(f"--seq-length {self.seq_length} must be positive (try 64)")
+        if self.embed < 0:
+            raise SgtkError(f"--embed {self.embed} must be >= 0 (0 means one-hot input)")
+        if self.eval_chars < 1:
+            raise SgtkError(f"eval_chars {self.eval_chars} must be positive (try 16384)")
+        if self.carry_state and self.model not in CARRY_MODELS:
+            raise SgtkError(
+                f"--carry-state needs a recurrent model ({', '.join(CARRY_MODELS)}), not "
+                f"{self.model!r}: drop --carry-state"
+            )
+        if self.sample_every < 0:
+            raise SgtkError(
+                f"--sample-every {self.sample_every} must be >= 0 (0: at each evaluation)"
+            )
+        if self.sample_count < 0 or self.sample_length < 0:
+            raise SgtkError("--sample-count and --sample-length must be >= 0 (0: no samples.md)")
+        check_taus(self.sample_tau, "--sample-tau")
 
 
 def build_char_model(vocab_size: int, cfg: dict[str, Any]) -> nn.Module:
@@ -59,11 +92,7 @@ def build_char_model(vocab_size: int, cfg: dict[str, Any]) -> nn.Module:
 
 
 class TextTask(Task):
-    """Next-character prediction on random windows; ``val_loss`` is in nats per character.
-
-    (Carrying the LSTM state across consecutive windows, truncated BPTT, was tried: on
-    tinyshakespeare in 75 s it reached 1.72 against 1.58 for random windows.)
-    """
+    """Next-character prediction on random train windows; losses in nats per character."""
 
     name = "text"
     metric = "val_loss"
@@ -77,6 +106,9 @@ class TextTask(Task):
             text = read_text(path)
         self.data = TextData(text, config.seq_length)
         self.vocab: Vocab = self.data.vocab
+        self.counts = self.data.char_counts()
+        self.vocab = Vocab(self.vocab.chars, self.counts)
+        self.samples: SampleWriter | None = None
 
     def model_config(self) -> dict[str, Any]:
         c = self.config
@@ -87,6 +119,7 @@ class TextTask(Task):
             "embed": c.embed,
             "dropout": c.dropout,
             "vocab": self.vocab.chars,
+            "char_counts": self.counts,
         }
 
     def build_model(self) -> nn.Module:
@@ -108,51 +141,66 @@ class TextTask(Task):
 
     # ---- evaluation -------------------------------------------------------------------
     @torch.no_grad()
-    def val_loss(
-        self, model: nn.Module, device: torch.device, max_chars: int | None = None
-    ) -> float:
-        """Mean nats/char on the val split. The LSTM reads it as 16 contiguous streams with
-        carried state; the GCN, whose context is k characters anyway, reads windows."""
+    def split_loss(
+        self, model: nn.Module, device: torch.device, split: str, max_chars: int | None = None
+    ) -> tuple[float, int]:
+        """(summed nats, characters scored) over ``split``'s evaluation windows."""
         model = getattr(model, "module", model)
-        if not isinstance(model, CharLSTM):
-            inputs, targets = self.data.val_windows(max_chars)
-            total = 0.0
-            for i in range(0, len(inputs), 256):
-                batch = text_batch(inputs[i : i + 256], targets[i : i + 256], device)
-                total += F.cross_entropy(model(batch).float(), batch.y, reduction="sum").item()
-            return total / targets.numel()
-        val = self.data.val if max_chars is None else self.data.val[: max_chars + 1]
-        streams = 16 if len(val) > 16 * (self.config.seq_length + 1) else 1
-        per = (len(val) - 1) // streams
-        ids = val[: streams * per + 1]
-        inputs = ids[:-1].view(streams, per).to(device)
-        targets = ids[1:].view(streams, per).to(device)
+        inputs, targets = self.data.eval_windows(split, max_chars)
+        if self.config.carry_state:
+            return self._carried_loss(model, inputs, targets, device), targets.numel()
+        total = 0.0
+        for i in range(0, len(inputs), EVAL_WINDOWS):
+            batch = text_batch(inputs[i : i + EVAL_WINDOWS], targets[i : i + EVAL_WINDOWS], device)
+            total += F.cross_entropy(model(batch).float(), batch.y, reduction="sum").item()
+        return total, targets.numel()
+
+    def _carried_loss(
+        self, model: nn.Module, inputs: Tensor, targets: Tensor, device: torch.device
+    ) -> float:
+        """The same windows, laid out as ``STREAMS`` runs of consecutive windows; the state
+        after window j is the start state of window j+1 in its stream."""
+        streams = STREAMS if len(inputs) >= STREAMS else 1
+        per, t = len(inputs) // streams, inputs.shape[1]
+        inputs = inputs.view(streams, per, t).to(device)
+        targets = targets.view(streams, per, t).to(device)
         state, total = None, 0.0
-        for i in range(0, per, self.config.seq_length):
-            logits, state = model.forward_tokens(inputs[:, i : i + self.config.seq_length], state)
+        for j in range(per):
+            logits, state = model.forward_tokens(inputs[:, j], state)
             total += F.cross_entropy(
-                logits.flatten(0, 1).float(),
-                targets[:, i : i + self.config.seq_length].reshape(-1),
-                reduction="sum",
+                logits.flatten(0, 1).float(), targets[:, j].reshape(-1), reduction="sum"
             ).item()
-        return total / targets.numel()
+        return total
 
     def evaluate(self, model: nn.Module, device: torch.device) -> dict[str, float]:
-        loss = dist.mean(self.val_loss(model, device, self.config.eval_chars))
+        total, count = self.split_loss(model, device, "val", self.config.eval_chars)
+        loss = dist.mean(total / count)
         return {"val_loss": loss, "val_bpc": loss / math.log(2)}
 
-    def on_eval(self, model: nn.Module, device: torch.device, step: int) -> dict[str, Any]:
-        from sgtk.generate import sample
-
-        model = getattr(model, "module", model)
-        if not isinstance(model, CharLSTM) or self.config.sample_length <= 0:
-            return {}
-        start = "\n" if "\n" in self.vocab.chars else self.vocab.decode(self.data.train[:1])
-        text = sample(
-            model, self.vocab, start, self.config.sample_length, tau=1.0, seed=step, device=device
-        )[0]
-        return {"sample": text}
-
     def report(self, model: nn.Module, device: torch.device) -> dict[str, float]:
-        loss = self.val_loss(model, device)
-        return {"val_loss": round(loss, 4), "val_bpc": round(loss / math.log(2), 4)}
+        """Test figures of the chosen model. ``heldout`` pools the val and test windows,
+        which tile the last 10 % of the text (up to STREAMS - 1 windows at each split end)."""
+        val, n_val = self.split_loss(model, device, "val")
+        test, n_test = self.split_loss(model, device, "test")
+        heldout = (val + test) / (n_val + n_test)
+        out = {"test_loss": test / n_test, "heldout_loss": heldout}
+        out |= {k.replace("loss", "bpc"): v / math.log(2) for k, v in out.items()}
+        return {k: round(v, 4) for k, v in out.items()}
+
+    def on_eval(self, model: nn.Module, device: torch.device, step: int) -> dict[str, Any]:
+        """Samples at each evaluation (or every ``sample_every`` steps) into samples.md, as
+        the seed's Listing 1: blocks headed by step and temperature."""
+        model = getattr(model, "module", model)
+        c = self.config
+        if not isinstance(model, CharLSTM) or c.sample_length <= 0 or c.sample_count <= 0:
+            return {}
+        run_dir = getattr(self, "run_dir", None)
+        if self.samples is None:
+            self.samples = SampleWriter(
+                Path(run_dir) / "samples.md" if run_dir and dist.rank() == 0 else None,
+                c.sample_every,
+            )
+        blocks = self.samples.maybe_write(model, self.vocab, step, c, device)
+        # One sample in metrics.jsonl too, at tau = 1 where it was drawn.
+        texts = next((t for tau, t in blocks if tau == 1.0), blocks[0][1] if blocks else None)
+        return {"sample": texts[0]} if texts else {}

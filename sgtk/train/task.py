@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -20,6 +21,7 @@ class Task(ABC):
     name: str
     metric: str
     mode: str = "max"
+    run_dir: Path | None = None  # set by the Trainer, for files a task writes (samples.md)
 
     @abstractmethod
     def build_model(self) -> nn.Module: ...

@@ -104,6 +104,7 @@ class Trainer:
     def __post_init__(self) -> None:
         self.config.validate()
         self.run_dir = Path(self.run_dir)
+        self.task.run_dir = self.run_dir  # where a task writes its own files (samples.md)
         dist.init_from_env()
         self.device = dist.device_for_rank(resolve_device(self.config.device))
         self.is_main = dist.rank() == 0

@@ -355,6 +355,15 @@ def _sampling(s: Sizes, device: torch.device) -> Row:
     return row
 
 
+def _molecule_cache(quick: bool) -> Row:
+    """A molecule set's second load (the processed file) against its first (RDKit)."""
+    from sgtk.data.molecule_datasets import time_cached_load
+
+    n = 50 if os.environ.get("SGTK_BENCH_TINY") else 1000 if quick else 4999
+    first, again = time_cached_load(n)
+    return _row(f"molecules: load {n} again / first", again, first, "s", "<= 0.1x", 0.1)
+
+
 def _nowhere():
     from pathlib import Path
 
@@ -375,6 +384,7 @@ def run_bench(
         lambda: _char_lm(s, device),
         lambda: _sampling(s, device),
         lambda: _gcn_memory(s, device),
+        lambda: _molecule_cache(quick),
     ]
     rows = []
     for job in jobs:

@@ -188,3 +188,24 @@ def load_dataset(
             f"unknown dataset {dataset!r}: choose one of {', '.join(DATASETS)} or pass --data FILE"
         )
     return MoleculeDataset(source, root, variants)
+
+
+def time_cached_load(n: int = 4999, repeats: int = 3) -> tuple[float, float]:
+    """Seconds to load ``n`` nci-tpsa molecules the first time (RDKit parsing and featurising)
+    and, median of ``repeats``, the next times (the processed file). For ``sgtk bench``."""
+    import tempfile
+    import time
+
+    with tempfile.TemporaryDirectory() as tmp:
+        raw = Path(tmp) / "nci.csv"
+        _copy_nci_tpsa(raw)
+        raw.write_text("\n".join(raw.read_text().splitlines()[: n + 1]) + "\n")
+        t = time.perf_counter()
+        load_dataset(data=raw, target_col="tpsa", root=tmp).molecules()
+        first = time.perf_counter() - t
+        again = []
+        for _ in range(repeats):
+            t = time.perf_counter()
+            load_dataset(data=raw, target_col="tpsa", root=tmp).molecules()
+            again.append(time.perf_counter() - t)
+    return first, sorted(again)[len(again) // 2]

@@ -1,92 +1,35 @@
-"""RNN vs GCN sweeps: the same data seen through both views, one Trainer for every run."""
+"""RNN vs GCN sweeps under one protocol: matched budgets, choices on val, results on test.
+
+Each run keeps its folder ``OUT/runs/<model>-T<length>-k<layers>-s<seed>/`` (config.toml,
+metrics.jsonl, best.pt, curve.json and row.json, written last, which marks it finished).
+``results.json``/``.csv`` are rewritten after every run, so Ctrl-C leaves valid partial results.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
-import tempfile
+import shutil
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sgtk.errors import SgtkError
+from sgtk.experiments.budget import count_params, pick_lr, solve_hidden
+from sgtk.experiments.sweep import Sweep, has_depth, load_shared, make_task, train_config
 from sgtk.train.checkpoint import atomic_write_bytes
-from sgtk.train.trainer import TrainConfig, Trainer
 
-TASK_MODELS = {
-    "palindrome": ("rnn", "lstm", "gcn", "pyg-gcn"),
-    "text": ("lstm", "gcn", "pyg-gcn"),
-    "molecules": ("gcn", "pyg-gcn", "lstm", "rnn", "gcn-smiles"),
-}
-GRAPH_MODELS = ("gcn", "pyg-gcn", "gcn-smiles")
-MOLECULE_AUGMENT = 10
 FIELDS = (
-    "task",
-    "model",
-    "length",
-    "layers",
-    "seed",
-    "test_accuracy",
-    "loss",
-    "val_bpc",
-    "test_rmse",
-    "steps",
-    "seconds",
-)
-
-
-@dataclass
-class Sweep:
-    """What to compare. Defaults: palindromes of length 5-25, rnn/lstm/gcn, 3 seeds."""
-
-    task: str = "palindrome"
-    lengths: list[int] = field(default_factory=lambda: [5, 10, 15, 20, 25])
-    models: list[str] = field(default_factory=lambda: ["rnn", "lstm", "gcn"])
-    layers: list[int] = field(default_factory=lambda: [4])
-    seeds: int = 3
-    steps: int | None = None
-    text_data: str | None = None
-    molecule_data: str | None = None
-    molecule_target: str = "expt"
-
-    def validate(self) -> None:
-        if self.task not in TASK_MODELS:
-            raise SgtkError(f"unknown task {self.task!r}: choose one of {', '.join(TASK_MODELS)}")
-        allowed = TASK_MODELS[self.task]
-        if not self.models:
-            raise SgtkError(f"--models is empty: name at least one of {', '.join(allowed)}")
-        bad = [m for m in self.models if m not in allowed]
-        if bad:
-            raise SgtkError(
-                f"unknown model(s) {', '.join(bad)} for {self.task}: choose from "
-                f"{', '.join(allowed)}"
-            )
-        if self.task == "palindrome" and not self.lengths:
-            raise SgtkError("--lengths is empty: give at least one length, e.g. --lengths 5,10")
-        if any(t < 3 for t in self.lengths) and self.task == "palindrome":
-            raise SgtkError("every palindrome length must be >= 3 (check --lengths)")
-        if not self.layers or any(k < 1 for k in self.layers):
-            raise SgtkError("--layers needs positive layer counts, e.g. --layers 2,4,8")
-        if self.seeds < 1:
-            raise SgtkError(f"--seeds {self.seeds} must be at least 1")
-        if self.steps is not None and self.steps <= 0:
-            raise SgtkError(f"--steps {self.steps} must be positive")
-
-    def runs(self) -> list[dict[str, Any]]:
-        lengths = self.lengths if self.task == "palindrome" else [0]
-        out = []
-        for length in lengths:
-            for model in self.models:
-                for k in self.layers if model in GRAPH_MODELS else [0]:
-                    for seed in range(self.seeds):
-                        out.append({"model": model, "length": length, "layers": k, "seed": seed})
-        return out
+    "task", "model", "length", "layers", "seed", "params", "hidden", "lr", "lr_source",
+    "steps", "max_steps", "batch_size", "precision", "init", "carry_state", "seconds",
+    "stopped_by", "n_train", "n_val", "n_test", "val_metric", "val_value",
+    "test_accuracy", "test_bpc", "test_loss", "test_rmse", "test_mae", "name",
+)  # fmt: skip
 
 
 class CurveRecorder:
-    """Keeps every step's training accuracy of a run, for the running-average plots."""
+    """Every step's training accuracy (or loss) of a run, for the running-average plots."""
 
     def __init__(self) -> None:
         self.values: list[float] = []
@@ -94,145 +37,187 @@ class CurveRecorder:
     def on_start(self, total_steps: int, start_step: int) -> None: ...
 
     def on_step(self, step: int, logs: dict[str, float]) -> None:
-        if "accuracy" in logs:
-            self.values.append(logs["accuracy"])
+        self.values.append(round(logs.get("accuracy", logs["loss"]), 4))
 
     def on_eval(self, step: int, record: dict[str, Any]) -> None: ...
 
 
-def _palindrome_run(
-    run: dict[str, Any], steps: int | None, workdir: Path, curve: CurveRecorder
-) -> dict[str, Any]:
-    from sgtk.tasks.palindrome import PalindromeConfig, PalindromeTask
+class Patience:
+    """Stops a run on val: no improvement of ``metric`` for ``evals`` evaluations in a row.
 
-    task = PalindromeTask(
-        PalindromeConfig(model=run["model"], length=run["length"], layers=max(run["layers"], 1))
-    )
-    # A GCN that cannot reach the first digit stays at chance however long it trains; one that
-    # can (T=5, k=4) is solved within 200 steps, so graph models get a shorter default budget.
-    default_steps = 600 if run["model"] in GRAPH_MODELS else 1500
-    cfg = TrainConfig(
-        steps=steps or default_steps,
-        lr=1e-3,
-        lr_schedule="none",
-        target=0.999,
-        eval_every=100,
-        checkpoint_every=10**9,
-        seed=run["seed"],
-    )
-    r = Trainer(task, cfg, workdir, callbacks=[curve]).fit()
-    return {
-        "test_accuracy": r["test_accuracy"],
-        "loss": r["test_loss"],
-        "steps": r["steps"],
-        "seconds": r["seconds"],
-    }
+    The Trainer has no stop request of its own, so this ends the run through its time limit,
+    which it checks after every step: the run then stops at the next step, best.pt intact.
+    """
+
+    def __init__(self, trainer: Any, evals: int) -> None:
+        self.trainer, self.evals, self.best, self.since, self.fired = trainer, evals, None, 0, False
+
+    def on_start(self, total_steps: int, start_step: int) -> None: ...
+
+    def on_step(self, step: int, logs: dict[str, float]) -> None: ...
+
+    def on_eval(self, step: int, record: dict[str, Any]) -> None:
+        value = record[self.trainer.task.metric]
+        if self.trainer.task.better(value, self.best):
+            self.best, self.since = value, 0
+            return
+        self.since += 1
+        if self.since >= self.evals and not self.fired:
+            self.fired = True
+            self.trainer.config.max_time = 1e-9
 
 
-def _text_run(run: dict[str, Any], steps: int | None, workdir: Path, text: str) -> dict[str, Any]:
-    from sgtk.tasks.text import TextConfig, TextTask
-
-    graph = run["model"] != "lstm"
-    cfg = TextConfig(
-        model=run["model"],
-        layers=run["layers"] if graph else 2,
-        hidden=256 if graph else 384,
-        sample_length=0,
-    )
-    task = TextTask(cfg, text=text)
-    train = TrainConfig(
-        steps=steps or 300,
-        batch_size=32,
-        lr=4e-3 if not graph else 2e-3,
-        max_norm=5.0,
-        lr_schedule="linear",
-        eval_every=10**9,
-        checkpoint_every=10**9,
-        seed=run["seed"],
-        cpu_bf16=not graph,
-    )
-    r = Trainer(task, train, workdir).fit()
-    return {
-        "loss": r["val_loss"],
-        "val_bpc": r["val_bpc"],
-        "steps": r["steps"],
-        "seconds": r["seconds"],
-    }
+def split_sizes(task: Any) -> dict[str, int]:
+    if hasattr(task, "split_sizes"):
+        return dict(task.split_sizes())
+    if hasattr(task, "train_idx"):  # molecules
+        return {"n_train": len(task.train_idx), "n_val": len(task.val_idx),
+                "n_test": len(task.test_idx)}  # fmt: skip
+    data = task.data
+    if hasattr(data, "eval_digits"):  # palindromes: train is every other palindrome
+        n_val, n_test = len(data.eval_digits("val")), len(data.eval_digits("test"))
+        return {"n_train": 10**data.num_free - n_val - n_test, "n_val": n_val, "n_test": n_test}
+    return {f"n_{s}": len(getattr(data, s)) for s in ("train", "val", "test") if hasattr(data, s)}
 
 
-def _molecule_run(run: dict[str, Any], steps: int | None, workdir: Path, mols) -> dict[str, Any]:
-    from sgtk.tasks.molecules import MoleculeConfig, MoleculeTask
-
-    task = MoleculeTask(
-        MoleculeConfig(
-            model=run["model"],
-            layers=max(run["layers"], 1),
-            split_seed=run["seed"],
-            augment=MOLECULE_AUGMENT,
-        ),
-        mols,
-    )
-    train = TrainConfig(
-        steps=steps or 1000,
-        batch_size=64,
-        lr=1e-3,
-        lr_schedule="linear",
-        eval_every=100,
-        checkpoint_every=10**9,
-        seed=run["seed"],
-    )
-    r = Trainer(task, train, workdir).fit()
-    return {
-        "loss": r["test_mae"],
-        "test_rmse": r["test_rmse"],
-        "steps": r["steps"],
-        "seconds": r["seconds"],
-    }
+def _val_key(task: Any) -> str:
+    return task.metric if task.metric.startswith("val_") else f"val_{task.metric}"
 
 
-def run_sweep(
-    sweep: Sweep, on_run: Callable[[int, int, dict[str, Any]], None] | None = None
-) -> tuple[list[dict[str, Any]], dict[tuple, list[float]]]:
-    """Train every (model, length, layers, seed); returns rows and per-run accuracy curves."""
-    sweep.validate()
-    runs = sweep.runs()
-    text = mols = None
-    if sweep.task == "text":
-        from sgtk.data.text import corpus_path, read_text
+def train_run(
+    sweep: Sweep, run: dict[str, Any], task: Any, lr: float, run_dir: Path,
+    steps: int | None = None, callbacks: list | None = None, resume: bool = False,
+) -> dict[str, Any]:  # fmt: skip
+    from sgtk.train.trainer import Trainer
 
-        text = read_text(sweep.text_data or corpus_path("tinyshakespeare"))
-    elif sweep.task == "molecules":
-        from sgtk.data.molecules import load_molecules
+    cfg = train_config(sweep, run, lr, steps)
+    extra = {"model": run["model"], "task_config": dict(vars(task.config))}
+    trainer = Trainer(task, cfg, run_dir, extra_config=extra, callbacks=list(callbacks or []))
+    if sweep.patience:
+        trainer.callbacks.append(Patience(trainer, sweep.patience))
+    result = trainer.fit(resume=resume)
+    if sweep.patience and trainer.callbacks[-1].fired:
+        result["stopped_by"] = "patience"
+    val = result.get(_val_key(task), result.get(task.metric))
+    return {**result, "val_metric": _val_key(task), "val_value": val, "max_steps": cfg.steps}
 
-        # Random SMILES forms for the sequence models, as `sgtk train molecules` does.
-        variants = MOLECULE_AUGMENT if set(sweep.models) & {"lstm", "rnn", "gcn-smiles"} else 0
-        mols = (
-            load_molecules(
-                data=Path(sweep.molecule_data),
-                smiles_col="smiles",
-                target_col=sweep.molecule_target,
-                variants=variants,
-            )
-            if sweep.molecule_data
-            else load_molecules("nci-tpsa", variants=variants)
-        )
-    rows, curves = [], {}
-    with tempfile.TemporaryDirectory(prefix="sgtk-compare-") as tmp:
-        for i, run in enumerate(runs):
-            workdir = Path(tmp) / str(i)
-            curve = CurveRecorder()
-            if sweep.task == "palindrome":
-                result = _palindrome_run(run, sweep.steps, workdir, curve)
-            elif sweep.task == "text":
-                result = _text_run(run, sweep.steps, workdir, text)
+
+class SweepRunner:
+    """Solves each model's hidden size and LR once, then trains (or skips) every run."""
+
+    def __init__(self, sweep: Sweep, out_dir: Path):
+        self.sweep, self.out_dir = sweep, Path(out_dir)
+        self.shared = load_shared(sweep)
+        self._hidden: dict[tuple, int] = {}
+        self._lr: dict[tuple, tuple[float, str]] = {}
+
+    def task_for(self, run: dict[str, Any], hidden: int | None = None):
+        return make_task(self.sweep, run, hidden or self.hidden(run), self.shared)
+
+    def hidden(self, run: dict[str, Any]) -> int:
+        key = (run["model"], run["length"], run["layers"])
+        if key not in self._hidden:
+            task = make_task(self.sweep, run, 8, self.shared)
+
+            def build(h: int):
+                task.config.hidden = h
+                return task.build_model()
+
+            name = f"{run['model']} (T={run['length']}, k={run['layers']})"
+            self._hidden[key] = solve_hidden(build, self.sweep.params, name)
+        return self._hidden[key]
+
+    def lr(self, run: dict[str, Any]) -> tuple[float, str]:
+        """The run's LR and where it came from: tuned on val, compare.toml, or the task's."""
+        key = (run["model"], run["length"], run["layers"])
+        if key in self._lr:
+            return self._lr[key]
+        from sgtk.train.config import default_config
+
+        if not self.sweep.tune_lr:
+            if run["model"] in self.sweep.lr:
+                self._lr[key] = (self.sweep.lr[run["model"]], "config")
             else:
-                result = _molecule_run(run, sweep.steps, workdir, mols)
-            row = {f: None for f in FIELDS} | {"task": sweep.task, **run, **result}
-            rows.append(row)
-            curves[(run["model"], run["length"], run["layers"], run["seed"])] = curve.values
-            if on_run is not None:
-                on_run(i + 1, len(runs), row)
-    return rows, curves
+                lr = default_config(self.sweep.task)["train"]["lr"]
+                self._lr[key] = (lr, "config")
+            return self._lr[key]
+        pilot = {**run, "seed": 0}
+        task = self.task_for(pilot)
+
+        def val_of(lr: float) -> float:
+            where = self.out_dir / "pilots" / f"{pilot['name'].rsplit('-s', 1)[0]}-lr{lr:g}"
+            done = where / "pilot.json"
+            if done.exists():
+                return json.loads(done.read_text())["val_value"]
+            if where.exists():
+                shutil.rmtree(where)  # an interrupted pilot: start it again
+            r = train_run(self.sweep, pilot, task, lr, where, steps=self.sweep.pilot_steps)
+            atomic_write_bytes(done, json.dumps({"lr": lr, "val_value": r["val_value"]}).encode())
+            return r["val_value"]
+
+        best, _ = pick_lr(self.sweep.tune_lr, val_of, task.better)
+        self._lr[key] = (best, "tuned on val")
+        return self._lr[key]
+
+    def prepare(self) -> None:
+        """Every model built and sized before anything is written: bad input fails early."""
+        for run in self.sweep.runs():
+            self.hidden(run)
+
+    def series(self, run: dict[str, Any]) -> list[str]:
+        if not has_depth(run["model"]):
+            return [run["model"]]
+        out = [f"{run['model']} k={k}" for k in self.sweep.layers if k == run["layers"]]
+        if "auto" in self.sweep.layers and run["layers"] == max(run["length"] - 2, 1):
+            out.append(f"{run['model']} k=auto")
+        return out
+
+    def execute(self, run: dict[str, Any]) -> dict[str, Any]:
+        """Train one run into its folder (resuming an interrupted one) and return its row."""
+        run_dir = self.out_dir / "runs" / run["name"]
+        hidden = self.hidden(run)
+        task = self.task_for(run, hidden)
+        lr, source = self.lr(run)
+        curve = CurveRecorder()
+        resume = (run_dir / "checkpoint.pt").exists()
+        if resume and (run_dir / "curve.json").exists():
+            curve.values = json.loads((run_dir / "curve.json").read_text())
+        try:
+            result = train_run(self.sweep, run, task, lr, run_dir, callbacks=[curve], resume=resume)
+        finally:
+            atomic_write_bytes(run_dir / "curve.json", json.dumps(curve.values).encode())
+        config = task.config
+        init = config.resolved_init() if hasattr(config, "resolved_init") else "default"
+        row = {
+            "task": self.sweep.task, **run, "series": self.series(run),
+            "params": count_params(task.build_model()), "hidden": hidden, "lr": lr,
+            "lr_source": source, "lr_grid": self.sweep.tune_lr or None, "batch_size": self.sweep.batch_size, "precision": "float32",
+            "init": init if run["model"] in ("rnn", "lstm", "gru") else "default",
+            "carry_state": getattr(config, "carry_state", None), **split_sizes(task),
+            **{k: v for k, v in result.items() if k != "run_dir"},
+        }  # fmt: skip
+        if (
+            row.get("test_bpc") is None
+            and row.get("test_loss") is not None
+            and self.sweep.task == "text"
+        ):
+            row["test_bpc"] = round(row["test_loss"] / 0.6931471805599453, 4)
+        atomic_write_bytes(run_dir / "row.json", json.dumps(row, indent=1).encode())
+        (run_dir / "checkpoint.pt").unlink(missing_ok=True)  # best.pt keeps the chosen model
+        return row
+
+
+def read_rows(out_dirs: list[Path]) -> tuple[list[dict[str, Any]], dict[str, list[float]]]:
+    """The finished runs' rows and curves under each ``DIR/runs``, deduplicated by name."""
+    rows, curves = {}, {}
+    for d in out_dirs:
+        for done in sorted(Path(d).glob("runs/*/row.json")):
+            row = json.loads(done.read_text())
+            rows.setdefault(row["name"], row)
+            curve = done.parent / "curve.json"
+            if curve.exists():
+                curves.setdefault(row["name"], json.loads(curve.read_text()))
+    return list(rows.values()), curves
 
 
 def write_results(rows: list[dict[str, Any]], out_dir: Path) -> None:
@@ -240,21 +225,58 @@ def write_results(rows: list[dict[str, Any]], out_dir: Path) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(out_dir / "results.json", json.dumps(rows, indent=1).encode())
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=FIELDS)
+    writer = csv.DictWriter(buf, fieldnames=FIELDS, extrasaction="ignore")
     writer.writeheader()
     writer.writerows({k: row.get(k) for k in FIELDS} for row in rows)
     atomic_write_bytes(out_dir / "results.csv", buf.getvalue().encode())
 
 
-def summarise(rows: list[dict[str, Any]], key: str) -> dict[tuple[str, int, int], tuple]:
-    """(model, length, layers) -> (mean, std, n) of ``key`` over seeds."""
-    groups: dict[tuple[str, int, int], list[float]] = {}
-    for r in rows:
-        if r.get(key) is not None:
-            groups.setdefault((r["model"], r["length"], r["layers"]), []).append(r[key])
-    out = {}
-    for k, v in groups.items():
-        mean = sum(v) / len(v)
-        std = (sum((x - mean) ** 2 for x in v) / max(len(v) - 1, 1)) ** 0.5
-        out[k] = (mean, std, len(v))
-    return out
+def check_out_dir(sweep: Sweep, out_dir: Path, resume: bool) -> None:
+    """A folder with runs is only continued with --resume, and only with the same settings."""
+    settings_file = out_dir / "sweep.json"
+    if (out_dir / "runs").exists() and any((out_dir / "runs").iterdir()):
+        if not resume:
+            raise SgtkError(
+                f"{out_dir} already holds a sweep: pass --resume to finish it, or choose "
+                "another --out"
+            )
+        if settings_file.exists() and json.loads(settings_file.read_text()) != _settings(sweep):
+            raise SgtkError(
+                f"{out_dir} holds a sweep with other settings (see its sweep.json): "
+                "resume with the same flags, or choose another --out"
+            )
+
+
+def _settings(sweep: Sweep) -> dict[str, Any]:
+    return json.loads(json.dumps(sweep.settings()))
+
+
+def prepare(sweep: Sweep, out_dir: Path, resume: bool = False) -> SweepRunner:
+    """Data read, every model sized and the folder checked, before anything is written."""
+    runner = SweepRunner(sweep, Path(out_dir))
+    runner.prepare()
+    check_out_dir(sweep, Path(out_dir), resume)
+    return runner
+
+
+def run_sweep(
+    runner: SweepRunner,
+    on_run: Callable[[int, int, dict[str, Any], bool], None] | None = None,
+) -> tuple[list[dict[str, Any]], dict[str, list[float]]]:
+    """Train every run of the runner's sweep (this shard's) and keep rows, results and curves."""
+    sweep, out_dir = runner.sweep, runner.out_dir
+    out_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(out_dir / "sweep.json", json.dumps(_settings(sweep), indent=1).encode())
+    runs = sweep.runs()
+    rows, curves = [], {}
+    for i, run in enumerate(runs):
+        done = out_dir / "runs" / run["name"] / "row.json"
+        skipped = done.exists()
+        row = json.loads(done.read_text()) if skipped else runner.execute(run)
+        rows.append(row)
+        curve = done.parent / "curve.json"
+        curves[run["name"]] = json.loads(curve.read_text()) if curve.exists() else []
+        write_results(rows, out_dir)
+        if on_run is not None:
+            on_run(i + 1, len(runs), row, skipped)
+    return rows, curves

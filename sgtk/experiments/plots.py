@@ -1,4 +1,7 @@
-"""PNG figures of a sweep: the seed's Figs 1-2, the GCN receptive-field heatmap, and more."""
+"""PNG figures of a sweep. Each function returns the arrays it draws, so tests can check them.
+
+Error bars are the std over seeds everywhere, and every caption says so.
+"""
 
 from __future__ import annotations
 
@@ -12,20 +15,19 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from sgtk.experiments.compare import GRAPH_MODELS, summarise  # noqa: E402
+from sgtk.experiments.stats import HEADLINE, _ordered, summarise  # noqa: E402
 from sgtk.train.checkpoint import atomic_write_bytes  # noqa: E402
+
+CHANCE = 0.1  # ten digits
+BOUNDARY_LABEL = "k = T-2: the last node reaches the first digit"
 
 
 def _save(fig, path: Path) -> Path:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=120, bbox_inches="tight")
     plt.close(fig)
-    atomic_write_bytes(path, buf.getvalue())
-    return path
-
-
-def _label(model: str, layers: int) -> str:
-    return f"{model} k={layers}" if model in GRAPH_MODELS else model
+    atomic_write_bytes(Path(path), buf.getvalue())
+    return Path(path)
 
 
 def running_average(values: list[float], window: int = 21) -> np.ndarray:
@@ -35,146 +37,169 @@ def running_average(values: list[float], window: int = 21) -> np.ndarray:
     return np.convolve(v, np.ones(window) / window, mode="valid")
 
 
-def accuracy_vs_length(rows: list[dict[str, Any]], path: Path) -> Path:
+def accuracy_vs_length(rows: list[dict[str, Any]], path: Path) -> dict[str, Any]:
+    """Test accuracy against T per model (the seed's Figs 1a/2a); the auto series names its k."""
     stats = summarise(rows, "test_accuracy")
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for model, layers in sorted({(m, k) for m, _, k in stats}):
-        keys = sorted(k for k in stats if k[0] == model and k[2] == layers)
-        ax.errorbar(
-            [k[1] for k in keys],
-            [stats[k][0] for k in keys],
-            yerr=[stats[k][1] for k in keys],
-            marker="o",
-            capsize=3,
-            label=_label(model, layers),
-        )
-    ax.axhline(0.1, color="grey", ls=":", lw=1, label="chance")
+    drawn = {}
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    for label in _ordered({s for s, _ in stats}, rows):
+        keys = sorted((k for k in stats if k[0] == label), key=lambda k: k[1])
+        x = np.array([k[1] for k in keys])
+        y = np.array([stats[k].mean for k in keys])
+        err = np.array([stats[k].std for k in keys])
+        ax.errorbar(x, y, yerr=err, marker="o", capsize=3, label=label)
+        drawn[label] = {"x": x, "y": y, "err": err}
+        if label.endswith("k=auto"):
+            for k, xi, yi in zip(keys, x, y):
+                depth = ",".join(map(str, stats[k].layers))
+                ax.annotate(f"k={depth}", (xi, yi), textcoords="offset points", xytext=(4, 6),
+                            fontsize=8)  # fmt: skip
+    ax.axhline(CHANCE, color="grey", ls=":", lw=1, label="chance (0.1)")
     ax.set(
-        xlabel="palindrome length T",
-        ylabel="held-out accuracy",
-        ylim=(-0.02, 1.02),
-        title="Final accuracy against length (mean ± std over seeds)",
+        xlabel="palindrome length T (digits)",
+        ylabel="test accuracy (fraction correct)",
+        ylim=(-0.02, 1.08),
+        title="Test accuracy against length (mean ± std over seeds)",
     )
-    ax.legend()
-    return _save(fig, path)
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8)
+    return {"path": _save(fig, path), "series": drawn}
 
 
-def training_curves(curves: dict[tuple, list[float]], path: Path, window: int = 21) -> Path:
-    labels = sorted({(m, k) for m, _, k, _ in curves})
-    fig, axes = plt.subplots(1, len(labels), figsize=(4.5 * len(labels), 3.6), squeeze=False)
-    for ax, (model, layers) in zip(axes[0], labels):
-        for (m, length, k, seed), values in sorted(curves.items()):
-            if (m, k) == (model, layers) and seed == 0 and values:
-                ax.plot(running_average(values, window), label=f"T={length}")
-        ax.set(
-            title=_label(model, layers),
-            xlabel="step",
-            ylim=(0, 1.02),
-            ylabel=f"train accuracy (running avg, {window})",
-        )
-        ax.legend(fontsize=7)
-    return _save(fig, path)
+def training_curves(
+    rows: list[dict[str, Any]], curves: dict[str, list[float]], path: Path, window: int = 21
+) -> dict[str, Any]:
+    """Running average of the training accuracy over steps, seed 0, one panel per model."""
+    labels = _ordered({s for r in rows for s in r.get("series", [r["model"]])}, rows)
+    fig, axes = plt.subplots(1, len(labels), figsize=(4.2 * len(labels), 3.4), squeeze=False)
+    drawn = {}
+    for ax, label in zip(axes[0], labels):
+        mine = sorted((r for r in rows if label in r.get("series", [r["model"]])),
+                      key=lambda r: r["length"])  # fmt: skip
+        for r in mine:
+            if r["seed"] == 0 and curves.get(r["name"]):
+                y = running_average(curves[r["name"]], window)
+                ax.plot(np.arange(len(y)) + min(window, len(curves[r["name"]])), y,
+                        label=f"T={r['length']}")  # fmt: skip
+                drawn[(label, r["length"])] = y
+        ax.axhline(CHANCE, color="grey", ls=":", lw=1)
+        ax.set(title=label, xlabel="training step", ylim=(0, 1.05),
+               ylabel=f"train accuracy (running mean of {window} steps)")  # fmt: skip
+        ax.legend(fontsize=7, loc="lower right")
+    fig.suptitle("Training curves, seed 0 (dotted: chance)", fontsize=10)
+    return {"path": _save(fig, path), "curves": drawn}
 
 
-def layers_heatmap(rows: list[dict[str, Any]], path: Path) -> Path | None:
-    stats = summarise([r for r in rows if r["model"] in GRAPH_MODELS], "test_accuracy")
-    if not stats:
+def boundary_segments(lengths: list[int], layers: list[int]) -> list[tuple[float, float, float]]:
+    """Where k = T-2 falls between heatmap cells: (x0, x1, y) per length, in cell coordinates.
+
+    Column j gets a segment at the lower edge of the first row with k >= T-2, and none when
+    that row is the first (every k reaches) or does not exist (no k reaches): the line is
+    drawn only inside the swept range, never clamped to its edge.
+    """
+    out = []
+    for j, t in enumerate(lengths):
+        first = next((i for i, k in enumerate(layers) if k >= t - 2), None)
+        if first is not None and first > 0:
+            out.append((j - 0.5, j + 0.5, first - 0.5))
+    return out
+
+
+def layers_heatmap(rows: list[dict[str, Any]], path: Path) -> dict[str, Any] | None:
+    """Test accuracy over (T, k) for each fixed-depth graph model; None when it says nothing."""
+    stats = {
+        key: v
+        for key, v in summarise(rows, "test_accuracy").items()
+        if " k=" in key[0] and key[0].split(" k=")[1].isdigit()
+    }
+    models = sorted({label.split(" k=")[0] for label, _ in stats})
+    grids = {}
+    for model in models:
+        mine = {(int(s.split(" k=")[1]), t): v for (s, t), v in stats.items()
+                if s.split(" k=")[0] == model}  # fmt: skip
+        layers, lengths = sorted({k for k, _ in mine}), sorted({t for _, t in mine})
+        if len(layers) >= 2 and len(lengths) >= 2:
+            grid = np.full((len(layers), len(lengths)), np.nan)
+            for (k, t), s in mine.items():
+                grid[layers.index(k), lengths.index(t)] = s.mean
+            grids[model] = (layers, lengths, grid)
+    if not grids:
         return None
-    models = sorted({k[0] for k in stats})
-    fig, axes = plt.subplots(1, len(models), figsize=(5 * len(models), 3.8), squeeze=False)
-    for ax, model in zip(axes[0], models):
-        lengths = sorted({k[1] for k in stats if k[0] == model})
-        layers = sorted({k[2] for k in stats if k[0] == model})
-        grid = np.full((len(layers), len(lengths)), np.nan)
-        for (m, t, k), (mean, _, _) in stats.items():
-            if m == model:
-                grid[layers.index(k), lengths.index(t)] = mean
+    fig, axes = plt.subplots(1, len(grids), figsize=(5.2 * len(grids), 4), squeeze=False)
+    drawn = {}
+    for ax, (model, (layers, lengths, grid)) in zip(axes[0], grids.items()):
         im = ax.imshow(grid, origin="lower", vmin=0, vmax=1, cmap="viridis", aspect="auto")
-        for i in range(len(layers)):
-            for j in range(len(lengths)):
-                if not np.isnan(grid[i, j]):
-                    ax.text(
-                        j,
-                        i,
-                        f"{grid[i, j]:.2f}",
-                        ha="center",
-                        va="center",
-                        color="w" if grid[i, j] < 0.6 else "k",
-                        fontsize=8,
-                    )
+        for i, j in zip(*np.nonzero(~np.isnan(grid))):
+            ax.text(j, i, f"{grid[i, j]:.2f}", ha="center", va="center", fontsize=8,
+                    color="w" if grid[i, j] < 0.6 else "k")  # fmt: skip
+        segments = boundary_segments(lengths, layers)
+        for n, (x0, x1, y) in enumerate(segments):
+            ax.plot([x0, x1], [y, y], "r-", lw=2.5, label=BOUNDARY_LABEL if n == 0 else None)
+            if n and segments[n - 1][1] == x0:  # join the steps of the staircase
+                ax.plot([x0, x0], [segments[n - 1][2], y], "r-", lw=2.5)
         ax.set_xticks(range(len(lengths)), [str(t) for t in lengths])
         ax.set_yticks(range(len(layers)), [str(k) for k in layers])
-        # The last node needs T-2 hops to reach the first digit.
-        ax.plot(
-            np.arange(len(lengths)),
-            [np.interp(t - 2, layers, range(len(layers))) for t in lengths],
-            "r--",
-            lw=1,
-            label="k = T-2",
-        )
-        ax.set(
-            xlabel="palindrome length T", ylabel="GCN layers k", title=f"{model}: held-out accuracy"
-        )
-        ax.legend(loc="upper left", fontsize=7)
-        fig.colorbar(im, ax=ax)
-    return _save(fig, path)
+        ax.set(xlabel="palindrome length T (digits)", ylabel="GCN layers k (hops)",
+               title=f"{model}: test accuracy, mean over seeds")  # fmt: skip
+        if segments:
+            ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.15), fontsize=8)
+        fig.colorbar(im, ax=ax, label="test accuracy")
+        drawn[model] = {"layers": layers, "lengths": lengths, "grid": grid, "boundary": segments}
+    return {"path": _save(fig, path), "grids": drawn}
 
 
-def memory_horizon(rows: list[dict[str, Any]], path: Path, solved: float = 0.99) -> Path:
-    """The longest length each model solves (mean accuracy >= ``solved``)."""
+def memory_horizon(rows: list[dict[str, Any]], path: Path, solved: float = 0.99) -> dict:
+    """The longest swept length each model solves (mean test accuracy >= ``solved``)."""
     stats = summarise(rows, "test_accuracy")
-    best: dict[str, int] = {}
-    for (model, length, layers), (mean, _, _) in stats.items():
-        label = _label(model, layers)
-        best.setdefault(label, 0)
-        if mean >= solved:
-            best[label] = max(best[label], length)
-    fig, ax = plt.subplots(figsize=(5, 3.5))
-    names = sorted(best)
-    ax.bar(names, [best[n] for n in names], color="tab:blue")
-    ax.set(ylabel=f"longest T with accuracy >= {solved}", title="Memory horizon")
-    return _save(fig, path)
+    labels = _ordered({s for s, _ in stats}, rows)
+    best = {
+        label: max([t for (s, t), v in stats.items() if s == label and v.mean >= solved] or [0])
+        for label in labels
+    }
+    fig, ax = plt.subplots(figsize=(5.5, 3.5))
+    ax.bar(labels, [best[n] for n in labels], color="tab:blue")
+    ax.set(ylabel="longest T solved (digits)",
+           title=f"Memory horizon: mean test accuracy >= {solved}\n"
+                 f"(swept T up to {max(r['length'] for r in rows)}; 0 = none solved)")  # fmt: skip
+    ax.tick_params(axis="x", labelrotation=20)
+    return {"path": _save(fig, path), "horizon": best}
 
 
-def metric_bars(rows: list[dict[str, Any]], key: str, path: Path, title: str) -> Path:
+def metric_bars(rows: list[dict[str, Any]], task: str, path: Path) -> dict[str, Any] | None:
+    """Text and molecules: the headline test figure per model, mean ± std over seeds."""
+    key, _, unit = HEADLINE[task]
     stats = summarise(rows, key)
-    labels = sorted(stats)
+    if not stats:
+        return None
+    labels = _ordered({s for s, _ in stats}, rows)
+    y = np.array([stats[(s, 0)].mean for s in labels])
+    err = np.array([stats[(s, 0)].std for s in labels])
     fig, ax = plt.subplots(figsize=(6, 3.6))
-    ax.bar(
-        [_label(m, k) for m, _, k in labels],
-        [stats[k][0] for k in labels],
-        yerr=[stats[k][1] for k in labels],
-        capsize=3,
-    )
-    ax.set(ylabel=key, title=title)
-    return _save(fig, path)
+    ax.bar(labels, y, yerr=err, capsize=4, color="tab:blue")
+    ax.set(ylabel=unit, title=f"{task}: {key}, mean ± std over seeds (lower is better)")
+    ax.tick_params(axis="x", labelrotation=20)
+    return {"path": _save(fig, path), "labels": labels, "y": y, "err": err}
 
 
 def plot_sweep(
-    task: str, rows: list[dict[str, Any]], curves: dict[tuple, list[float]], out_dir: Path
-) -> list[Path]:
-    if task == "text":
-        return [
-            metric_bars(
-                rows,
-                "val_bpc",
-                out_dir / "text_bpc.png",
-                "Val bits/char: LSTM vs GCN with k layers (context k chars)",
-            )
-        ]
-    if task == "molecules":
-        return [
-            metric_bars(
-                rows,
-                "test_rmse",
-                out_dir / "molecules_rmse.png",
-                "Test RMSE: graph vs SMILES views",
-            )
-        ]
-    paths = [
+    task: str, rows: list[dict[str, Any]], curves: dict[str, list[float]], out_dir: Path
+) -> tuple[list[Path], list[str]]:
+    """Every figure of a sweep, and one line per figure that was skipped (and why)."""
+    out_dir, notes = Path(out_dir), []
+    if task != "palindrome":
+        drawn = metric_bars(rows, task, out_dir / f"{task}_{HEADLINE[task][0]}.png")
+        if drawn is None:
+            notes.append(f"no {HEADLINE[task][0]} in the rows: no bar chart")
+        return ([drawn["path"]] if drawn else []), notes
+    figures = [
         accuracy_vs_length(rows, out_dir / "accuracy_vs_length.png"),
-        training_curves(curves, out_dir / "training_curves.png"),
+        training_curves(rows, curves, out_dir / "training_curves.png"),
         memory_horizon(rows, out_dir / "memory_horizon.png"),
-        layers_heatmap(rows, out_dir / "gcn_layers_heatmap.png"),
     ]
-    return [p for p in paths if p is not None]
+    heat = layers_heatmap(rows, out_dir / "gcn_layers_heatmap.png")
+    if heat is None:
+        notes.append(
+            "gcn_layers_heatmap.png skipped: it needs >= 2 fixed layer counts and >= 2 lengths"
+        )
+    else:
+        figures.append(heat)
+    return [f["path"] for f in figures], notes

@@ -1,0 +1,116 @@
+"""What a finished sweep leaves behind: results files, plots, and for ``--task all`` report.md."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sgtk.experiments.compare import read_rows, write_results
+from sgtk.experiments.stats import budget_table, markdown, result_table
+from sgtk.train.checkpoint import atomic_write_bytes
+
+
+@dataclass
+class Outcome:
+    """One task's rows, tables and figures, as the CLI renders them and report.md lists them."""
+
+    task: str
+    out_dir: Path
+    rows: list[dict[str, Any]]
+    tables: list[tuple[str, list[str], list[list[str]]]] = field(default_factory=list)
+    pngs: list[Path] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def finish(task: str, rows: list[dict[str, Any]], curves: dict, out_dir: Path) -> Outcome:
+    """results.json/csv, the tables and the plots of one task's rows."""
+    from sgtk.experiments.plots import plot_sweep
+
+    out_dir = Path(out_dir)
+    write_results(rows, out_dir)
+    pngs, notes = plot_sweep(task, rows, curves, out_dir) if rows else ([], ["no finished runs"])
+    tables = [result_table(task, rows), budget_table(rows)] if rows else []
+    return Outcome(task, out_dir, rows, tables, pngs, notes)
+
+
+def merge(dirs: list[Path], out_dir: Path) -> list[Outcome]:
+    """Rebuild results, tables and plots from the run folders of several sweeps (shards).
+
+    One task goes straight into ``out_dir``; several go into ``out_dir/<task>`` with a report.
+    """
+    from sgtk.errors import SgtkError
+
+    missing = [str(d) for d in dirs if not (Path(d) / "runs").is_dir()]
+    if missing:
+        raise SgtkError(
+            f"{', '.join(missing)} holds no runs/ folder: point merge at compare --out folders"
+        )
+    rows, curves = read_rows([Path(d) for d in dirs])
+    if not rows:
+        raise SgtkError("no finished runs (runs/*/row.json) in those folders: nothing to merge")
+    tasks = list(dict.fromkeys(r["task"] for r in rows))
+    outcomes = []
+    for task in tasks:
+        mine = sorted((r for r in rows if r["task"] == task), key=_run_order)
+        where = Path(out_dir) if len(tasks) == 1 else Path(out_dir) / task
+        outcomes.append(finish(task, mine, curves, where))
+    if len(tasks) > 1:
+        write_report(Path(out_dir), outcomes, "sgtk compare merge " + " ".join(map(str, dirs)))
+    return outcomes
+
+
+def _run_order(row: dict[str, Any]) -> tuple:
+    return (row["length"], row["model"], row["layers"], row["seed"])
+
+
+def machine() -> dict[str, str]:
+    import torch
+
+    try:
+        import torch_geometric
+
+        pyg = torch_geometric.__version__
+    except ImportError:
+        pyg = "absent"
+    from importlib.metadata import version
+
+    cpu, flags = platform.processor() or platform.machine(), ""
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+        names = [
+            line.split(":", 1)[1].strip() for line in info.splitlines() if "model name" in line
+        ]
+        cpu = names[0] if names else cpu
+        flags = "AVX-512" if "avx512f" in info else "no AVX-512"
+    except OSError:
+        pass
+    return {
+        "sgtk": version("sgtk"),
+        "torch": torch.__version__,
+        "torch-geometric": pyg,
+        "python": sys.version.split()[0],
+        "machine": f"{cpu} ({flags}), {os.cpu_count()} cores, {platform.system()}",
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    }
+
+
+def write_report(out_dir: Path, outcomes: list[Outcome], command: str) -> Path:
+    """report.md: the command, versions and machine, then every task's tables and figures."""
+    lines = ["# sgtk compare report", "", "```bash", command, "```", ""]
+    lines += [f"- {k}: {v}" for k, v in machine().items()]
+    for o in outcomes:
+        lines += ["", f"## {o.task}", ""]
+        seconds = sum(r.get("seconds") or 0 for r in o.rows)
+        lines.append(f"{len(o.rows)} runs, {seconds:.0f} s of training in all.")
+        lines.append("")
+        lines += [markdown(*t) for t in o.tables]
+        lines += [f"![{p.stem}]({p.relative_to(out_dir)})" for p in o.pngs]
+        lines += [f"- {n}" for n in o.notes]
+    path = Path(out_dir) / "report.md"
+    atomic_write_bytes(path, ("\n".join(lines) + "\n").encode())
+    return path

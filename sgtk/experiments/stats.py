@@ -1,0 +1,144 @@
+"""Mean ± std over seeds, t-based 95 % intervals, and the tables a sweep prints and reports."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+# The figure each task reports, whether larger is better, and its unit in plots.
+HEADLINE = {
+    "palindrome": ("test_accuracy", "max", "test accuracy (fraction correct)"),
+    "text": ("test_bpc", "min", "test bits per character"),
+    "molecules": ("test_rmse", "min", "test RMSE (target units)"),
+}
+
+
+@dataclass
+class Stat:
+    mean: float
+    std: float
+    n: int
+    lo: float  # 95 % interval of the mean (nan with one seed)
+    hi: float
+    layers: tuple[int, ...]  # the depths behind it (k = T-2 for the auto series)
+
+    def cell(self) -> str:
+        text = f"{self.mean:.3f} ± {self.std:.3f}"
+        return text + (f" [{self.lo:.3f}, {self.hi:.3f}]" if self.n > 1 else "")
+
+
+def t_interval(values: list[float], level: float = 0.95) -> tuple[float, float, float, float]:
+    """Mean, sample std, and Student-t interval of the mean (nan bounds for one value)."""
+    n = len(values)
+    mean = sum(values) / n
+    if n < 2:
+        return mean, 0.0, math.nan, math.nan
+    from scipy.stats import t
+
+    std = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
+    half = t.ppf(0.5 + level / 2, n - 1) * std / math.sqrt(n)
+    return mean, std, mean - half, mean + half
+
+
+def series_of(row: dict[str, Any]) -> list[str]:
+    return row.get("series") or [row["model"]]
+
+
+def summarise(rows: list[dict[str, Any]], key: str) -> dict[tuple[str, int], Stat]:
+    """(series, length) -> Stat of ``key`` over seeds; a row may count in two series."""
+    groups: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    for r in rows:
+        if r.get(key) is None:
+            continue
+        for label in series_of(r):
+            groups.setdefault((label, r["length"]), []).append(r)
+    out = {}
+    for group, members in groups.items():
+        mean, std, lo, hi = t_interval([r[key] for r in members])
+        layers = tuple(sorted({r["layers"] for r in members}))
+        out[group] = Stat(mean, std, len(members), lo, hi, layers)
+    return out
+
+
+def best_marks(stats: dict[tuple[str, int], Stat], mode: str) -> set[tuple[str, int]]:
+    """Per length, the series whose 95 % interval lies clear of every other series' interval."""
+    marked = set()
+    for length in {t for _, t in stats}:
+        column = {k: s for k, s in stats.items() if k[1] == length}
+        if len(column) < 2 or any(s.n < 2 for s in column.values()):
+            continue
+        sign = 1 if mode == "max" else -1
+        top = max(column, key=lambda k: sign * column[k].mean)
+        s = column[top]
+        others = [o for k, o in column.items() if k != top]
+        if mode == "max" and all(s.lo > o.hi for o in others):
+            marked.add(top)
+        if mode == "min" and all(s.hi < o.lo for o in others):
+            marked.add(top)
+    return marked
+
+
+def result_table(task: str, rows: list[dict[str, Any]]) -> tuple[str, list[str], list[list[str]]]:
+    """Title, header and cells of the results table (mean ± std [95 % interval] over seeds)."""
+    key, mode, _ = HEADLINE[task]
+    stats = summarise(rows, key)
+    marks = best_marks(stats, mode)
+    labels = _ordered({label for label, _ in stats}, rows)
+    lengths = sorted({t for _, t in stats})
+    header = ["model"] + [f"T={t}" if task == "palindrome" else key for t in lengths]
+    cells = []
+    for label in labels:
+        line = [label]
+        for t in lengths:
+            s = stats.get((label, t))
+            text = s.cell() if s else ""
+            if s and label.endswith("k=auto") and task == "palindrome":
+                text += f" (k={','.join(map(str, s.layers))})"
+            line.append(("★ " if (label, t) in marks else "") + text)
+        cells.append(line)
+    title = (
+        f"{key}: mean ± std [95 % t-interval] over seeds; ★ = interval clear of every other model's"
+    )
+    return title, header, cells
+
+
+def budget_table(rows: list[dict[str, Any]]) -> tuple[str, list[str], list[list[str]]]:
+    """What each model got: parameters, hidden size, LR and its source, steps and time."""
+    header = ["model", "params", "hidden", "lr", "steps used / max", "seconds / run", "init"]
+    cells = []
+    for label in _ordered({s for r in rows for s in series_of(r)}, rows):
+        mine = [r for r in rows if label in series_of(r)]
+        cells.append(
+            [
+                label,
+                _span(r["params"] for r in mine),
+                _span(r["hidden"] for r in mine),
+                ", ".join(sorted({f"{r['lr']:g} ({r['lr_source']})" for r in mine})),
+                f"{sum(r['steps'] for r in mine) / len(mine):.0f} / {mine[0]['max_steps']}",
+                f"{sum(r['seconds'] for r in mine) / len(mine):.1f}",
+                ", ".join(sorted({str(r.get("init")) for r in mine})),
+            ]
+        )
+    return "Budgets (matched parameters, steps, batch and float32 for every model)", header, cells
+
+
+def _span(values) -> str:
+    v = sorted(set(values))
+    return f"{v[0]:,}" if len(v) == 1 else f"{v[0]:,}–{v[-1]:,}"
+
+
+def _ordered(labels: set[str], rows: list[dict[str, Any]]) -> list[str]:
+    """Series in the order they first appear in the sweep (rnn, lstm, gcn k=4, gcn k=auto)."""
+    order = {}
+    for r in rows:
+        for label in series_of(r):
+            order.setdefault(label, len(order))
+    return sorted(labels, key=lambda s: order.get(s, len(order)))
+
+
+def markdown(title: str, header: list[str], cells: list[list[str]]) -> str:
+    lines = [f"**{title}**", "", "| " + " | ".join(header) + " |"]
+    lines.append("|" + "---|" * len(header))
+    lines += ["| " + " | ".join(row) + " |" for row in cells]
+    return "\n".join(lines) + "\n"

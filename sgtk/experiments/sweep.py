@@ -1,0 +1,228 @@
+"""What a compare sweep runs: its settings (configs/compare.toml), its runs, each run's task."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sgtk.errors import SgtkError
+from sgtk.train.config import default_config
+
+TASKS = ("palindrome", "text", "molecules")
+# Models without a depth k: one row per (length, seed), whatever --layers says.
+RECURRENT = ("rnn", "lstm", "gru")
+INITS = ("auto", "xavier")
+
+
+def has_depth(model: str) -> bool:
+    return model not in RECURRENT
+
+
+@dataclass
+class Sweep:
+    """One task's sweep. ``Sweep.from_config(task, **flags)`` fills it from compare.toml."""
+
+    task: str
+    models: list[str]
+    lengths: list[int]
+    layers: list[int | str]  # layer counts, and "auto" for k = T-2 (palindromes)
+    seeds: int
+    params: int
+    steps: int
+    batch_size: int
+    eval_every: int
+    target: float | None = None
+    patience: int = 0
+    pilot_steps: int = 200
+    lr: dict[str, float] = field(default_factory=dict)
+    tune_lr: list[float] = field(default_factory=list)
+    init: str = "auto"
+    text_data: str | None = None
+    molecule_data: str | None = None
+    target_col: str = "expt"
+    smiles_col: str = "smiles"
+    carry_state: bool = False
+    shard: tuple[int, int] = (0, 1)
+
+    @classmethod
+    def from_config(cls, task: str, **flags: Any) -> Sweep:
+        if task not in TASKS:
+            raise SgtkError(f"unknown task {task!r}: choose one of {', '.join(TASKS)}")
+        values = dict(default_config("compare").get(task, {}))
+        values.update({k: v for k, v in flags.items() if v is not None})
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - names)
+        if unknown:
+            raise SgtkError(
+                f"unknown key(s) {', '.join(unknown)} in [{task}] of compare.toml: "
+                f"valid keys are {', '.join(sorted(names))}"
+            )
+        sweep = cls(task=task, **{k: v for k, v in values.items() if k != "task"})
+        sweep.validate()
+        return sweep
+
+    def validate(self) -> None:
+        if not self.models:
+            raise SgtkError("--models is empty: name at least one model, e.g. --models rnn,gcn")
+        if self.task == "palindrome":
+            if not self.lengths:
+                raise SgtkError("--lengths is empty: give at least one length, e.g. --lengths 5,10")
+            if any(t < 3 for t in self.lengths):
+                raise SgtkError("every palindrome length must be >= 3 (check --lengths)")
+        if not self.layers or any(
+            k != "auto" and (not isinstance(k, int) or k < 1) for k in self.layers
+        ):
+            raise SgtkError("--layers needs positive layer counts or auto, e.g. --layers 2,4,auto")
+        if "auto" in self.layers and self.task != "palindrome":
+            raise SgtkError(
+                "--layers auto (k = T-2) applies to palindromes only: give layer counts"
+            )
+        for name, value in (("--seeds", self.seeds), ("--params", self.params)):
+            if value < 1:
+                raise SgtkError(f"{name} {value} must be at least 1")
+        if self.steps < 1 or self.batch_size < 1 or self.eval_every < 1:
+            raise SgtkError("--steps, --batch-size and eval_every must be positive")
+        if any(not (math.isfinite(lr) and lr > 0) for lr in self.tune_lr):
+            raise SgtkError("--tune-lr needs positive learning rates, e.g. 3e-4,1e-3,3e-3")
+        if self.init not in INITS:
+            raise SgtkError(f"unknown --init {self.init!r}: choose one of {', '.join(INITS)}")
+        i, n = self.shard
+        if not 0 <= i < n:
+            raise SgtkError(f"--shard {i}/{n} is out of range: use I/N with 0 <= I < N")
+
+    def depths(self, model: str, length: int) -> list[int]:
+        """The layer counts ``model`` runs at for ``length``; auto is k = T-2, fixed k deduped."""
+        if not has_depth(model):
+            return [0]
+        out: list[int] = []
+        for k in self.layers:
+            k = max(length - 2, 1) if k == "auto" else k
+            if k not in out:
+                out.append(k)
+        return out
+
+    def all_runs(self) -> list[dict[str, Any]]:
+        lengths = self.lengths if self.task == "palindrome" else [0]
+        return [
+            {"model": m, "length": t, "layers": k, "seed": s, "name": run_name(m, t, k, s)}
+            for t in lengths
+            for m in self.models
+            for k in self.depths(m, t)
+            for s in range(self.seeds)
+        ]
+
+    def runs(self) -> list[dict[str, Any]]:
+        """This shard's runs: every N-th of the whole sweep, starting at the I-th."""
+        i, n = self.shard
+        return self.all_runs()[i::n]
+
+    def settings(self) -> dict[str, Any]:
+        """What makes a run comparable with another: kept in sweep.json, checked on resume."""
+        keep = dataclasses.asdict(self)
+        for k in ("lengths", "seeds", "shard", "models", "layers"):
+            keep.pop(k)
+        return keep
+
+
+def run_name(model: str, length: int, layers: int, seed: int) -> str:
+    return f"{model}-T{length}-k{layers}-s{seed}"
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    try:
+        i, n = (int(v) for v in text.split("/"))
+    except ValueError:
+        raise SgtkError(f"--shard {text!r} is not I/N: use e.g. --shard 0/4") from None
+    if not 0 <= i < n:
+        raise SgtkError(f"--shard {text} is out of range: use I/N with 0 <= I < N")
+    return i, n
+
+
+def _fill(cls: type, defaults: dict[str, Any], **values: Any) -> Any:
+    """``cls`` from a task's TOML defaults, overridden by ``values`` (keys it lacks dropped)."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    return cls(**{k: v for k, v in {**defaults, **values}.items() if k in names})
+
+
+def make_task(sweep: Sweep, run: dict[str, Any], hidden: int, shared: Any):
+    """The task of one run at ``hidden`` units; ``shared`` is the text or the molecule set."""
+    defaults = default_config(sweep.task).get("task", {})
+    model, layers = run["model"], max(run["layers"], 1)
+    if sweep.task == "palindrome":
+        from sgtk.tasks.palindrome import PalindromeConfig, PalindromeTask
+
+        cfg = _fill(
+            PalindromeConfig,
+            defaults,
+            model=model,
+            length=run["length"],
+            layers=layers,
+            hidden=hidden,
+            init=sweep.init,
+        )
+        return PalindromeTask(cfg)
+    if sweep.task == "text":
+        from sgtk.tasks.text import TextConfig, TextTask
+
+        depth = {"layers": layers} if has_depth(model) else {}
+        cfg = _fill(
+            TextConfig,
+            defaults,
+            model=model,
+            hidden=hidden,
+            sample_length=0,
+            carry_state=sweep.carry_state,
+            **depth,
+        )
+        return TextTask(cfg, text=shared)
+    from sgtk.tasks.molecules import MoleculeConfig, MoleculeTask
+
+    cfg = _fill(
+        MoleculeConfig, defaults, model=model, layers=layers, hidden=hidden, split_seed=run["seed"]
+    )
+    return MoleculeTask(cfg, shared)
+
+
+def train_config(sweep: Sweep, run: dict[str, Any], lr: float, steps: int | None = None):
+    """The same steps, batch and precision (float32) for every model of the sweep."""
+    from sgtk.train.trainer import TrainConfig
+
+    defaults = default_config(sweep.task).get("train", {})
+    steps = steps or sweep.steps
+    return _fill(
+        TrainConfig,
+        defaults,
+        steps=steps,
+        batch_size=sweep.batch_size,
+        eval_every=min(sweep.eval_every, steps),
+        checkpoint_every=steps,
+        target=sweep.target,
+        seed=run["seed"],
+        lr=lr,
+        cpu_bf16=False,
+    )
+
+
+def load_shared(sweep: Sweep) -> Any:
+    """What every run of the sweep reads: the text, the molecule set, or nothing."""
+    if sweep.task == "text":
+        from sgtk.data.text import corpus_path, read_text
+
+        return read_text(sweep.text_data or corpus_path("tinyshakespeare"))
+    if sweep.task == "molecules":
+        from sgtk.data.molecules import load_molecules
+
+        augment = default_config("molecules").get("task", {}).get("augment", 0)
+        variants = augment if set(sweep.models) - {"gcn", "pyg-gcn"} else 0
+        if sweep.molecule_data:
+            return load_molecules(
+                data=Path(sweep.molecule_data),
+                smiles_col=sweep.smiles_col,
+                target_col=sweep.target_col,
+                variants=variants,
+            )
+        return load_molecules("nci-tpsa", variants=variants)
+    return None

@@ -189,13 +189,21 @@ class SweepRunner:
         config = task.config
         init = config.resolved_init() if hasattr(config, "resolved_init") else "default"
         row = {
-            "task": self.sweep.task, **run, "series": self.series(run),
-            "params": count_params(task.build_model()), "hidden": hidden, "lr": lr,
-            "lr_source": source, "lr_grid": self.sweep.tune_lr or None, "batch_size": self.sweep.batch_size, "precision": "float32",
-            "init": init if run["model"] in ("rnn", "lstm", "gru") else "default",
-            "carry_state": getattr(config, "carry_state", None), **split_sizes(task),
+            "task": self.sweep.task,
+            **run,
+            "series": self.series(run),
+            "params": count_params(task.build_model()),
+            "hidden": hidden,
+            "lr": lr,
+            "lr_source": source,
+            "lr_grid": self.sweep.tune_lr or None,
+            "batch_size": self.sweep.batch_size,
+            "precision": "float32",
+            "init": init if not has_depth(run["model"]) else "default",
+            "carry_state": getattr(config, "carry_state", None),
+            **split_sizes(task),
             **{k: v for k, v in result.items() if k != "run_dir"},
-        }  # fmt: skip
+        }
         if (
             row.get("test_bpc") is None
             and row.get("test_loss") is not None

@@ -98,3 +98,19 @@ def test_predict_refuses_what_it_cannot_use(run, tmp_path):
     r = invoke("export", tmp_path / "none", "--out", tmp_path / "x")
     assert_one_line_error(r, "none")
     assert not (tmp_path / "x").exists()
+
+
+def test_export_keeps_a_text_runs_config_and_weights(tmp_path):
+    from sgtk.export import load_export, load_model_files
+    from sgtk.train.checkpoint import save_checkpoint
+
+    weights = {"embed.weight": torch.randn(5, 3), "head.bias": torch.zeros(5)}
+    config = {"model": "lstm", "hidden": 3, "vocab": ["\n", " ", "a", "b", '"']}
+    (tmp_path / "run").mkdir()
+    save_checkpoint({"task": "text", "model": weights, "config": config, "step": 1},
+                    tmp_path / "run" / "best.pt")  # fmt: skip
+    export_run(tmp_path / "run", tmp_path / "export")
+    loaded = load_export(tmp_path / "export")
+    assert loaded.task == "text" and loaded.config == config
+    assert all(torch.equal(loaded.state[k], v) for k, v in weights.items())
+    assert load_model_files(tmp_path / "export").config == load_model_files(tmp_path / "run").config

@@ -20,7 +20,12 @@ def molecules(
     smiles: list[str] = typer.Option(
         None, "--smiles", help="SMILES to predict; more may follow: --smiles CCO c1ccccc1O."
     ),
-    more: list[str] = typer.Argument(None, help="More SMILES.", show_default=False),
+    more: list[str] = typer.Argument(
+        None,
+        metavar="SMILES",
+        help="More SMILES (after --smiles, or alone).",
+        show_default=False,
+    ),
     data: Path = typer.Option(None, "--data", help="A CSV (or .csv.gz) of SMILES to predict."),
     smiles_col: str = typer.Option("smiles", "--smiles-col", help="SMILES column of --data."),
     delimiter: str = typer.Option(None, "--delimiter", help="CSV delimiter of --data: , ; or tab."),

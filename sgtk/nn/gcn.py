@@ -7,21 +7,21 @@ import warnings
 import torch
 from torch import Tensor, nn
 
+from sgtk.errors import SgtkError
+
 _HALF = (torch.float16, torch.bfloat16)
+_SPARSE = (torch.sparse_coo, torch.sparse_csr, torch.sparse_csc)
 
 
 class _Propagation:
-    """Â as a linear operator, built once per graph structure.
+    """Â as a linear operator, built once per graph structure from its normalised edges.
 
     Path graphs (every edge joins i and i±1) make Â tridiagonal, so ``Â X`` is a weighted
     shift-and-add over rows: three memory-bound passes, no gather and no scatter. Any other
     graph is stored as CSR (and its transpose, for the backward pass).
     """
 
-    def __init__(
-        self, edge_index: Tensor, num_nodes: int, edge_weight: Tensor | None, dtype: torch.dtype
-    ):
-        row, col, norm = gcn_norm(edge_index, num_nodes, edge_weight, dtype)
+    def __init__(self, row: Tensor, col: Tensor, norm: Tensor, num_nodes: int):
         self.num_nodes = num_nodes
         offset = row - col  # messages flow row (source) -> col (target)
         self.tridiagonal = bool(((offset >= -1) & (offset <= 1)).all())
@@ -39,7 +39,13 @@ class _Propagation:
     def apply(self, x: Tensor) -> Tensor:
         # Â is kept in full precision; under autocast the SpMM/shift-add runs in float32.
         with torch.autocast(x.device.type, enabled=False):
-            return _Propagate.apply(x.float() if x.dtype in _HALF else x, self)
+            x = x.float() if x.dtype in _HALF else x
+            if x.dim() == 2 or self.tridiagonal:
+                return _Propagate.apply(x, self)
+            # A static graph under batched features [..., N, F]: one SpMM over [N, (...)·F].
+            flat = x.movedim(-2, 0)
+            out = _Propagate.apply(flat.reshape(self.num_nodes, -1), self)
+            return out.view(flat.shape).movedim(0, -2)
 
 
 def _csr(rows: Tensor, cols: Tensor, values: Tensor, n: int) -> Tensor:
@@ -54,8 +60,8 @@ def _csr(rows: Tensor, cols: Tensor, values: Tensor, n: int) -> Tensor:
 def _tridiagonal_mm(bands: Tensor, x: Tensor) -> Tensor:
     lower, diag, upper = (b.unsqueeze(-1).to(x.dtype) for b in bands)
     out = x * diag
-    out[1:].addcmul_(lower[1:], x[:-1])
-    out[:-1].addcmul_(upper[:-1], x[1:])
+    out[..., 1:, :].addcmul_(lower[1:], x[..., :-1, :])
+    out[..., :-1, :].addcmul_(upper[:-1], x[..., 1:, :])
     return out
 
 
@@ -77,33 +83,92 @@ class _Propagate(torch.autograd.Function):
         return op.csr_t.to(grad.dtype) @ grad, None
 
 
+def _gather_scatter(x: Tensor, row: Tensor, col: Tensor, norm: Tensor) -> Tensor:
+    """Plain-autograd propagation: for learnable edge weights and under ``torch.compile``."""
+    msg = x.index_select(-2, row) * norm.unsqueeze(-1)
+    return torch.zeros_like(x).index_add_(-2, col, msg)
+
+
 def gcn_norm(
     edge_index: Tensor,
     num_nodes: int,
     edge_weight: Tensor | None = None,
     dtype: torch.dtype = torch.float32,
+    *,
+    fill_value: float = 1.0,
+    add_self_loops: bool = True,
+    loops: str = "remaining",
 ) -> tuple[Tensor, Tensor, Tensor]:
-    r"""Symmetric normalisation with self-loops, as ``GCNConv`` does it.
+    r"""Symmetric normalisation :math:`\tilde D^{-1/2}(A + cI)\tilde D^{-1/2}`, as GCNConv does it.
 
-    Self-loops are added only where a node has none (an existing loop keeps its weight), and
-    the degree is the weighted in-degree: :math:`\hat d_i = \sum_{j \to i} w_{ji}`.
-    Returns ``(row, col, norm)`` with :math:`\mathrm{norm}_{ji} = \hat d_j^{-1/2} w_{ji}
-    \hat d_i^{-1/2}` for every message :math:`j \to i` (row j, col i).
+    ``loops`` says what happens to self-loops already in the graph, after GCNConv's three
+    inputs: ``"remaining"`` (``edge_index``) keeps their weight and adds ``fill_value`` loops
+    only where a node has none; ``"add"`` (``torch.sparse``) adds ``fill_value`` on top;
+    ``"replace"`` (``torch_sparse.SparseTensor``) sets the diagonal to ``fill_value``.
+    The degree is the weighted in-degree :math:`\hat d_i = \sum_{j \to i} w_{ji}`. Returns
+    ``(row, col, norm)`` with :math:`\mathrm{norm}_{ji} = \hat d_j^{-1/2} w_{ji} \hat d_i^{-1/2}`
+    for every message :math:`j \to i` (row j, col i).
     """
     row, col = edge_index
     if edge_weight is None:
         edge_weight = torch.ones(row.numel(), dtype=dtype, device=row.device)
-    is_loop = row == col
-    loop_weight = edge_weight.new_ones(num_nodes)
-    loop_weight[row[is_loop]] = edge_weight[is_loop]
-    nodes = torch.arange(num_nodes, device=row.device)
-    keep = ~is_loop
-    row = torch.cat([row[keep], nodes])
-    col = torch.cat([col[keep], nodes])
-    weight = torch.cat([edge_weight[keep], loop_weight])
-    deg = weight.new_zeros(num_nodes).index_add_(0, col, weight)
+    if add_self_loops:
+        # Loops already there are zeroed rather than dropped: no data-dependent shapes, so
+        # torch.compile traces this in one graph.
+        is_loop = row == col
+        loop_weight = edge_weight.new_full((num_nodes,), fill_value)
+        if loops != "add":
+            if loops == "remaining":  # slot num_nodes takes the writes of non-loop edges
+                slots = torch.cat([loop_weight, loop_weight[:1]])
+                where = torch.where(is_loop, row, num_nodes)
+                loop_weight = slots.index_put((where,), edge_weight)[:num_nodes]
+            edge_weight = edge_weight.masked_fill(is_loop, 0.0)
+        nodes = torch.arange(num_nodes, device=row.device)
+        row, col = torch.cat([row, nodes]), torch.cat([col, nodes])
+        edge_weight = torch.cat([edge_weight, loop_weight])
+    deg = edge_weight.new_zeros(num_nodes).index_add_(0, col, edge_weight)
     deg_inv_sqrt = deg.pow(-0.5).masked_fill_(deg == 0, 0.0)
-    return row, col, deg_inv_sqrt[row] * weight * deg_inv_sqrt[col]
+    return row, col, deg_inv_sqrt[row] * edge_weight * deg_inv_sqrt[col]
+
+
+def _as_edges(adj, edge_weight: Tensor | None, num_nodes: int, flow: str):
+    """``(edge_index [2, E] source -> target, edge_weight, loops)`` from any GCNConv input."""
+    if not isinstance(adj, Tensor) or adj.layout != torch.strided:
+        if edge_weight is not None:
+            raise SgtkError("edge_weight given with a sparse adjacency: put it in its values")
+        return _sparse_edges(adj, num_nodes)
+    if adj.dim() != 2 or adj.size(0) != 2:
+        raise SgtkError(f"edge_index has shape {tuple(adj.shape)}: pass a [2, E] tensor")
+    if edge_weight is not None and edge_weight.shape != (adj.size(1),):
+        raise SgtkError(
+            f"edge_weight has shape {tuple(edge_weight.shape)}: pass one weight per edge, "
+            f"[{adj.size(1)}]"
+        )
+    # Checked eagerly only: an out-of-range index would corrupt the CSR, not raise.
+    if adj.numel() and not torch.compiler.is_compiling():
+        if bool((adj.min() < 0) | (adj.max() >= num_nodes)):
+            raise SgtkError(f"edge_index names a node outside 0..{num_nodes - 1}: fix the graph")
+    adj = adj.long()
+    return (adj.flip(0) if flow == "target_to_source" else adj), edge_weight, "remaining"
+
+
+@torch.compiler.disable  # dynamo cannot trace sparse layouts; the edges it returns are dense
+def _sparse_edges(adj, num_nodes: int):
+    if isinstance(adj, Tensor) and adj.layout in _SPARSE:
+        size, loops = tuple(adj.shape), "add"
+        adj = adj.to_sparse_coo().coalesce()
+        (target, source), value = adj.indices(), adj.values()
+    elif hasattr(adj, "coo") and hasattr(adj, "sparse_sizes"):  # torch_sparse.SparseTensor
+        size, loops = tuple(adj.sparse_sizes()), "replace"
+        target, source, value = adj.coo()
+    else:
+        raise SgtkError(
+            f"cannot read a graph from {type(adj).__name__}: pass an edge_index [2, E], a "
+            "torch.sparse adjacency (adj.t()) or a torch_sparse.SparseTensor"
+        )
+    if size != (num_nodes, num_nodes):
+        raise SgtkError(f"the adjacency is {size} for {num_nodes} nodes: pass an N x N matrix")
+    return torch.stack([source, target]).long(), None if value is None else value.clone(), loops
 
 
 class GCNLayer(nn.Module):
@@ -113,61 +178,149 @@ class GCNLayer(nn.Module):
         \hat A = \tilde D^{-1/2} (A + I) \tilde D^{-1/2}, \qquad
         \tilde D_{ii} = \sum_j (A + I)_{ji}
 
-    Numerically equal to ``torch_geometric.nn.GCNConv(in, out)`` given the same ``weight``
-    ([out, in], GCNConv's ``lin.weight``) and ``bias`` ([out]). It never forms a dense N×N
-    matrix: path graphs propagate by shift-and-add (Â is tridiagonal), other graphs by CSR
-    SpMM. Â is applied on the narrower side, (ÂH)Wᵀ when in < out and Â(HWᵀ) otherwise.
+    A drop-in for ``torch_geometric.nn.GCNConv``: the same arguments, inputs and state-dict
+    keys (``lin.weight`` [out, in], ``bias`` [out]), and the same outputs to 1e-5. It never
+    forms a dense N×N matrix: path graphs propagate by shift-and-add (Â is tridiagonal), other
+    graphs by CSR SpMM. Â is applied on the narrower side, (ÂH)Wᵀ when in < out and Â(HWᵀ)
+    otherwise. Learnable edge weights, and ``torch.compile``, take a plain gather/scatter path.
 
-    The normalisation is cached per ``edge_index`` object (and its in-place version), so a
-    batch structure that is reused across steps (as :mod:`sgtk.views` does) is normalised once.
-    A learnable ``edge_weight`` (one with ``requires_grad``) falls back to plain autograd.
+    Unlike GCNConv, the normalisation is cached by default, per graph: keyed on the
+    ``edge_index`` object (and its in-place version), so a batch structure that is reused
+    across steps (as :mod:`sgtk.views` does) is normalised once and a new graph is never
+    served a stale one. ``cached=True`` is GCNConv's transductive cache: the first graph's
+    normalisation is kept for every later call, whatever graph is passed.
 
     Args:
         in_channels: size of each input node feature.
         out_channels: size of each output node feature.
+        improved: Â = A + 2I.
+        cached: keep the first graph's normalisation for good (GCNConv's semantics).
+        add_self_loops: add self-loops; defaults to ``normalize``.
+        normalize: symmetric normalisation; without it Â = A (weighted), no loops.
         bias: learn an additive bias.
+        flow: ``"source_to_target"`` or ``"target_to_source"``, for ``edge_index`` input.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, bias: bool = True):
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        improved: bool = False,
+        cached: bool = False,
+        add_self_loops: bool | None = None,
+        normalize: bool = True,
+        bias: bool = True,
+        flow: str = "source_to_target",
+    ):
         super().__init__()
+        if add_self_loops is None:
+            add_self_loops = normalize
+        if add_self_loops and not normalize:
+            raise SgtkError("add_self_loops=True needs normalize=True: drop one of them")
+        if flow not in ("source_to_target", "target_to_source"):
+            raise SgtkError(f"flow={flow!r}: use 'source_to_target' or 'target_to_source'")
         self.in_channels, self.out_channels = in_channels, out_channels
-        self.weight = nn.Parameter(torch.empty(out_channels, in_channels))
-        self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
-        nn.init.xavier_uniform_(self.weight)
-        self._cache: tuple | None = None
+        self.improved, self.cached, self.flow = improved, cached, flow
+        self.add_self_loops, self.normalize = add_self_loops, normalize
+        self.lin = nn.Linear(in_channels, out_channels, bias=False)
+        self.bias = nn.Parameter(torch.empty(out_channels)) if bias else None
+        self.reset_parameters()
 
-    def _propagation(
-        self, edge_index: Tensor, num_nodes: int, edge_weight: Tensor | None, dtype: torch.dtype
-    ) -> _Propagation:
+    @property
+    def weight(self) -> Tensor:
+        """``lin.weight`` [out, in], under the name this layer used before it matched GCNConv."""
+        return self.lin.weight
+
+    def reset_parameters(self) -> None:
+        nn.init.xavier_uniform_(self.lin.weight)  # GCNConv's glorot
+        if self.bias is not None:
+            nn.init.zeros_(self.bias)
+        self._cache: tuple | None = None
+        self._fixed: _Propagation | None = None
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # Checkpoints written before the GCNConv-compatible keys name the weight `weight`.
+        old, new = prefix + "weight", prefix + "lin.weight"
+        if old in state_dict and new not in state_dict:
+            state_dict[new] = state_dict.pop(old)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    def _normalised(self, adj, edge_weight, num_nodes: int, dtype: torch.dtype):
+        edge_index, weight, loops = _as_edges(adj, edge_weight, num_nodes, self.flow)
+        if weight is not None:
+            weight = weight.to(dtype)
+        if not self.normalize:
+            if weight is None:
+                weight = torch.ones(edge_index.size(1), dtype=dtype, device=edge_index.device)
+            return edge_index[0], edge_index[1], weight
+        fill = 2.0 if self.improved else 1.0
+        return gcn_norm(
+            edge_index, num_nodes, weight, dtype, fill_value=fill,
+            add_self_loops=self.add_self_loops, loops=loops,
+        )  # fmt: skip
+
+    def _propagation(self, adj, edge_weight, num_nodes: int, dtype: torch.dtype) -> _Propagation:
+        if self.cached and self._fixed is not None:
+            return self._fixed
+        ew_version = None if edge_weight is None else edge_weight._version
+        key = (getattr(adj, "_version", 0), ew_version, num_nodes, dtype, self.improved)
+        key += (self.add_self_loops, self.normalize, self.flow)
         c = self._cache
-        if (
-            c is not None
-            and c[0] is edge_index
-            and c[1] == edge_index._version
-            and c[2] == num_nodes
-            and c[3] is edge_weight
-            and c[4] == dtype
-        ):
-            return c[5]
-        op = _Propagation(edge_index, num_nodes, edge_weight, dtype)
-        self._cache = (edge_index, edge_index._version, num_nodes, edge_weight, dtype, op)
+        if c is not None and c[0] is adj and c[1] is edge_weight and c[2] == key:
+            return c[3]
+        op = _Propagation(*self._normalised(adj, edge_weight, num_nodes, dtype), num_nodes)
+        self._cache = (adj, edge_weight, key, op)
+        if self.cached:
+            self._fixed = op
         return op
 
-    def forward(self, x: Tensor, edge_index: Tensor, edge_weight: Tensor | None = None) -> Tensor:
-        num_nodes = x.shape[0]
-        if edge_weight is not None and edge_weight.requires_grad:
-            row, col, norm = gcn_norm(edge_index, num_nodes, edge_weight, x.dtype)
-            h = x @ self.weight.t()
-            out = torch.zeros_like(h).index_add_(0, col, h[row] * norm.unsqueeze(-1))
+    def _lin(self, x: Tensor) -> Tensor:
+        w = self.lin.weight
+        return torch.sparse.mm(x, w.t()) if x.is_sparse else x @ w.t()
+
+    def forward(self, x: Tensor, edge_index, edge_weight: Tensor | None = None) -> Tensor:
+        """``x`` [N, F] or [..., N, F]; ``edge_index`` [2, E], a torch.sparse ``adj_t`` or a
+        ``SparseTensor``; ``edge_weight`` [E] only with ``edge_index``."""
+        num_nodes = x.size(-2)
+        dtype = torch.float32 if x.dtype in _HALF else x.dtype
+        learnable = (edge_weight is not None and edge_weight.requires_grad) or (
+            isinstance(edge_index, Tensor) and edge_index.requires_grad
+        )
+        if learnable or torch.compiler.is_compiling():
+            # Autograd through the normalisation; under compile, traceable ops only.
+            row, col, norm = self._normalised(edge_index, edge_weight, num_nodes, dtype)
+            h = self._lin(x)
+            out = _gather_scatter(h, row, col, norm.to(h.dtype))
         else:
-            op = self._propagation(
-                edge_index, num_nodes, edge_weight, torch.float32 if x.dtype in _HALF else x.dtype
-            )
-            if self.in_channels < self.out_channels:
-                out = op.apply(x) @ self.weight.t()
+            op = self._propagation(edge_index, edge_weight, num_nodes, dtype)
+            if self.in_channels < self.out_channels and not x.is_sparse:
+                out = op.apply(x) @ self.lin.weight.t()
             else:
-                out = op.apply(x @ self.weight.t())
+                out = op.apply(self._lin(x))
         return out if self.bias is None else out + self.bias
+
+    @classmethod
+    def from_pyg(cls, conv: nn.Module) -> GCNLayer:
+        """A GCNLayer with ``conv``'s options and a copy of its weights (a PyG ``GCNConv``)."""
+        if getattr(conv, "aggr", "add") != "add" or getattr(conv, "node_dim", -2) != -2:
+            raise SgtkError("GCNConv with aggr/node_dim other than 'add'/-2: not supported")
+        layer = cls(
+            conv.in_channels, conv.out_channels, conv.improved, conv.cached,
+            conv.add_self_loops, conv.normalize, conv.bias is not None, conv.flow,
+        )  # fmt: skip
+        layer.load_state_dict(conv.state_dict())
+        return layer.to(conv.lin.weight)
+
+    def to_pyg(self) -> nn.Module:
+        """A PyG ``GCNConv`` with this layer's options and a copy of its weights."""
+        from torch_geometric.nn import GCNConv
+
+        conv = GCNConv(
+            self.in_channels, self.out_channels, self.improved, self.cached,
+            self.add_self_loops, self.normalize, self.bias is not None, flow=self.flow,
+        )  # fmt: skip
+        conv.load_state_dict(self.state_dict())
+        return conv.to(self.lin.weight)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.in_channels}, {self.out_channels})"

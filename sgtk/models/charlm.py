@@ -1,4 +1,5 @@
-"""Character language models over causal path graphs: the seed's 2-layer LSTM and a GCN."""
+"""Character language models over causal sequence graphs: the seed's 2-layer LSTM (with a
+fast sampling stepper) and every other registry model as :class:`CharNet`."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import torch
 from torch import Tensor, nn
 from torch_geometric.data import Batch
 
-from sgtk.models.predictor import GraphConvStack
+from sgtk.graphs import sequence_edges
+from sgtk.models import registry
 from sgtk.views import from_sequence, to_sequence
 
 State = tuple[Tensor, Tensor]
@@ -93,7 +95,40 @@ class CharLSTM(nn.Module):
         return from_sequence(batch, self.forward_tokens(tokens)[0])
 
 
-class CharGCN(nn.Module):
+class CharNet(nn.Module):
+    """Any registry model as a character LM: embedding -> backbone -> per-node head.
+
+    Graph, attention and hybrid backbones propagate over the causal ``graph`` of each window
+    (``path``: node t sees tokens t-k..t after k layers; ``complete``: a GPT-style decoder);
+    recurrent ones read the window in order.
+    """
+
+    def __init__(
+        self,
+        vocab_size: int,
+        model: str = "gcn",
+        hidden: int = 256,
+        layers: int = 4,
+        embed: int = 64,
+        graph: str = "path",
+        dropout: float = 0.0,
+    ):
+        super().__init__()
+        spec = registry.get(model)
+        self.model, self.graph = model, graph
+        self.recurrent = spec.family == "recurrent"
+        self.embed = nn.Embedding(vocab_size, embed)
+        self.stack = spec.build(embed, hidden, layers)
+        self.drop = nn.Dropout(dropout)
+        self.head = nn.Linear(hidden, vocab_size)
+
+    def forward(self, batch: Batch) -> Tensor:
+        """Per-node next-token logits [N, V]."""
+        edges = None if self.recurrent else sequence_edges(batch, self.graph, directed=True)
+        return self.head(self.drop(self.stack(batch, self.embed(batch.x), edges)))
+
+
+class CharGCN(CharNet):
     """k graph convolutions over the causal path graph: node t sees tokens t-k..t only."""
 
     def __init__(
@@ -104,11 +139,4 @@ class CharGCN(nn.Module):
         embed: int = 64,
         conv: str = "gcn",
     ):
-        super().__init__()
-        self.embed = nn.Embedding(vocab_size, embed)
-        self.stack = GraphConvStack(conv, embed, hidden, layers)
-        self.head = nn.Linear(hidden, vocab_size)
-
-    def forward(self, batch: Batch) -> Tensor:
-        """Per-node next-token logits [N, V]."""
-        return self.head(self.stack(batch, self.embed(batch.x)))
+        super().__init__(vocab_size, conv, hidden, layers, embed)

@@ -9,13 +9,14 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch_geometric.data import Batch
 
+from sgtk.choices import INITS
 from sgtk.data.palindrome import NUM_CLASSES, PalindromeData
 from sgtk.errors import SgtkError
-from sgtk.models.predictor import MODELS, Predictor, check_model, check_sizes
+from sgtk.memory import check_memory, palindrome_bytes
+from sgtk.models.predictor import Predictor, check_sizes
+from sgtk.models.registry import check_graph, check_model
 from sgtk.nn.readout import READOUTS
 from sgtk.train.task import Task
-
-INITS = ("auto", "xavier", "orthogonal", "forget", "chrono")
 
 
 @dataclass
@@ -29,9 +30,11 @@ class PalindromeConfig:
     one_hot: bool = True
     pos_dim: int = 0
     directed: bool = True  # causal edges: the target is the digit after the last node
+    graph: str = "auto"  # path, window:K, dilated or complete; auto: the model's own
 
     def validate(self) -> None:
-        check_model(self.model, MODELS)
+        check_model(self.model, "palindrome")
+        check_graph(self.graph, self.model, "palindrome")
         if self.readout not in READOUTS:
             raise SgtkError(
                 f"unknown readout {self.readout!r}: choose one of {', '.join(READOUTS)}"
@@ -45,7 +48,8 @@ class PalindromeConfig:
         over hundreds of steps where the seed's Xavier init stops near T=20."""
         if self.init != "auto":
             return self.init
-        return {"rnn": "orthogonal", "lstm": "chrono"}.get(self.model, "xavier")
+        chrono = {"lstm": "chrono", "lstm-gcn": "chrono", "gcn-lstm": "chrono"}
+        return {"rnn": "orthogonal", **chrono}.get(self.model, "xavier")
 
 
 class PalindromeTask(Task):
@@ -71,6 +75,8 @@ class PalindromeTask(Task):
             pos_dim=c.pos_dim,
             init=c.resolved_init(),
             t_max=c.length,
+            graph=check_graph(c.graph, c.model, "palindrome"),
+            directed=c.directed,
         )
 
     def train_batch(
@@ -99,3 +105,14 @@ class PalindromeTask(Task):
 
     def report(self, model: nn.Module, device: torch.device) -> dict[str, float]:
         return self._score(model, "test", device)
+
+    def check_memory(self, batch_size: int) -> None:
+        c = self.config
+        layers = 1 if c.model in ("rnn", "lstm", "gru") else c.layers  # --layers: GCN depth
+        need = palindrome_bytes(c.length, batch_size, self.data.eval_size, c.hidden, layers)
+        check_memory(
+            need,
+            f"palindromes of length {c.length} (val/test sets of {self.data.eval_size}, "
+            f"batches of {batch_size}, hidden {c.hidden})",
+            "lower --length or --batch-size",
+        )

@@ -1,0 +1,117 @@
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from sgtk.errors import SgtkError
+from sgtk.models import registry
+from sgtk.models.charlm import CharNet
+from sgtk.models.predictor import Predictor
+from sgtk.models.registry import REGISTRY, check_graph, check_model, models_for
+from sgtk.views import path_graph_batch
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def test_registry_module_does_not_import_torch():
+    code = (
+        "import sys, sgtk.models.registry as r; r.models_for('text'); print('torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_every_row_is_well_formed():
+    for spec in REGISTRY.values():
+        assert spec.family in registry.FAMILIES
+        assert set(spec.tasks) <= set(registry.TASKS)
+        assert spec.implementation in ("hand-written", "PyG", "torch")
+        assert spec.default_graph in spec.graphs
+        assert ("molecules" in spec.tasks) == (spec.molecule_view is not None), spec.name
+
+
+def test_unknown_model_lists_the_task_choices_in_one_line():
+    with pytest.raises(SgtkError) as e:
+        check_model("gine", "text")
+    msg = str(e.value)
+    assert "\n" not in msg and ", ".join(models_for("text")) in msg
+    assert check_model("gine", "molecules").family == "graph"
+
+
+def test_graph_checks():
+    assert check_graph("auto", "transformer", "palindrome") == "complete"
+    assert check_graph("auto", "gcn", "text") == "path"
+    assert check_graph("window:3", "gat", "text") == "window:3"
+    with pytest.raises(SgtkError, match="choose one of auto$"):
+        check_graph("complete", "gcn", "molecules")
+    with pytest.raises(SgtkError, match="choose one of auto, path$"):
+        check_graph("dilated", "lstm", "palindrome")
+    with pytest.raises(SgtkError, match="unknown --graph"):
+        check_graph("star", "gcn", "palindrome")
+
+
+def _train_steps(model, batch, target, steps=2):
+    opt = torch.optim.Adam(model.parameters(), 1e-2)
+    for _ in range(steps):
+        out = model(batch)
+        loss = torch.nn.functional.cross_entropy(out, target)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert torch.isfinite(loss)
+    assert all(p.grad is not None for p in model.parameters() if p.requires_grad)
+
+
+@pytest.mark.parametrize("name", models_for("palindrome"))
+def test_every_palindrome_model_trains_on_its_default_graph(name):
+    x = torch.nn.functional.one_hot(torch.randint(0, 10, (4, 6)), 10).float()
+    batch = path_graph_batch(x, torch.randint(0, 10, (4,)), directed=True)
+    graph = check_graph("auto", name, "palindrome")
+    model = Predictor(name, 10, 10, hidden=8, layers=2, graph=graph)
+    _train_steps(model, batch, batch.y)
+    assert model(batch).shape == (4, 10)
+
+
+@pytest.mark.parametrize("name", [m for m in models_for("text") if m != "lstm"])
+def test_every_text_model_gives_per_node_logits(name):
+    tokens = torch.randint(0, 7, (3, 5))
+    batch = path_graph_batch(tokens, directed=True)
+    target = torch.randint(0, 7, (15,))
+    model = CharNet(7, name, hidden=8, layers=2, embed=4, graph=check_graph("auto", name, "text"))
+    _train_steps(model, batch, target)
+    assert model(batch).shape == (15, 7)
+
+
+def test_causal_graph_models_never_read_the_future():
+    # Changing the last token must leave every earlier node's logits unchanged.
+    for name in ("transformer", "gcn", "lstm-gcn", "gcn-lstm", "gru"):
+        model = CharNet(5, name, hidden=8, layers=2, embed=4, graph="complete")
+        a = torch.randint(0, 5, (1, 6))
+        b = a.clone()
+        b[0, -1] = (a[0, -1] + 1) % 5
+        out_a = model(path_graph_batch(a, directed=True))
+        out_b = model(path_graph_batch(b, directed=True))
+        torch.testing.assert_close(out_a[:-1], out_b[:-1])
+
+
+def test_gine_reads_bond_features():
+    from torch_geometric.data import Batch
+    from torch_geometric.utils import from_smiles
+
+    from sgtk.models.graph_nets import GraphConvStack
+
+    batch = Batch.from_data_list([from_smiles("CCO"), from_smiles("C=CC#N")])
+    stack = GraphConvStack("gine", 9, 8, 2)
+    x = batch.x.float()
+    out = stack(batch, x)
+    swapped = batch.clone()
+    swapped.edge_attr = swapped.edge_attr.flip(0)
+    assert not torch.allclose(out, stack(swapped, x))
+
+
+def test_readme_model_table_is_the_registry():
+    from sgtk.models.registry import markdown_table
+
+    assert markdown_table() in README.read_text(encoding="utf-8")

@@ -60,7 +60,15 @@ def sequence_batch_bytes(
 
 
 def palindrome_bytes(length: int, batch: int, eval_size: int, hidden: int, layers: int) -> int:
-    """A palindrome run: the val and test sets (one-hot digits, each evaluated as one batch)
-    and a training batch."""
-    evaluation = sequence_batch_bytes(2 * eval_size, length, hidden, layers, 10) // 2
+    """A palindrome model's side of a run: one val or test set through the model (the
+    [N, 4H] gate block, no backward) and one training step."""
+    evaluation = eval_size * length * hidden * 4 * 4
     return evaluation + sequence_batch_bytes(batch, length, hidden, layers, 10)
+
+
+def palindrome_data_bytes(length: int, eval_size: int, features: int = 10) -> int:
+    """Building the val and test sets: int64 candidate draws of the free digits (and their
+    hash products), the digit sets, and the two float feature batches kept for evaluation."""
+    free = (length + 1) // 2
+    draws = 2 * 4 * eval_size * free * 8
+    return int(draws + 2 * eval_size * length * (8 + 4 * features))

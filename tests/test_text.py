@@ -229,3 +229,15 @@ def test_report_gives_test_and_heldout_and_evaluate_only_val():
 def test_carry_state_needs_a_recurrent_model():
     with pytest.raises(SgtkError, match="carry-state"):
         _task(carry_state=True, model="gcn")
+
+
+def test_a_gzipped_corpus_trains_and_generates(tmp_path, monkeypatch):
+    import gzip
+
+    (tmp_path / "corpus.txt.gz").write_bytes(gzip.compress(TEXT.encode()))
+    monkeypatch.chdir(tmp_path)
+    args = ("--steps", 3, "--seq-length", 8, "--hidden", 16, "--eval-every", 3, "--json")
+    result = last_json(invoke("train", "text", "--data", "corpus.txt.gz", "--out", "g", *args))
+    assert result["test_loss"] > 0
+    g = invoke("generate", "--checkpoint", "g", "--prefix", "the", "--length", 5, "--seed", 0)
+    assert g.exit_code == 0 and g.stdout.startswith("the") and len(g.stdout.strip()) == 8

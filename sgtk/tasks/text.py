@@ -23,6 +23,7 @@ from torch_geometric.data import Batch
 from sgtk.data.text import STREAMS, TextData, Vocab, corpus_path, read_text, text_batch
 from sgtk.errors import SgtkError
 from sgtk.generate import SampleWriter, check_taus
+from sgtk.memory import check_memory, sequence_batch_bytes
 from sgtk.models.charlm import CharGCN, CharLSTM
 from sgtk.models.predictor import check_sizes
 from sgtk.train import distributed as dist
@@ -124,6 +125,22 @@ class TextTask(Task):
 
     def build_model(self) -> nn.Module:
         return build_char_model(len(self.vocab), self.model_config())
+
+    def check_memory(self, batch_size: int) -> None:
+        c = self.config
+        graph = self.model_config().get("graph", "path")  # complete: seq_length² edges
+        per_node = c.seq_length if graph == "complete" else 2
+        if graph.startswith("window:"):
+            per_node = 2 * int(graph.split(":")[1])
+        edges = batch_size * c.seq_length * per_node
+        need = sequence_batch_bytes(batch_size, c.seq_length, c.hidden, c.layers, c.embed)
+        need += edges * (20 + (4 * c.hidden if graph != "path" else 0))  # + messages [E, H]
+        check_memory(
+            need,
+            f"a batch of {batch_size} windows of {c.seq_length} characters "
+            f"(hidden {c.hidden}, {c.layers} layers, {graph} graph)",
+            "lower --batch-size or --seq-length",
+        )
 
     # ---- training data ----------------------------------------------------------------
     def train_batch(

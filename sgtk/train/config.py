@@ -12,7 +12,9 @@ from sgtk.train.checkpoint import atomic_write_bytes
 
 
 def read_toml(path: Path) -> dict[str, Any]:
-    path = Path(path)
+    from sgtk.data.io import check_readable  # a directory or an unreadable file: one line
+
+    path = check_readable(path, "--config")
     try:
         with open(path, "rb") as f:
             return tomllib.load(f)

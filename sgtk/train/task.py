@@ -42,6 +42,10 @@ class Task(ABC):
         """Final figures of the best model (default: its evaluation)."""
         return self.evaluate(model, device)
 
+    def check_memory(self, batch_size: int) -> None:
+        """Refuse in one line, before anything is written, a run whose tensors cannot fit
+        (see :mod:`sgtk.memory`). Called by the Trainer with the per-step batch size."""
+
     def on_eval(self, model: nn.Module, device: torch.device, step: int) -> dict[str, Any]:
         """Extra things to log at an evaluation (a text sample, say)."""
         return {}

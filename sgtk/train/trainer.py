@@ -46,6 +46,25 @@ class TrainConfig:
     compile: bool = False
 
     def validate(self) -> None:
+        for flag, value in (
+            ("--lr", self.lr),
+            ("--max-norm", self.max_norm),
+            ("--lr-decay", self.lr_decay),
+            ("--momentum", self.momentum),
+            ("--weight-decay", self.weight_decay),
+            ("--max-time", self.max_time),
+            ("--target", self.target),
+        ):
+            if value is not None and not math.isfinite(value):
+                raise SgtkError(f"{flag} {value} is not a finite number: pass a real value")
+        if self.max_norm < 0:
+            raise SgtkError(f"--max-norm {self.max_norm} must be >= 0 (0 disables clipping)")
+        if self.lr_decay <= 0 or self.lr_step < 0:
+            raise SgtkError("--lr-decay must be > 0 and --lr-step >= 0 (0: no step decay)")
+        if self.momentum < 0 or self.weight_decay < 0:
+            raise SgtkError("--momentum and --weight-decay must be >= 0")
+        if not -(2**63) <= self.seed < 2**63:
+            raise SgtkError(f"--seed {self.seed} is out of range: use a 64-bit integer")
         if self.steps <= 0:
             raise SgtkError(f"--steps {self.steps} must be positive (try --steps 1000)")
         if self.batch_size <= 0:
@@ -105,6 +124,7 @@ class Trainer:
         self.config.validate()
         self.run_dir = Path(self.run_dir)
         self.task.run_dir = self.run_dir  # where a task writes its own files (samples.md)
+        self.task.check_memory(self.config.batch_size)
         dist.init_from_env()
         self.device = dist.device_for_rank(resolve_device(self.config.device))
         self.is_main = dist.rank() == 0

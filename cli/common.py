@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import sys
 import time
@@ -12,48 +11,53 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from sgtk.errors import SgtkError
-from sgtk.train.config import default_config, read_toml
+from sgtk.train.callbacks import Callback
+from sgtk.train.config import checked_values, default_config, read_config_file
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 
 
 def fail(message: str, code: int = 2) -> None:
-    err.print(f"[bold red]error:[/] {message}", soft_wrap=True)
+    err.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
     raise typer.Exit(code)
 
 
 def guarded(fn: Callable[[], Any]) -> Any:
-    """Run ``fn``; a person's mistake becomes one line and exit 2, Ctrl-C exit 130."""
+    """Run ``fn``; a person's mistake or a failed write is one line and exit 2, another I/O
+    error one line and exit 1. A run stopped by a signal (``sgtk.train.signals.Interrupted``)
+    exits with 128 + its number: 130 for Ctrl-C, 143 for SIGTERM, 138 for SIGUSR1."""
     try:
         return fn()
     except SgtkError as e:
         fail(str(e))
-    except KeyboardInterrupt:
-        err.print("interrupted: checkpoint written; rerun with --resume to continue")
-        raise typer.Exit(130) from None
+    except OSError as e:
+        where = f"{e.filename}: " if e.filename else ""
+        fail(f"{where}{e.strerror or e}: check the path, its permissions and free space", 1)
+    except KeyboardInterrupt as e:
+        if getattr(e, "exit_code", None) is None:
+            err.print("interrupted")
+            raise typer.Exit(130) from None
+        err.print(f"stopped by {e}: checkpoint written; rerun with --resume to continue")
+        raise typer.Exit(e.exit_code) from None
 
 
 def layered(
     cls: type, section: str, task: str, config_file: Path | None, flags: dict[str, Any]
 ) -> Any:
-    """``cls`` defaults <- configs/<task>.toml <- --config FILE <- flags that were given."""
+    """``configs/<task>.toml`` <- ``--config FILE`` <- the flags that were given."""
     values: dict[str, Any] = dict(default_config(task).get(section, {}))
+    source = f"configs/{task}.toml"
     if config_file:
-        values.update(read_toml(Path(config_file)).get(section, {}))
+        values.update(read_config_file(Path(config_file), task).get(section, {}))
+        source = str(config_file)
     values.update({k: v for k, v in flags.items() if v is not None})
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(values) - names)
-    if unknown:
-        raise SgtkError(
-            f"unknown key(s) {', '.join(unknown)} in [{section}] of the config: "
-            f"valid keys are {', '.join(sorted(names))}"
-        )
-    return cls(**values)
+    return checked_values(cls, section, source, values)
 
 
 def default_run_dir(*parts: Any) -> Path:
@@ -74,15 +78,25 @@ def summary_table(title: str, rows: dict[str, Any]) -> Table:
     return table
 
 
-class RichProgress:
-    """The Trainer's progress bar: step, loss, the task's statistics, steps/s and ETA."""
+class RichProgress(Callback):
+    """The Trainer's progress bar: step, loss, the task's statistics, steps/s and ETA.
 
-    def __init__(self, title: str, show: tuple[str, ...] = ("loss",), enabled: bool = True):
-        self.title, self.show = title, show
+    Under ``--max-time`` (``max_time``) the bar's total and ETA are seconds, not steps.
+    """
+
+    def __init__(
+        self,
+        title: str,
+        show: tuple[str, ...] = ("loss",),
+        enabled: bool = True,
+        max_time: float | None = None,
+    ):
+        self.title, self.show, self.max_time = title, show, max_time
+        count = "step {task.fields[step]}  {task.completed:.0f}/{task.total:.0f} s"
         self.progress = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
-            TextColumn("{task.completed}/{task.total}"),
+            TextColumn(count if max_time else "{task.completed}/{task.total}"),
             TextColumn("{task.fields[stats]}"),
             TextColumn("{task.fields[rate]}"),
             TimeRemainingColumn(),
@@ -97,7 +111,12 @@ class RichProgress:
         self.t0, self.start = time.perf_counter(), start_step
         self.progress.start()
         self.task = self.progress.add_task(
-            self.title, total=total_steps, completed=start_step, stats="", rate=""
+            self.title,
+            total=self.max_time or total_steps,
+            completed=0 if self.max_time else start_step,
+            step=start_step,
+            stats="",
+            rate="",
         )
 
     def on_step(self, step: int, logs: dict[str, float]) -> None:
@@ -107,7 +126,11 @@ class RichProgress:
         rate = (step - self.start) / max(time.perf_counter() - self.t0, 1e-9)
         stats = "  ".join(f"{k} {self.last[k]:.3f}" for k in self.show if k in self.last)
         stats += "".join(f"  [cyan]eval {k} {v:.3f}[/]" for k, v in self.evals.items())
-        self.progress.update(self.task, completed=step, stats=stats, rate=f"{rate:.0f} it/s")
+        # The Trainer's elapsed time counts earlier processes of a resumed run too.
+        done = min(logs.get("elapsed", 0.0), self.max_time) if self.max_time else step
+        self.progress.update(
+            self.task, completed=done, step=step, stats=stats, rate=f"{rate:.0f} it/s"
+        )
 
     def on_eval(self, step: int, record: dict[str, Any]) -> None:
         self.evals = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 import typer
 
 from sgtk.errors import SgtkError
-from sgtk.train.trainer import TrainConfig, Trainer
+from sgtk.models.registry import model_help
 from sgtk_cli.common import (
     RichProgress,
     default_run_dir,
@@ -49,6 +50,14 @@ LrSchedule = typer.Option(
 LrDecay = typer.Option(None, "--lr-decay", help="Step schedule: multiply the LR by this…")
 LrStep = typer.Option(None, "--lr-step", help="…every this many steps.")
 Devices = typer.Option(1, "--devices", help="Processes to train on (launches torchrun).")
+Graph = typer.Option(
+    None,
+    "--graph",
+    help="Sequence graph: path, window:K, dilated or complete (auto: the model's own).",
+)
+PrintConfig = typer.Option(
+    False, "--print-config", help="Print the resolved config as TOML (a valid --config) and exit."
+)
 
 
 def launch_torchrun(devices: int) -> None:
@@ -92,12 +101,31 @@ TRAIN_FLAGS = (
 )
 
 
+def command_line(ctx: typer.Context) -> str:
+    """The command as typed, from the options given on the command line (for config.toml)."""
+    parts = ctx.command_path.split()
+    for param in ctx.command.params:
+        source = ctx.get_parameter_source(param.name)
+        if source is None or source.name != "COMMANDLINE" or not param.opts:
+            continue
+        value = ctx.params[param.name]
+        if getattr(param, "is_flag", False):
+            opts = param.opts if value else param.secondary_opts
+            parts += opts[:1]
+        else:
+            parts += [param.opts[0], str(value)]
+    return shlex.join(parts)
+
+
 def run(task_name: str, task_factory, args: dict, show: tuple[str, ...]) -> dict:
     """Build the Trainer, run it under a progress bar, print the table (or the JSON line).
 
     ``task_factory`` returns ``(task, extra)``: the task and what to record about it.
     ``args`` are the command's parameters (its ``locals()``); the shared ones are read here.
     """
+    from sgtk.train.config import dumps_toml, run_record
+    from sgtk.train.trainer import TrainConfig, Trainer
+
     config, out_dir, devices = args["config"], args["out_dir"], args["devices"]
     train_flags = {k: args.get(k) for k in TRAIN_FLAGS} | {"compile": args["compile_"]}
     if devices < 1:
@@ -105,12 +133,23 @@ def run(task_name: str, task_factory, args: dict, show: tuple[str, ...]) -> dict
     if devices > 1 and "WORLD_SIZE" not in os.environ:
         launch_torchrun(devices)
     train_cfg = layered(TrainConfig, "train", task_name, config, train_flags)
+    if args["print_config"]:
+        record = run_record(task_name, args["task_config"], train_cfg, "")
+        sys.stdout.write(dumps_toml({"task": record["task"], "train": record["train"]}).lstrip())
+        raise typer.Exit(0)
     task, extra = task_factory()
     model = extra.get("model", "")
     run_dir = out_dir or default_run_dir(task_name, model)
     is_main = int(os.environ.get("RANK", "0")) == 0
     progress = RichProgress(f"{task_name} {model}", show=show, enabled=is_main)
-    trainer = Trainer(task, train_cfg, run_dir, extra_config=extra, callbacks=[progress])
+    trainer = Trainer(
+        task,
+        train_cfg,
+        run_dir,
+        extra_config=extra,
+        callbacks=[progress],
+        command=command_line(args["ctx"]),
+    )
     try:
         result = trainer.fit(resume=args["resume"])
     finally:
@@ -126,7 +165,8 @@ def run(task_name: str, task_factory, args: dict, show: tuple[str, ...]) -> dict
 
 @app.command()
 def palindrome(
-    model: str = typer.Option(None, "--model", help="rnn, lstm, gcn (hand-written) or pyg-gcn."),
+    ctx: typer.Context,
+    model: str = typer.Option(None, "--model", help=model_help("palindrome")),
     length: int = typer.Option(None, "--length", "-T", help="Palindrome length T (>= 3)."),
     hidden: int = typer.Option(None, "--hidden", help="Hidden units."),
     layers: int = typer.Option(None, "--layers", help="GCN layers k (receptive field k hops)."),
@@ -135,6 +175,7 @@ def palindrome(
         None, "--init", help="auto, xavier, orthogonal (rnn), forget or chrono (lstm)."
     ),
     pos_dim: int = typer.Option(None, "--pos-dim", help="GCN positional-encoding size."),
+    graph: str = Graph,
     one_hot: bool = typer.Option(None, "--one-hot/--scalar", help="Digit features."),
     steps: int = Steps,
     batch_size: int = BatchSize,
@@ -156,6 +197,7 @@ def palindrome(
     resume: bool = Resume,
     as_json: bool = Json,
     compile_: bool = Compile,
+    print_config: bool = PrintConfig,
 ) -> None:
     """Digit palindromes (seed §1): predict the last digit from the first T-1."""
     args = locals()
@@ -176,8 +218,10 @@ def palindrome(
                 init=init,
                 pos_dim=pos_dim,
                 one_hot=one_hot,
+                graph=graph,
             ),
         )
+        args["task_config"] = cfg
         run(
             "palindrome",
             lambda: (PalindromeTask(cfg), {"model": cfg.model, "task_config": vars(cfg)}),
@@ -190,16 +234,18 @@ def palindrome(
 
 @app.command()
 def text(
+    ctx: typer.Context,
     data: Path = typer.Option(None, "--data", help="Any UTF-8 text file."),
     corpus: str = typer.Option(
         None, "--corpus", help="Built-in corpus, downloaded into data/ on first use."
     ),
-    model: str = typer.Option(None, "--model", help="lstm, gcn or pyg-gcn (causal path graph)."),
+    model: str = typer.Option(None, "--model", help=model_help("text")),
     seq_length: int = typer.Option(None, "--seq-length", help="Characters per window."),
     hidden: int = typer.Option(None, "--hidden", help="Hidden units."),
     layers: int = typer.Option(None, "--layers", help="LSTM layers, or GCN layers k."),
     embed: int = typer.Option(None, "--embed", help="Embedding size (0: one-hot input)."),
     dropout: float = typer.Option(None, "--dropout", help="Dropout between layers."),
+    graph: str = Graph,
     carry_state: bool = typer.Option(
         None,
         "--carry-state/--cold-windows",
@@ -233,6 +279,7 @@ def text(
     resume: bool = Resume,
     as_json: bool = Json,
     compile_: bool = Compile,
+    print_config: bool = PrintConfig,
 ) -> None:
     """Character language model (seed §2) on a text file or a built-in corpus."""
     args = locals()
@@ -254,6 +301,7 @@ def text(
                 layers=layers,
                 embed=embed,
                 dropout=dropout,
+                graph=graph,
                 carry_state=carry_state,
                 sample_every=sample_every,
                 sample_count=sample_count,
@@ -266,6 +314,7 @@ def text(
             task = TextTask(cfg)
             return task, {**task.model_config(), "task_config": vars(cfg)}
 
+        args["task_config"] = cfg
         run("text", make, args, ("loss", "bpc"))
 
     guarded(go)
@@ -273,11 +322,11 @@ def text(
 
 @app.command()
 def molecules(
+    ctx: typer.Context,
     model: str = typer.Option(
         None,
         "--model",
-        help="gcn, pyg-gcn (molecular graph), lstm, rnn (SMILES tokens) "
-        "or gcn-smiles (the SMILES path graph).",
+        help=model_help("molecules"),
     ),
     dataset: str = typer.Option(
         None, "--dataset", help="nci-tpsa (offline), freesolv, esol or lipophilicity."
@@ -320,6 +369,7 @@ def molecules(
     resume: bool = Resume,
     as_json: bool = Json,
     compile_: bool = Compile,
+    print_config: bool = PrintConfig,
 ) -> None:
     """Molecular property regression on the graph or the SMILES string."""
     args = locals()
@@ -352,6 +402,7 @@ def molecules(
             task = MoleculeTask(cfg)
             return task, {**task.model_config(), "task_config": vars(cfg)}
 
+        args["task_config"] = cfg
         run("molecules", make, args, ("loss",))
 
     guarded(go)

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 from sgtk.errors import SgtkError
-from sgtk.train.checkpoint import atomic_write_bytes
 
 
 def read_toml(path: Path) -> dict[str, Any]:
@@ -24,12 +23,23 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise SgtkError(f"config file {path} is not valid TOML ({e}): fix it") from None
 
 
-def default_config(name: str) -> dict[str, Any]:
-    """The shipped defaults ``configs/<name>.toml`` (installed as ``sgtk.configs``)."""
+def _shipped(name: str) -> dict[str, Any]:
     resource = resources.files("sgtk.configs").joinpath(f"{name}.toml")
     if not resource.is_file():
         raise SgtkError(f"sgtk ships no configs/{name}.toml: reinstall sgtk")
     return tomllib.loads(resource.read_text(encoding="utf-8"))
+
+
+def default_config(name: str) -> dict[str, Any]:
+    """The shipped defaults ``configs/<name>.toml`` (installed as ``sgtk.configs``).
+
+    A task's ``[train]`` table is laid over the shared ``configs/train.toml``, so each task
+    file holds only what differs for it.
+    """
+    data = _shipped(name)
+    if name != "train" and "task" in data:
+        data["train"] = {**_shipped("train")["train"], **data.get("train", {})}
+    return data
 
 
 def _value(v: Any) -> str:
@@ -52,4 +62,92 @@ def dumps_toml(data: dict[str, Any]) -> str:
 
 
 def write_toml(path: Path, data: dict[str, Any]) -> None:
+    from sgtk.train.checkpoint import atomic_write_bytes  # torch: not needed by `--help`
+
     atomic_write_bytes(Path(path), dumps_toml(data).encode())
+
+
+def run_record(task_name: str, task_config: Any, train_config: Any, command: str) -> dict[str, Any]:
+    """What a run's ``config.toml`` holds: a valid ``--config`` file that repeats the run.
+
+    ``[task]`` and ``[train]`` are the resolved configs; ``[run]`` says what produced them
+    (the task, the command line and the versions) and is ignored when read back.
+    """
+    import dataclasses
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    def installed(name: str) -> str:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return "not installed"
+
+    run = {
+        "task": task_name,
+        "command": command,
+        "sgtk": installed("sgtk"),
+        "torch": installed("torch"),
+        "torch_geometric": installed("torch-geometric"),
+        "python": platform.python_version(),
+    }
+    as_dict = dataclasses.asdict if dataclasses.is_dataclass(task_config) else dict
+    return {"run": run, "task": as_dict(task_config), "train": dataclasses.asdict(train_config)}
+
+
+_TYPE_NAMES = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
+
+
+def _kinds(annotation: Any) -> tuple[type, ...]:
+    text = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", "")
+    names = [t.strip() for t in str(text).split("|")]
+    return tuple(t for t in (int, float, bool, str) if t.__name__ in names)
+
+
+def checked_values(cls: type, section: str, source: str, values: dict[str, Any]) -> Any:
+    """``cls(**values)`` after checking every key and value type; a bad one is one line."""
+    import dataclasses
+
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - set(fields))
+    if unknown:
+        raise SgtkError(
+            f"unknown key(s) {', '.join(unknown)} in [{section}] of {source}: "
+            f"valid keys are {', '.join(sorted(fields))}"
+        )
+    for key, value in values.items():
+        kinds = _kinds(fields[key].type)
+        if value is None or not kinds:
+            continue
+        ok = any(
+            isinstance(value, k) and not (k is not bool and isinstance(value, bool)) for k in kinds
+        ) or (float in kinds and isinstance(value, int) and not isinstance(value, bool))
+        if not ok:
+            want = " or ".join(_TYPE_NAMES[k] for k in kinds)
+            raise SgtkError(
+                f"{key} = {value!r} in [{section}] of {source} must be {want}: fix the value"
+            )
+    return cls(**values)
+
+
+def read_config_file(path: Path, task: str) -> dict[str, Any]:
+    """A ``--config`` file for ``task``: tables ``[task]``/``[train]``, an optional ``[run]``."""
+    data = read_toml(path)
+    for name, value in data.items():
+        if not isinstance(value, dict):
+            raise SgtkError(
+                f"{path}: `{name} = ...` must be a table such as [task] or [train]: "
+                "see a run's config.toml for the layout"
+            )
+    unknown = sorted(set(data) - {"run", "task", "train"})
+    if unknown:
+        raise SgtkError(
+            f"{path} has unknown table(s) [{'], ['.join(unknown)}]: use [task] and [train]"
+        )
+    written_for = data.get("run", {}).get("task")
+    if written_for is not None and written_for != task:
+        raise SgtkError(
+            f"{path} is a {written_for!r} config, not {task!r}: "
+            f"use it with `sgtk train {written_for}`"
+        )
+    return data

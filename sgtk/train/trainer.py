@@ -3,107 +3,65 @@
 from __future__ import annotations
 
 import math
-import signal
-import threading
 import time
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import torch
 from torch import nn
 
 from sgtk.errors import SgtkError
 from sgtk.train import distributed as dist
-from sgtk.train.checkpoint import load_checkpoint, save_checkpoint
-from sgtk.train.config import write_toml
+from sgtk.train.callbacks import Callback, emit
+from sgtk.train.checkpoint import (
+    fit_model_state,
+    load_checkpoint,
+    load_model_state,
+    load_optimizer_state,
+    save_checkpoint,
+)
+from sgtk.train.config import run_record, write_toml
+from sgtk.train.lock import folder_lock
+from sgtk.train.loggers import check_logger, make_loggers
 from sgtk.train.metrics import MetricsLog
-from sgtk.train.optim import OPTIMIZERS, SCHEDULES, lr_factor, make_optimizer, set_lr
+from sgtk.train.optim import lr_factor, make_optimizer, set_lr
+from sgtk.train.signals import Interrupted, StopSignals
 from sgtk.train.task import Task
+from sgtk.train.train_config import TrainConfig, resolve_device
 
-
-@dataclass
-class TrainConfig:
-    steps: int = 10_000
-    batch_size: int = 128
-    lr: float = 1e-3
-    optimizer: str = "adam"
-    momentum: float = 0.9
-    weight_decay: float = 0.0
-    max_norm: float = 10.0
-    lr_schedule: str = "step"
-    lr_decay: float = 0.5
-    lr_step: int = 0
-    eval_every: int = 100
-    checkpoint_every: int = 500
-    max_time: float | None = None
-    target: float | None = None
-    seed: int = 0
-    device: str = "auto"
-    amp: bool = True
-    cpu_bf16: bool = False
-    compile: bool = False
-
-    def validate(self) -> None:
-        for flag, value in (
-            ("--lr", self.lr),
-            ("--max-norm", self.max_norm),
-            ("--lr-decay", self.lr_decay),
-            ("--momentum", self.momentum),
-            ("--weight-decay", self.weight_decay),
-            ("--max-time", self.max_time),
-            ("--target", self.target),
-        ):
-            if value is not None and not math.isfinite(value):
-                raise SgtkError(f"{flag} {value} is not a finite number: pass a real value")
-        if self.max_norm < 0:
-            raise SgtkError(f"--max-norm {self.max_norm} must be >= 0 (0 disables clipping)")
-        if self.lr_decay <= 0 or self.lr_step < 0:
-            raise SgtkError("--lr-decay must be > 0 and --lr-step >= 0 (0: no step decay)")
-        if self.momentum < 0 or self.weight_decay < 0:
-            raise SgtkError("--momentum and --weight-decay must be >= 0")
-        if not -(2**63) <= self.seed < 2**63:
-            raise SgtkError(f"--seed {self.seed} is out of range: use a 64-bit integer")
-        if self.steps <= 0:
-            raise SgtkError(f"--steps {self.steps} must be positive (try --steps 1000)")
-        if self.batch_size <= 0:
-            raise SgtkError(f"--batch-size {self.batch_size} must be positive (try 128)")
-        if self.lr <= 0:
-            raise SgtkError(f"--lr {self.lr} must be positive (try --lr 1e-3)")
-        if self.eval_every <= 0 or self.checkpoint_every <= 0:
-            raise SgtkError("--eval-every and --checkpoint-every must be positive")
-        if self.optimizer not in OPTIMIZERS:
-            raise SgtkError(
-                f"unknown optimizer {self.optimizer!r}: choose one of {', '.join(OPTIMIZERS)}"
-            )
-        if self.lr_schedule not in SCHEDULES:
-            raise SgtkError(
-                f"unknown lr schedule {self.lr_schedule!r}: choose one of {', '.join(SCHEDULES)}"
-            )
-        if self.max_time is not None and self.max_time <= 0:
-            raise SgtkError(f"--max-time {self.max_time} must be positive seconds")
-
-
-class Callback(Protocol):
-    def on_start(self, total_steps: int, start_step: int) -> None: ...
-    def on_step(self, step: int, logs: dict[str, float]) -> None: ...
-    def on_eval(self, step: int, record: dict[str, Any]) -> None: ...
+__all__ = [
+    "Callback",
+    "Interrupted",
+    "LoopState",
+    "TrainConfig",
+    "Trainer",
+    "TrainingDiverged",
+    "resolve_device",
+]
 
 
 class TrainingDiverged(SgtkError):
     pass
 
 
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise SgtkError("--device cuda asked for, but no CUDA GPU is visible: use --device cpu")
-    try:
-        return torch.device(name)
-    except RuntimeError:
-        raise SgtkError(f"unknown device {name!r}: use auto, cpu or cuda") from None
+@dataclass
+class LoopState:
+    """What the loop changes as it runs; ``checkpoint.pt`` keeps it beside the weights."""
+
+    step: int = 0
+    elapsed_before: float = 0.0  # seconds spent by the earlier processes of this run
+    best: float | None = None  # the best value of ``task.metric`` so far
+    best_val: dict[str, float] = field(default_factory=dict)  # val figures at that evaluation
+    sums: dict[str, float] = field(default_factory=dict)  # train statistics since the last eval
+    count: int = 0
+    stopped_by: str = "steps"
+    started: float = field(default_factory=time.perf_counter)
+    last_checkpoint: float = field(default_factory=time.perf_counter)
+
+    def elapsed(self) -> float:
+        return self.elapsed_before + time.perf_counter() - self.started
 
 
 @dataclass
@@ -111,7 +69,8 @@ class Trainer:
     """Trains ``task``'s model under ``config`` and keeps everything in ``run_dir``.
 
     ``run_dir`` gets ``config.toml`` (the resolved config), ``metrics.jsonl`` (one record per
-    evaluation), ``checkpoint.pt`` (for ``resume``) and ``best.pt`` (the best model so far).
+    evaluation, then one ``"final"`` record with the test figures), ``checkpoint.pt`` (for
+    ``resume``) and ``best.pt`` (the model that is best on ``task.metric``, a val figure).
     """
 
     task: Task
@@ -119,9 +78,11 @@ class Trainer:
     run_dir: Path
     extra_config: dict[str, Any] = field(default_factory=dict)
     callbacks: list[Callback] = field(default_factory=list)
+    command: str = ""  # the command line that started the run, for config.toml
 
     def __post_init__(self) -> None:
         self.config.validate()
+        check_logger(self.config.logger)
         self.run_dir = Path(self.run_dir)
         self.task.run_dir = self.run_dir  # where a task writes its own files (samples.md)
         self.task.check_memory(self.config.batch_size)
@@ -129,7 +90,224 @@ class Trainer:
         self.device = dist.device_for_rank(resolve_device(self.config.device))
         self.is_main = dist.rank() == 0
 
-    # ---- setup -------------------------------------------------------------------------
+    # ---- the loop ----------------------------------------------------------------------
+    def fit(self, resume: bool = False) -> dict[str, Any]:
+        cfg = self.config
+        saved = self._load_resume_state() if resume else None
+        with folder_lock(self.run_dir) if self.is_main else nullcontext():
+            run = self._restore(saved)
+            emit(self._hooks, "on_start", cfg.steps, run.step)
+            with StopSignals() as signals:
+                run.started = run.last_checkpoint = time.perf_counter()
+                while run.step < cfg.steps:
+                    logs = self._train_step(run)
+                    emit(self._hooks, "on_step", run.step, logs)
+                    done, checkpoint_due, signum = self._agree_on_stopping(run, signals)
+                    if run.step % cfg.eval_every == 0 or done:
+                        done = self._evaluate(run) or done
+                    if checkpoint_due or done or signum:
+                        self._checkpoint(run)
+                    if signum:
+                        raise Interrupted(signum)
+                    if done:
+                        break
+            return self._finish(run)
+
+    # ---- its parts ---------------------------------------------------------------------
+    def _restore(self, saved: dict[str, Any] | None) -> LoopState:
+        """Build the model and optimiser, load ``saved`` into them, prepare ``run_dir``."""
+        cfg = self.config
+        torch.manual_seed(cfg.seed)
+        self.model = self.task.build_model().to(self.device)
+        self.optimizer = make_optimizer(
+            cfg.optimizer, self.model.parameters(), cfg.lr, cfg.momentum, cfg.weight_decay
+        )
+        # Each rank draws its own data; the global batch is split between ranks.
+        self.data_gen = torch.Generator().manual_seed(cfg.seed * 1000 + 17 + dist.rank())
+        self.batch_size = max(cfg.batch_size // dist.world_size(), 1)
+        self.log = MetricsLog(self.run_dir / "metrics.jsonl")
+        run = LoopState()
+        if saved is not None:  # loaded before anything is written: a misfit changes nothing
+            ckpt = self.run_dir / "checkpoint.pt"
+            fit_model_state(self.model, saved, ckpt)
+            load_optimizer_state(self.optimizer, saved["optimizer"], ckpt)
+            self.data_gen.set_state(saved["data_rng"][dist.rank()])
+            self.task.load_state_dict(saved["task_state"][dist.rank()])
+            torch.set_rng_state(saved["torch_rng"])
+            if torch.cuda.is_available() and "cuda_rng" in saved:
+                torch.cuda.set_rng_state_all(saved["cuda_rng"])
+            run.step, run.elapsed_before = saved["step"], saved["elapsed"]
+            run.best, run.best_val = saved["best"], saved.get("best_val", {})
+        self._prepare_run_dir(resume=saved is not None)
+        if self.is_main and saved is not None:
+            self.log.truncate_after(run.step)
+        elif self.is_main:  # a fresh run: nothing of an older one may leak in
+            self.log.path.unlink(missing_ok=True)
+            (self.run_dir / "best.pt").unlink(missing_ok=True)
+        loggers = make_loggers(cfg.logger, self.run_dir) if self.is_main else []
+        self._hooks = [*self.callbacks, *loggers]
+        self.train_model = dist.wrap(self.model, self.device)
+        if cfg.compile:
+            self.train_model = torch.compile(self.train_model)
+        self.autocast, self.scaler = self._amp()
+        return run
+
+    def _train_step(self, run: LoopState) -> dict[str, float]:
+        cfg = self.config
+        frac = run.elapsed() / cfg.max_time if cfg.max_time else None
+        factor = lr_factor(
+            cfg.lr_schedule,
+            step=run.step,
+            total_steps=cfg.steps,
+            decay=cfg.lr_decay,
+            every=cfg.lr_step,
+            time_fraction=frac,
+        )
+        set_lr(self.optimizer, cfg.lr, factor)
+        self.model.train()
+        batch = self.task.train_batch(self.batch_size, self.data_gen, self.device)
+        with self.autocast:
+            loss, stats = self.task.loss(self.train_model, batch)
+        if not torch.isfinite(loss):
+            raise TrainingDiverged(
+                f"loss became {loss.item()} at step {run.step + 1}: lower --lr or "
+                f"--max-norm; the last good checkpoint is kept in {self.run_dir}"
+            )
+        self.optimizer.zero_grad(set_to_none=True)
+        scaler = self.scaler
+        if scaler is not None:
+            scaler.scale(loss).backward()
+            scaler.unscale_(self.optimizer)
+        else:
+            loss.backward()
+        if cfg.max_norm > 0:
+            nn.utils.clip_grad_norm_(self.model.parameters(), cfg.max_norm)
+        if scaler is not None:
+            scaler.step(self.optimizer)
+            scaler.update()
+        else:
+            self.optimizer.step()
+        run.step += 1
+        stats = {"loss": loss.item(), **stats}
+        for k, v in stats.items():
+            run.sums[k] = run.sums.get(k, 0.0) + v
+        run.count += 1
+        return {**stats, "lr": self.optimizer.param_groups[0]["lr"], "elapsed": run.elapsed()}
+
+    def _agree_on_stopping(self, run: LoopState, signals: StopSignals) -> tuple[bool, bool, int]:
+        """(done, checkpoint due, stop signal or 0), the same on every rank: a rank that
+        stopped alone would leave the others waiting in a collective."""
+        cfg = self.config
+        time_up = cfg.max_time is not None and run.elapsed() >= cfg.max_time
+        minutes = cfg.checkpoint_minutes
+        minutes_due = minutes is not None and time.perf_counter() - run.last_checkpoint >= (
+            minutes * 60
+        )
+        time_up, minutes_due, signum = dist.maximum(time_up, minutes_due, signals.requested or 0)
+        done = run.step >= cfg.steps or bool(time_up)
+        if done:
+            run.stopped_by = "time" if time_up and run.step < cfg.steps else "steps"
+        checkpoint_due = run.step % cfg.checkpoint_every == 0 or bool(minutes_due)
+        return done, checkpoint_due, int(signum)
+
+    def _evaluate(self, run: LoopState) -> bool:
+        """Log one record, keep ``best.pt`` on ``task.metric``; true once ``--target`` is met."""
+        record = self._evaluation_record(run)
+        run.sums, run.count = {}, 0
+        value = record[self.task.metric]
+        if not math.isfinite(value):
+            raise TrainingDiverged(
+                f"{self.task.metric} became {value} at step {run.step}: lower --lr"
+            )
+        if self.task.better(value, run.best):
+            run.best = value
+            run.best_val = {k: v for k, v in record.items() if k.startswith("val_")}
+            if self.is_main:
+                best = {
+                    "task": self.task.name,
+                    "model": self.model.state_dict(),
+                    "step": run.step,
+                    "metric": value,
+                    "config": self.extra_config,
+                }
+                save_checkpoint(best, self.run_dir / "best.pt")
+        if self.is_main:
+            self.log.append(record)
+        emit(self._hooks, "on_eval", run.step, record)
+        if self.config.target is not None and self._reached(value):
+            run.stopped_by = "target"
+            return True
+        return False
+
+    def _checkpoint(self, run: LoopState) -> None:
+        # Every rank's data position, so that each resumes its own stream.
+        data_rng = dist.gather_objects(self.data_gen.get_state())
+        task_state = dist.gather_objects(self.task.state_dict())
+        run.last_checkpoint = time.perf_counter()
+        if not self.is_main:
+            return
+        state = {
+            "task": self.task.name,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "data_rng": data_rng,
+            "torch_rng": torch.get_rng_state(),
+            "task_state": task_state,
+            "step": run.step,
+            "elapsed": run.elapsed(),
+            "best": run.best,
+            "best_val": run.best_val,
+        }
+        if torch.cuda.is_available():
+            state["cuda_rng"] = torch.cuda.get_rng_state_all()
+        save_checkpoint(state, self.run_dir / "checkpoint.pt")
+        emit(self._hooks, "on_checkpoint", run.step)
+
+    def _finish(self, run: LoopState) -> dict[str, Any]:
+        """Report the test figures of the model in ``best.pt``, once, and log them last."""
+        seconds = run.elapsed()
+        dist.barrier()  # rank 0 has finished writing best.pt
+        best_path = self.run_dir / "best.pt"
+        if best_path.exists():
+            load_model_state(self.model, best_path, self.task.name, self.device)
+        self.model.eval()
+        with torch.no_grad():
+            report = self.task.report(self.model, self.device)
+        if self.is_main:
+            final = {"final": True, "step": run.step, "elapsed": round(seconds, 3)}
+            self.log.append({**final, **run.best_val, **report})
+        result = {
+            **run.best_val,
+            **report,
+            "steps": run.step,
+            "seconds": round(seconds, 2),
+            "stopped_by": run.stopped_by,
+            "run_dir": str(self.run_dir),
+        }
+        emit(self._hooks, "on_end", result)
+        return result
+
+    # ---- helpers -----------------------------------------------------------------------
+    def _load_resume_state(self) -> dict[str, Any]:
+        ckpt_path = self.run_dir / "checkpoint.pt"
+        if not ckpt_path.exists():
+            raise SgtkError(
+                f"--resume given, but {self.run_dir} has no checkpoint.pt: drop "
+                "--resume to start a new run, or point --out at an earlier run"
+            )
+        state = load_checkpoint(ckpt_path, self.device)
+        if state.get("task") != self.task.name:
+            raise SgtkError(
+                f"{ckpt_path} is a {state.get('task')!r} checkpoint, not "
+                f"{self.task.name!r}: resume it with `sgtk train {state.get('task')}`"
+            )
+        if len(state["data_rng"]) != dist.world_size():
+            raise SgtkError(
+                f"{ckpt_path} was written by {len(state['data_rng'])} process(es); "
+                f"resume it with the same number (now {dist.world_size()})"
+            )
+        return state
+
     def _prepare_run_dir(self, resume: bool) -> None:
         if not self.is_main:
             return
@@ -150,7 +328,9 @@ class Trainer:
             )
         write_toml(
             self.run_dir / "config.toml",
-            {"task": self.task.name, **self.extra_config, "train": asdict(self.config)},
+            run_record(
+                self.task.name, getattr(self.task, "config", {}), self.config, self.command
+            ),
         )
 
     def _amp(self):
@@ -168,211 +348,22 @@ class Trainer:
         scaler = torch.amp.GradScaler("cuda") if dtype == torch.float16 else None
         return torch.autocast("cuda", dtype=dtype), scaler
 
-    # ---- the loop ----------------------------------------------------------------------
-    def fit(self, resume: bool = False) -> dict[str, Any]:
-        cfg = self.config
-        ckpt_path = self.run_dir / "checkpoint.pt"
-        state = self._load_resume_state(ckpt_path) if resume else None
-        self._prepare_run_dir(resume)
-        torch.manual_seed(cfg.seed)
-        model = self.task.build_model().to(self.device)
-        optimizer = make_optimizer(
-            cfg.optimizer, model.parameters(), cfg.lr, cfg.momentum, cfg.weight_decay
-        )
-        # Each rank draws its own data; the global batch is split between ranks.
-        data_gen = torch.Generator().manual_seed(cfg.seed * 1000 + 17 + dist.rank())
-        batch_size = max(cfg.batch_size // dist.world_size(), 1)
-        log = MetricsLog(self.run_dir / "metrics.jsonl")
-        step, elapsed_before, best = 0, 0.0, None
-        if state is not None:
-            model.load_state_dict(state["model"])
-            optimizer.load_state_dict(state["optimizer"])
-            data_gen.set_state(state["data_rng"][dist.rank()])
-            self.task.load_state_dict(state["task_state"][dist.rank()])
-            torch.set_rng_state(state["torch_rng"])
-            if torch.cuda.is_available() and "cuda_rng" in state:
-                torch.cuda.set_rng_state_all(state["cuda_rng"])
-            step, elapsed_before, best = state["step"], state["elapsed"], state["best"]
-            if self.is_main:
-                log.truncate_after(step)
-        elif self.is_main:  # a fresh run: nothing of an older one may leak in
-            log.path.unlink(missing_ok=True)
-            (self.run_dir / "best.pt").unlink(missing_ok=True)
-
-        train_model = dist.wrap(model, self.device)
-        if cfg.compile:
-            train_model = torch.compile(train_model)
-        autocast, scaler = self._amp()
-
-        def checkpoint() -> None:
-            # Every rank's data position, so that each resumes its own stream.
-            data_rng = dist.gather_objects(data_gen.get_state())
-            task_state = dist.gather_objects(self.task.state_dict())
-            if not self.is_main:
-                return
-            state = {
-                "task": self.task.name,
-                "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "data_rng": data_rng,
-                "torch_rng": torch.get_rng_state(),
-                "task_state": task_state,
-                "step": step,
-                "elapsed": elapsed_before + (time.perf_counter() - t0),
-                "best": best,
-            }
-            if torch.cuda.is_available():
-                state["cuda_rng"] = torch.cuda.get_rng_state_all()
-            save_checkpoint(state, ckpt_path)
-
-        interrupted = []
-        # Ctrl-C finishes the step, writes a checkpoint, then raises KeyboardInterrupt.
-        in_main_thread = threading.current_thread() is threading.main_thread()
-        previous_handler = (
-            signal.signal(signal.SIGINT, lambda *_: interrupted.append(True))
-            if in_main_thread
-            else None
-        )
-        for cb in self.callbacks:
-            cb.on_start(cfg.steps, step)
-        t0 = time.perf_counter()
-        sums: dict[str, float] = {}
-        count = 0
-        stop_reason = "steps"
-        try:
-            while step < cfg.steps:
-                elapsed = elapsed_before + time.perf_counter() - t0
-                frac = elapsed / cfg.max_time if cfg.max_time else None
-                set_lr(
-                    optimizer,
-                    cfg.lr,
-                    lr_factor(
-                        cfg.lr_schedule,
-                        step=step,
-                        total_steps=cfg.steps,
-                        decay=cfg.lr_decay,
-                        every=cfg.lr_step,
-                        time_fraction=frac,
-                    ),
-                )
-                model.train()
-                batch = self.task.train_batch(batch_size, data_gen, self.device)
-                with autocast:
-                    loss, stats = self.task.loss(train_model, batch)
-                if not torch.isfinite(loss):
-                    raise TrainingDiverged(
-                        f"loss became {loss.item()} at step {step + 1}: lower --lr or "
-                        f"--max-norm; the last good checkpoint is kept in {self.run_dir}"
-                    )
-                optimizer.zero_grad(set_to_none=True)
-                if scaler is not None:
-                    scaler.scale(loss).backward()
-                    scaler.unscale_(optimizer)
-                else:
-                    loss.backward()
-                if cfg.max_norm > 0:
-                    nn.utils.clip_grad_norm_(model.parameters(), cfg.max_norm)
-                if scaler is not None:
-                    scaler.step(optimizer)
-                    scaler.update()
-                else:
-                    optimizer.step()
-                step += 1
-                stats = {"loss": loss.item(), **stats}
-                for k, v in stats.items():
-                    sums[k] = sums.get(k, 0.0) + v
-                count += 1
-                for cb in self.callbacks:
-                    cb.on_step(step, {**stats, "lr": optimizer.param_groups[0]["lr"]})
-
-                elapsed = elapsed_before + time.perf_counter() - t0
-                # Every rank must agree to stop, or the others would wait in a collective.
-                time_up, stop_now = dist.any_true(
-                    cfg.max_time is not None and elapsed >= cfg.max_time, bool(interrupted)
-                )
-                done = step >= cfg.steps or time_up
-                if done:
-                    stop_reason = "time" if time_up and step < cfg.steps else "steps"
-                if step % cfg.eval_every == 0 or done:
-                    record = self._evaluate(model, step, sums, count)
-                    sums, count = {}, 0
-                    value = record[self.task.metric]
-                    if not math.isfinite(value):
-                        raise TrainingDiverged(
-                            f"{self.task.metric} became {value} at step {step}: lower --lr"
-                        )
-                    if self.task.better(value, best):
-                        best = value
-                        if self.is_main:
-                            save_checkpoint(
-                                {
-                                    "task": self.task.name,
-                                    "model": model.state_dict(),
-                                    "step": step,
-                                    "metric": value,
-                                    "config": self.extra_config,
-                                },
-                                self.run_dir / "best.pt",
-                            )
-                    if self.is_main:
-                        log.append(record)
-                    for cb in self.callbacks:
-                        cb.on_eval(step, record)
-                    if cfg.target is not None and self._reached(value):
-                        done, stop_reason = True, "target"
-                if step % cfg.checkpoint_every == 0 or done or stop_now:
-                    checkpoint()
-                if stop_now:
-                    raise KeyboardInterrupt
-                if done:
-                    break
-        finally:
-            if in_main_thread:
-                signal.signal(signal.SIGINT, previous_handler)
-        seconds = elapsed_before + time.perf_counter() - t0
-        dist.barrier()  # rank 0 has finished writing best.pt
-        if (self.run_dir / "best.pt").exists():
-            model.load_state_dict(load_checkpoint(self.run_dir / "best.pt", self.device)["model"])
-        model.eval()
-        report = self.task.report(model, self.device)
-        self.model = model
-        return {
-            **report,
-            "steps": step,
-            "seconds": round(seconds, 2),
-            "stopped_by": stop_reason,
-            "run_dir": str(self.run_dir),
-        }
-
-    def _load_resume_state(self, ckpt_path: Path) -> dict[str, Any]:
-        if not ckpt_path.exists():
-            raise SgtkError(
-                f"--resume given, but {self.run_dir} has no checkpoint.pt: drop "
-                "--resume to start a new run, or point --out at an earlier run"
-            )
-        state = load_checkpoint(ckpt_path, self.device)
-        if state.get("task") != self.task.name:
-            raise SgtkError(
-                f"{ckpt_path} is a {state.get('task')!r} checkpoint, not "
-                f"{self.task.name!r}: resume it with `sgtk train {state.get('task')}`"
-            )
-        if len(state["data_rng"]) != dist.world_size():
-            raise SgtkError(
-                f"{ckpt_path} was written by {len(state['data_rng'])} process(es); "
-                f"resume it with the same number (now {dist.world_size()})"
-            )
-        return state
-
     def _reached(self, value: float) -> bool:
         target = self.config.target
         return value >= target if self.task.mode == "max" else value <= target
 
-    def _evaluate(
-        self, model: nn.Module, step: int, sums: dict[str, float], count: int
-    ) -> dict[str, Any]:
-        model.eval()
+    def _evaluation_record(self, run: LoopState) -> dict[str, Any]:
+        self.model.eval()
         with torch.no_grad():
-            metrics = self.task.evaluate(model, self.device)
-            extra = self.task.on_eval(model, self.device, step)
-        train = {f"train_{k}": dist.mean(v / max(count, 1)) for k, v in sums.items()}
-        return {"step": step, **train, **metrics, **extra}
+            metrics = self.task.evaluate(self.model, self.device)
+            extra = self.task.on_eval(self.model, self.device, run.step)
+        leaked = sorted(k for k in {**metrics, **extra} if k.startswith("test_"))
+        if leaked:
+            # Test figures are computed once, on the selected model, by Task.report.
+            raise TypeError(
+                f"{type(self.task).__name__}.evaluate returned {leaked}: move them to report()"
+            )
+        n = max(run.count, 1)
+        train = {f"train_{k}": dist.mean(v / n) for k, v in run.sums.items()}
+        elapsed = round(run.elapsed(), 3)
+        return {"step": run.step, "elapsed": elapsed, **train, **metrics, **extra}

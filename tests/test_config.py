@@ -1,0 +1,143 @@
+"""One source of defaults, runs that repeat from their own config.toml, and a CLI that
+teaches itself (``--help``, ``--version``, ``--print-config``) without loading torch."""
+
+import dataclasses
+import json
+import subprocess
+import sys
+import tomllib
+from importlib.metadata import version
+
+import pytest
+
+from sgtk.train.config import default_config
+from tests.helpers import assert_one_line_error, invoke, last_json
+
+
+def _config_classes():
+    from sgtk.tasks.molecules import MoleculeConfig
+    from sgtk.tasks.palindrome import PalindromeConfig
+    from sgtk.tasks.text import TextConfig
+    from sgtk.train.trainer import TrainConfig
+
+    return [
+        ("train", "train", TrainConfig),
+        ("palindrome", "task", PalindromeConfig),
+        ("text", "task", TextConfig),
+        ("molecules", "task", MoleculeConfig),
+    ]
+
+
+@pytest.mark.parametrize("name,section,cls", _config_classes(), ids=lambda v: str(v))
+def test_dataclass_defaults_equal_the_shipped_toml(name, section, cls):
+    toml = default_config(name)[section]
+    for f in dataclasses.fields(cls):
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            continue  # no default of its own: the TOML is the only source
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+        if default is None:  # TOML has no null: None means "unset" in both
+            assert f.name not in toml, f"{name}.toml sets {f.name}, the dataclass None"
+            continue
+        assert f.name in toml, f"configs/{name}.toml lacks {f.name} (dataclass: {default!r})"
+        assert toml[f.name] == default, f"{name}.{f.name}: toml {toml[f.name]!r} != {default!r}"
+
+
+def test_a_task_train_table_overrides_the_shared_one():
+    assert default_config("train")["train"]["steps"] == 10000
+    assert default_config("molecules")["train"]["steps"] == 1000
+    assert default_config("molecules")["train"]["momentum"] == 0.9  # from train.toml
+
+
+def _records(path):
+    return [
+        {k: v for k, v in json.loads(line).items() if k != "elapsed"}
+        for line in path.read_text().splitlines()
+    ]
+
+
+def test_a_runs_config_toml_repeats_the_run(tmp_path):
+    a, b = tmp_path / "A", tmp_path / "B"
+    args = ("--length", 5, "--steps", 40, "--eval-every", 20, "--hidden", 16, "--json")
+    first = last_json(invoke("train", "palindrome", *args, "--seed", 3, "--out", a))
+    repeat = ("--config", a / "config.toml", "--out", b, "--json")
+    second = last_json(invoke("train", "palindrome", *repeat))
+    assert _records(a / "metrics.jsonl") == _records(b / "metrics.jsonl")
+    assert first["test_accuracy"] == second["test_accuracy"]
+    run = tomllib.loads((a / "config.toml").read_text())["run"]
+    assert run["task"] == "palindrome" and "--seed 3" in run["command"]
+    assert {"sgtk", "torch", "torch_geometric", "python"} <= run.keys()
+
+
+def test_print_config_is_the_resolved_config(tmp_path):
+    r = invoke("train", "palindrome", "--length", 7, "--lr", 0.01, "--print-config")
+    assert r.exit_code == 0, r.output
+    printed = tomllib.loads(r.stdout)
+    assert printed["task"]["length"] == 7 and printed["train"]["lr"] == 0.01
+    assert printed["train"]["target"] == default_config("palindrome")["train"]["target"]
+    config = tmp_path / "c.toml"
+    config.write_text(r.stdout)
+    again = invoke("train", "palindrome", "--config", config, "--print-config")
+    assert tomllib.loads(again.stdout) == printed
+    assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize(
+    "text,words",
+    [
+        ('task = "palindrome"\n', ["must be a table"]),
+        ("[train]\nsteps = 'many'\n", ["steps", "integer"]),
+        ("[train]\nlr = true\n", ["lr", "number"]),
+        ("[task]\nlenght = 5\n", ["lenght", "length"]),
+        ("[model]\nhidden = 5\n", ["[model]"]),
+        ('[run]\ntask = "text"\n', ["'text' config"]),
+        ("[train\n", ["not valid TOML"]),
+    ],
+)
+def test_a_bad_config_file_is_one_line(tmp_path, text, words):
+    config = tmp_path / "bad.toml"
+    config.write_text(text)
+    r = invoke("train", "palindrome", "--config", config, "--out", tmp_path / "r")
+    assert_one_line_error(r, *words)
+    assert r.exit_code == 2
+    assert not (tmp_path / "r").exists()
+
+
+def _run_cli(*args: str) -> tuple[str, bool]:
+    """Run the CLI in a fresh interpreter; return its output and whether torch got imported."""
+    code = (
+        "import sys\n"
+        "from sgtk_cli.main import main\n"
+        "try:\n"
+        f"    main({list(args)!r})\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print('TORCH-LOADED' if 'torch' in sys.modules else 'NO-TORCH')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    return out.stdout + out.stderr, "TORCH-LOADED" in out.stdout
+
+
+@pytest.mark.parametrize(
+    "args", [["--help"], ["train", "palindrome", "--help"], ["train", "text", "--help"]]
+)
+def test_help_imports_no_torch(args):
+    text, torch_loaded = _run_cli(*args)
+    assert "Usage" in text, text
+    assert not torch_loaded, "`sgtk " + " ".join(args) + "` imported torch"
+
+
+def test_help_shows_resolved_defaults_choices_and_examples():
+    text, _ = _run_cli("train", "molecules", "--help")
+    flat = " ".join(text.replace("│", " ").split())
+    assert "Examples" in flat and "sgtk train molecules --model gcn" in flat
+    steps = default_config("molecules")["train"]["steps"]
+    assert f"[default: ({steps})]" in flat  # the task's own default, not train.toml's
+    assert "Choices: sgd, momentum, rmsprop, adam, adamw" in flat
+    for panel in ("Model", "Optimisation", "Run", "Output"):
+        assert f"─ {panel} " in text
+
+
+def test_version_comes_from_the_package_metadata():
+    text, torch_loaded = _run_cli("--version")
+    assert text.splitlines()[0] == f"sgtk {version('sgtk')}"
+    assert not torch_loaded

@@ -2,14 +2,18 @@ r"""Hand-written recurrent cells, from ``nn.Parameter`` only, after the seed's e
 
 Both cells run the whole sequence inside one ``autograd.Function``: the forward pass keeps the
 gate activations, the backward pass walks back in time (the seed's Q1.1 derivation) and takes
-the weight gradients as **one GEMM over all steps** instead of T small ones. That is what makes
-them about as fast as cuDNN/oneDNN-backed ``nn.RNN``/``nn.LSTM`` (see ``sgtk bench``).
+the weight gradients as **one GEMM over all steps** instead of T small ones. The LSTM's time
+loops are in ``_lstm_kernel``: a small C++ kernel that fuses each step's gate arithmetic where
+it can be built, the same maths in Python otherwise. ``sgtk bench`` times both cells against
+oneDNN-backed ``nn.RNN``/``nn.LSTM``.
 """
 
 from __future__ import annotations
 
 import torch
 from torch import Tensor, nn
+
+from sgtk.nn._lstm_kernel import backward_loop, forward_loop
 
 
 def _full_precision(x: Tensor):
@@ -73,62 +77,17 @@ def _ifog_to_ifgo(w: Tensor) -> Tensor:
 class _LSTMFunction(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x: Tensor, h0: Tensor, c0: Tensor, w_x: Tensor, w_h: Tensor, b: Tensor):
-        steps, batch = x.shape[:2]
-        hidden = h0.shape[-1]
+        steps = x.shape[0]
         w_x, w_h, b = _ifgo_to_ifog(w_x), _ifgo_to_ifog(w_h), _ifgo_to_ifog(b)
-        # tanh(z) = 2 sigmoid(2z) - 1: ATen's CPU tanh is several times slower than its sigmoid,
-        # so the g rows are pre-scaled by 2 and one sigmoid covers all four gates.
-        scale = torch.ones(4 * hidden, 1, dtype=w_x.dtype, device=w_x.device)
-        scale[3 * hidden :] = 2
-        xg = torch.addmm(b * scale[:, 0], _flat(x), (w_x * scale).t()).view(steps, batch, -1)
-        w_h2_t = (w_h * scale).t()
-        acts = torch.empty_like(xg)  # i, f, o (sigmoid) and g (tanh) for every step
-        cs = torch.empty(steps + 1, batch, hidden, dtype=xg.dtype, device=xg.device)
-        hs = torch.empty_like(cs)
-        tanh_c = torch.empty(steps, batch, hidden, dtype=xg.dtype, device=xg.device)
-        # The loop carries 2c, so that tanh(c) = 2 sigmoid(2c) - 1 needs no extra scaling.
-        torch.mul(c0, 2, out=cs[0])
-        hs[0] = h0
-        s = 3 * hidden
-        for t in range(steps):
-            a = torch.addmm(xg[t], hs[t], w_h2_t, out=acts[t]).sigmoid_()
-            i, f, o, sg = a[:, :hidden], a[:, hidden : 2 * hidden], a[:, 2 * hidden : s], a[:, s:]
-            # 2c = f * 2c + 2 i g, with g = 2 sg - 1
-            torch.mul(f, cs[t], out=cs[t + 1]).addcmul_(i, sg, value=4).add_(i, alpha=-2)
-            sig = torch.sigmoid(cs[t + 1], out=tanh_c[t])
-            torch.addcmul(o.neg(), o, sig, value=2, out=hs[t + 1])  # h = tanh(c) o
-        cs.mul_(0.5)
-        tanh_c.mul_(2).sub_(1)
-        acts[..., s:].mul_(2).sub_(1)
+        acts, cs, hs, tanh_c = forward_loop(x, h0, c0, w_x, w_h, b)
         ctx.save_for_backward(x, w_x, w_h, acts, cs, hs, tanh_c)
         return hs[1:], cs[steps]
 
     @staticmethod
     def backward(ctx, grad_hs: Tensor, grad_c_last: Tensor):
         x, w_x, w_h, acts, cs, hs, tanh_c = ctx.saved_tensors
-        steps = x.shape[0]
-        hidden = hs.shape[-1]
-        s = 3 * hidden
-        i, f, o, g = (acts[..., k * hidden : (k + 1) * hidden] for k in range(4))
-        # Everything that does not depend on the running (dh, dc) is computed for all steps at
-        # once: d gate_pre = [dc, dc, dh, dc] * coef, with coef = the other factor times the
-        # activation's derivative. The loop is then six ops a step.
-        coef = torch.addcmul(acts, acts, acts, value=-1)  # sigmoid' = a - a^2
-        torch.addcmul(torch.ones_like(g), g, g, value=-1, out=coef[..., s:])  # tanh' = 1 - g^2
-        coef.mul_(torch.cat([g, cs[:-1], tanh_c, i], dim=-1))
-        o_dtanh = o * (1 - tanh_c * tanh_c)  # dc/dh through h = o * tanh(c)
-        dgates = torch.empty_like(acts)
-        dh = torch.zeros_like(hs[0])
-        dc = grad_c_last.clone() if grad_c_last is not None else torch.zeros_like(hs[0])
-        # A loss on the last step only (a classifier) leaves the other output grads zero.
-        has_grad = grad_hs.flatten(1).ne(0).any(1).tolist()
-        for t in range(steps - 1, -1, -1):
-            if has_grad[t]:
-                dh.add_(grad_hs[t])
-            dc.addcmul_(dh, o_dtanh[t])
-            torch.mul(torch.cat([dc, dc, dh, dc], dim=1), coef[t], out=dgates[t])
-            dc.mul_(f[t])
-            dh = dgates[t] @ w_h
+        dc = grad_c_last if grad_c_last is not None else torch.zeros_like(hs[0])
+        dgates, dh, dc = backward_loop(grad_hs, dc, acts, cs, tanh_c, w_h)
         dg_flat = _flat(dgates)
         grad_x = (dg_flat @ w_x).view_as(x) if ctx.needs_input_grad[0] else None
         # Skinny GEMMs (d is small) are several times faster this way round.

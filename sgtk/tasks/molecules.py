@@ -22,10 +22,12 @@ from sgtk.data.molecules import FEATURISATION, MoleculeSet
 from sgtk.data.splits import SPLITS, split_indices
 from sgtk.errors import SgtkError
 from sgtk.models.predictor import Predictor, check_sizes
+from sgtk.models.registry import REGISTRY, models_for
 from sgtk.train.task import Task
 
-MOLECULE_MODELS = ("gcn", "pyg-gcn", "lstm", "rnn", "gcn-smiles")
-GRAPH_VIEW = ("gcn", "pyg-gcn")  # models that read the molecular graph, not the SMILES
+MOLECULE_MODELS = models_for("molecules")
+# models that read the molecular graph, not the SMILES
+GRAPH_VIEW = tuple(m for m in MOLECULE_MODELS if REGISTRY[m].molecule_view == "graph")
 
 
 class AtomEncoder(nn.Module):
@@ -109,9 +111,14 @@ def build_molecule_model(cfg: dict[str, Any]) -> nn.Module:
         cfg["embed"],
         1,
         hidden=cfg["hidden"],
+        layers=cfg["layers"],
+        readout=cfg["readout"],
         encoder=embedding,
         init="orthogonal" if model == "rnn" else "xavier",
         dropout=cfg["dropout"],
+        # SMILES may be read both ways: a transformer attends over the whole string.
+        graph=REGISTRY[model].default_graph,
+        directed=False,
     )
 
 

@@ -1,10 +1,16 @@
-"""The hand-written cells against torch.nn.RNN / nn.LSTM with the same weights (float64)."""
+"""The hand-written cells against torch.nn.RNN / nn.LSTM with the same weights (float64).
+
+The LSTM has two loops (the C++ kernel and the Python fallback); every LSTM test runs both.
+"""
+
+import os
 
 import pytest
 import torch
 from torch import nn
 
 from sgtk.nn import LSTM, VanillaRNN
+from sgtk.nn import _lstm_kernel as kernel
 from sgtk.nn.rnn import num_lstm_parameters
 
 B, T, D, H = 4, 7, 5, 6
@@ -41,8 +47,36 @@ def test_vanilla_rnn_matches_nn_rnn(with_state):
     _close(ours[n + 2], theirs[n + 3])
 
 
+@pytest.fixture(params=["cpp", "python"])
+def lstm_loop(request, monkeypatch):
+    """Which LSTM loop runs: the C++ kernel (built once per machine) or the Python one."""
+    if request.param == "python":
+        monkeypatch.setenv("SGTK_NO_EXT", "1")
+        return "python"
+    monkeypatch.delenv("SGTK_NO_EXT", raising=False)
+    if kernel.lstm_kernel() is None:
+        if os.environ.get("CI") == "true":  # CI has a compiler: a failed build is a bug there
+            pytest.fail("the C++ LSTM kernel did not build (see the sgtk.nn log)")
+        pytest.skip("no C++ LSTM kernel here (no compiler?): the Python loop is tested")
+    return "cpp"
+
+
+def _counting(monkeypatch, name: str) -> list:
+    calls = []
+    real = getattr(kernel, name)
+    monkeypatch.setattr(kernel, name, lambda *a: calls.append(1) or real(*a))
+    return calls
+
+
+def test_lstm_loop_fixture_runs_the_loop_it_names(lstm_loop, monkeypatch):
+    python_calls = _counting(monkeypatch, "_forward_python")
+    cell = LSTM(D, H).double()
+    cell(torch.randn(B, T, D, dtype=torch.double))
+    assert bool(python_calls) == (lstm_loop == "python")
+
+
 @pytest.mark.parametrize("with_state", [False, True])
-def test_lstm_matches_nn_lstm(with_state):
+def test_lstm_matches_nn_lstm(with_state, lstm_loop):
     ref = nn.LSTM(D, H, batch_first=True).double()
     cell = LSTM.from_torch(ref)
     x = torch.randn(B, T, D, dtype=torch.double, requires_grad=True)
@@ -70,7 +104,50 @@ def test_lstm_matches_nn_lstm(with_state):
     _close(ours[-1], theirs[-1])  # the summed bias gets the gradient of either nn.LSTM bias
 
 
-def test_gradcheck_float64():
+def test_lstm_float32_matches_nn_lstm_with_saturated_gates(lstm_loop):
+    # float32 is where the kernel uses its own exp; large weights push gates to 0 and 1 too.
+    ref = nn.LSTM(D, 32, batch_first=True)
+    with torch.no_grad():
+        for p in ref.parameters():
+            p.mul_(8)
+    cell = LSTM.from_torch(ref)
+    x = torch.randn(B, 30, D, requires_grad=True)
+    out, (_, c) = cell(x)
+    ref_out, (_, rc) = ref(x)
+    _close(out, ref_out, 1e-4)
+    g = torch.randn_like(out)
+    ours = torch.autograd.grad((out * g).sum() + c.sum(), [x, cell.weight_h])
+    theirs = torch.autograd.grad((ref_out * g).sum() + rc.sum(), [x, ref.weight_hh_l0])
+    for a, b in zip(ours, theirs):
+        _close(a / b.abs().max(), b / b.abs().max(), 1e-4)
+
+
+def test_lstm_nan_input_gives_nan_output(lstm_loop):
+    # The Trainer's divergence check relies on NaN propagating through the clamped exp.
+    x = torch.randn(2, 3, D)
+    x[0, 1, 0] = float("nan")
+    out, _ = LSTM(D, H)(x)
+    assert out[0, 1:].isnan().all() and not out[1].isnan().any()
+
+
+def test_failed_kernel_build_falls_back_to_python(monkeypatch):
+    import torch.utils.cpp_extension as cpp
+
+    def no_compiler(*args, **kwargs):
+        raise RuntimeError("no compiler here")
+
+    monkeypatch.delenv("SGTK_NO_EXT", raising=False)
+    monkeypatch.setattr(kernel, "_state", {})
+    monkeypatch.setattr(cpp, "load", no_compiler)
+    assert kernel.lstm_kernel() is None
+    python_calls = _counting(monkeypatch, "_forward_python")
+    ref = nn.LSTM(D, H, batch_first=True).double()
+    x = torch.randn(B, T, D, dtype=torch.double)
+    _close(LSTM.from_torch(ref)(x)[0], ref(x)[0])
+    assert python_calls
+
+
+def test_gradcheck_float64(lstm_loop):
     x = torch.randn(2, 4, 3, dtype=torch.double, requires_grad=True)
     lstm = LSTM(3, 4).double()
     rnn = VanillaRNN(3, 4).double()
@@ -78,10 +155,11 @@ def test_gradcheck_float64():
     assert torch.autograd.gradcheck(lambda x: rnn(x)[0], (x,))
 
 
-def test_lstm_parameter_count_is_the_seeds():
-    cell = LSTM(10, 128)
-    assert sum(p.numel() for p in cell.parameters()) == num_lstm_parameters(10, 128)
-    assert num_lstm_parameters(10, 128) == 4 * (10 * 128 + 128 * 128 + 128)
+def test_lstm_parameter_count_is_nn_lstms_less_its_second_bias():
+    cell, ref = LSTM(10, 128), nn.LSTM(10, 128)
+    ours = sum(p.numel() for p in cell.parameters())
+    assert ours == sum(p.numel() for p in ref.parameters()) - ref.bias_hh_l0.numel()
+    assert num_lstm_parameters(10, 128) == ours == 71_168  # the seed's Q1.5b figure
 
 
 def test_no_torch_recurrent_or_linear_modules_inside():

@@ -24,12 +24,13 @@ from sgtk.data.text import STREAMS, TextData, Vocab, corpus_path, read_text, tex
 from sgtk.errors import SgtkError
 from sgtk.generate import SampleWriter, check_taus
 from sgtk.memory import check_memory, sequence_batch_bytes
-from sgtk.models.charlm import CharGCN, CharLSTM
+from sgtk.models.charlm import CharLSTM, CharNet
 from sgtk.models.predictor import check_sizes
+from sgtk.models.registry import check_graph, models_for
 from sgtk.train import distributed as dist
 from sgtk.train.task import Task
 
-TEXT_MODELS = ("lstm", "gcn", "pyg-gcn")
+TEXT_MODELS = models_for("text")
 CARRY_MODELS = ("lstm",)  # models with forward_tokens(tokens, state)
 EVAL_WINDOWS = 256  # windows per evaluation batch
 
@@ -45,6 +46,7 @@ class TextConfig:
     layers: int = 2
     embed: int = 64
     dropout: float = 0.0
+    graph: str = "auto"  # path, window:K, dilated or complete; auto: the model's own
     eval_chars: int = 16384
     carry_state: bool = False
     sample_every: int = 0
@@ -58,6 +60,7 @@ class TextConfig:
                 f"unknown model {self.model!r} for text: choose one of {', '.join(TEXT_MODELS)}"
             )
         check_sizes(self.hidden, self.layers)
+        check_graph(self.graph, self.model, "text")
         if not 0 <= self.dropout < 1:  # also false for NaN
             raise SgtkError(f"--dropout {self.dropout} must be in [0, 1)")
         if self.seq_length < 1:
@@ -83,12 +86,14 @@ class TextConfig:
 def build_char_model(vocab_size: int, cfg: dict[str, Any]) -> nn.Module:
     if cfg["model"] == "lstm":
         return CharLSTM(vocab_size, cfg["hidden"], cfg["layers"], cfg["embed"], cfg["dropout"])
-    return CharGCN(
+    return CharNet(
         vocab_size,
+        cfg["model"],
         cfg["hidden"],
         cfg["layers"],
         max(cfg["embed"], 1),
-        "gcn" if cfg["model"] == "gcn" else "pyg-gcn",
+        cfg.get("graph", "path"),
+        cfg["dropout"],
     )
 
 
@@ -119,6 +124,7 @@ class TextTask(Task):
             "layers": c.layers,
             "embed": c.embed,
             "dropout": c.dropout,
+            "graph": check_graph(c.graph, c.model, "text"),
             "vocab": self.vocab.chars,
             "char_counts": self.counts,
         }

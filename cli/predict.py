@@ -52,9 +52,13 @@ def molecules(
         table = Table(title=f"predicted {predictor.target}", title_justify="left")
         table.add_column("SMILES")
         table.add_column(predictor.target, justify="right")
-        table.add_column("problem", style="red")
-        for p in predictor.predict(given):
-            table.add_row(p.smiles, "" if p.value is None else f"{p.value:.4f}", p.problem)
+        preds = predictor.predict(given)
+        problems = any(p.problem for p in preds)
+        if problems:
+            table.add_column("problem", style="red")
+        for p in preds:
+            value = "" if p.value is None else f"{p.value:.4f}"
+            table.add_row(p.smiles, value, *([p.problem] if problems else []))
         out.print(table)
 
     guarded(go)

@@ -1,5 +1,7 @@
 from pathlib import Path
 
+import os
+
 import pytest
 import torch
 
@@ -14,5 +16,7 @@ def _seed():
 @pytest.fixture
 def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
+        if os.environ.get("CI"):  # CI always has it: its absence is a broken setup, not a skip
+            pytest.fail(f"CI=true but {SHARED_DATA} is missing")
         pytest.skip("../shared/data is not beside this checkout")
     return SHARED_DATA

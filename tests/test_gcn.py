@@ -240,10 +240,11 @@ def test_from_pyg_and_to_pyg_keep_options_and_outputs():
     conv = GCNConv(6, 5, improved=True, add_self_loops=False, bias=False).double()
     layer = GCNLayer.from_pyg(conv)
     assert (layer.improved, layer.add_self_loops, layer.bias) == (True, False, None)
+    assert torch.equal(layer.lin.weight, conv.lin.weight)  # float64, not via float32
     x, ei = _x(9, 6), torch.randint(0, 9, (2, 20))
     assert torch.allclose(layer(x, ei), conv(x, ei), atol=1e-5)
     back = layer.to_pyg()
-    assert isinstance(back, GCNConv) and back.lin.weight.dtype == torch.double
+    assert isinstance(back, GCNConv) and torch.equal(back.lin.weight, conv.lin.weight)
     assert torch.allclose(back(x, ei), conv(x, ei))
 
 

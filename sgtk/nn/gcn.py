@@ -307,9 +307,9 @@ class GCNLayer(nn.Module):
         layer = cls(
             conv.in_channels, conv.out_channels, conv.improved, conv.cached,
             conv.add_self_loops, conv.normalize, conv.bias is not None, conv.flow,
-        )  # fmt: skip
-        layer.load_state_dict(conv.state_dict())
-        return layer.to(conv.lin.weight)
+        ).to(conv.lin.weight)  # fmt: skip
+        layer.load_state_dict(conv.state_dict())  # after .to(): float64 weights stay exact
+        return layer
 
     def to_pyg(self) -> nn.Module:
         """A PyG ``GCNConv`` with this layer's options and a copy of its weights."""
@@ -318,9 +318,9 @@ class GCNLayer(nn.Module):
         conv = GCNConv(
             self.in_channels, self.out_channels, self.improved, self.cached,
             self.add_self_loops, self.normalize, self.bias is not None, flow=self.flow,
-        )  # fmt: skip
+        ).to(self.lin.weight)  # fmt: skip
         conv.load_state_dict(self.state_dict())
-        return conv.to(self.lin.weight)
+        return conv
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.in_channels}, {self.out_channels})"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import pickle
@@ -15,10 +16,38 @@ import torch
 from sgtk.errors import SgtkError
 
 
+class WriteFailed(SgtkError, OSError):
+    """A file could not be written (full disk, lost permission...): one line, not a traceback.
+
+    Still an ``OSError``, so code that handles I/O errors keeps handling it.
+    """
+
+    def __init__(self, path: Path | str, error: OSError):
+        fix = (
+            "free some disk space"
+            if error.errno in (errno.ENOSPC, errno.EDQUOT)
+            else "check that the folder is writable"
+        )
+        self.message = (
+            f"could not write {path} ({error.strerror or error}): {fix}, then run again "
+            "(with --resume to continue a run); the earlier version of the file is intact"
+        )
+        super().__init__(error.errno, self.message, str(path))
+
+    def __str__(self) -> str:
+        return self.message
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write to a temp file in the same folder, fsync, then rename over ``path``."""
+    """Write to a temp file in the same folder, fsync, then rename over ``path``.
+
+    On any failure the temp file is removed and ``path`` keeps its earlier content.
+    """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as e:
+        raise WriteFailed(path, e) from None
     try:
         os.fchmod(fd, 0o644)  # mkstemp's 0600 would make shared run folders unreadable
         with os.fdopen(fd, "wb") as f:
@@ -26,8 +55,10 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(e, OSError) and not isinstance(e, WriteFailed):
+            raise WriteFailed(path, e) from None
         raise
 
 
@@ -57,4 +88,61 @@ def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dic
         raise SgtkError(
             f"checkpoint {path} is truncated or corrupt ({reason}): delete it "
             "and retrain, or resume from an earlier copy"
+        ) from None
+
+
+def fit_model_state(model: torch.nn.Module, checkpoint: dict[str, Any], path: Path) -> None:
+    """Load ``checkpoint["model"]`` into ``model``; a misfit is one line naming ``path``."""
+    theirs, ours = checkpoint.get("model"), model.state_dict()
+    if not isinstance(theirs, dict):
+        raise SgtkError(f"{path} holds no model weights: point at a checkpoint that sgtk wrote")
+    missing = sorted(ours.keys() - theirs.keys())
+    extra = sorted(theirs.keys() - ours.keys())
+    resized = [k for k in ours.keys() & theirs.keys() if ours[k].shape != theirs[k].shape]
+    if resized:
+        k = sorted(resized)[0]
+        why = f"{k} is {list(theirs[k].shape)} there, {list(ours[k].shape)} here"
+    elif missing:
+        why = f"it lacks {len(missing)} weight(s) such as {missing[0]}"
+    elif extra:
+        why = f"it has {len(extra)} unknown weight(s) such as {extra[0]}"
+    else:
+        try:
+            model.load_state_dict(theirs)
+            return
+        except RuntimeError as e:
+            why = str(e).strip().splitlines()[-1].strip()
+    raise SgtkError(
+        f"{path} does not fit this model ({why}): it was written for another model or size; "
+        "pass the options of the run that wrote it, or choose another checkpoint"
+    )
+
+
+def load_model_state(
+    model: torch.nn.Module,
+    path: Path,
+    task: str | None = None,
+    map_location: str | torch.device = "cpu",
+) -> dict[str, Any]:
+    """Load the weights of the checkpoint at ``path`` into ``model`` and return the checkpoint.
+
+    A checkpoint of another ``task``, or of another model or size, is one line naming ``path``.
+    """
+    checkpoint = load_checkpoint(path, map_location)
+    if task is not None and checkpoint.get("task") != task:
+        raise SgtkError(
+            f"{path} is a {checkpoint.get('task')!r} checkpoint, not {task!r}: "
+            f"use it with `sgtk train {checkpoint.get('task')}`, or choose another checkpoint"
+        )
+    fit_model_state(model, checkpoint, Path(path))
+    return checkpoint
+
+
+def load_optimizer_state(optimizer: torch.optim.Optimizer, state: Any, path: Path) -> None:
+    try:
+        optimizer.load_state_dict(state)
+    except (ValueError, KeyError) as e:
+        raise SgtkError(
+            f"{path} holds optimiser state that does not fit ({e}): resume with the "
+            "--optimizer of the run that wrote it"
         ) from None

@@ -56,15 +56,20 @@ def mean(value: float) -> float:
     return t.item() / world_size()
 
 
-def any_true(*flags: bool) -> tuple[bool, ...]:
-    """Each flag, true on every rank if it is true on any (one all-reduce for all of them)."""
+def maximum(*values: float) -> tuple[float, ...]:
+    """Each value's maximum over all ranks (one all-reduce for all of them)."""
     if not is_distributed():
-        return flags
-    t = torch.tensor([float(f) for f in flags], dtype=torch.float64)
+        return values
+    t = torch.tensor([float(v) for v in values], dtype=torch.float64)
     if tdist.get_backend() == "nccl":
         t = t.cuda()
-    tdist.all_reduce(t)
-    return tuple(bool(v > 0) for v in t.tolist())
+    tdist.all_reduce(t, op=tdist.ReduceOp.MAX)
+    return tuple(t.tolist())
+
+
+def any_true(*flags: bool) -> tuple[bool, ...]:
+    """Each flag, true on every rank if it is true on any."""
+    return tuple(bool(v > 0) for v in maximum(*flags))
 
 
 def gather_objects(obj):

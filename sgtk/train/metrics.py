@@ -16,10 +16,15 @@ class MetricsLog:
         # One write per line and an fsync: a crash leaves at most a torn last line, which
         # truncate_after() drops on resume.
         line = json.dumps(record, sort_keys=True) + "\n"
-        with open(self.path, "a", encoding="utf-8") as f:
-            f.write(line)
-            f.flush()
-            os.fsync(f.fileno())
+        try:
+            with open(self.path, "a", encoding="utf-8") as f:
+                f.write(line)
+                f.flush()
+                os.fsync(f.fileno())
+        except OSError as e:
+            from sgtk.train.checkpoint import WriteFailed
+
+            raise WriteFailed(self.path, e) from None
 
     def read(self) -> list[dict[str, Any]]:
         if not self.path.exists():
@@ -33,8 +38,9 @@ class MetricsLog:
         return records
 
     def truncate_after(self, step: int) -> None:
-        """Keep the records up to ``step`` (the resumed checkpoint); drop the rest."""
-        kept = [r for r in self.read() if r["step"] <= step]
+        """Keep the records up to ``step`` (the resumed checkpoint); drop the rest, and the
+        final record of a finished run, which a longer resumed run writes again."""
+        kept = [r for r in self.read() if r["step"] <= step and not r.get("final")]
         from sgtk.train.checkpoint import atomic_write_bytes
 
         data = "".join(json.dumps(r, sort_keys=True) + "\n" for r in kept)

@@ -1,0 +1,53 @@
+"""Stop requests from outside: Ctrl-C, ``kill``/``docker stop``/Slurm (SIGTERM), Slurm's
+requeue warning (SIGUSR1). Each one finishes the step, writes ``checkpoint.pt``, then stops."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from types import TracebackType
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1)
+
+
+class Interrupted(KeyboardInterrupt):
+    """The run stopped on a signal after writing its checkpoint; resume it with ``--resume``.
+
+    A ``KeyboardInterrupt``, so code that handles Ctrl-C handles every stop request.
+    ``exit_code`` is the shell's convention, 128 + the signal number: 130 for SIGINT, 143 for
+    SIGTERM, 138 for SIGUSR1.
+    """
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+        self.exit_code = 128 + signum
+
+
+class StopSignals:
+    """While entered, the stop signals only set ``requested``; the loop decides when to stop.
+
+    A second signal while the checkpoint is written is only recorded too, so it cannot tear
+    the write. Signal handlers exist only in the main thread; elsewhere this does nothing.
+    """
+
+    def __init__(self) -> None:
+        self.requested: int | None = None
+        self._previous: dict[int, object] = {}
+
+    def _handle(self, signum: int, frame: object) -> None:
+        if self.requested is None:
+            self.requested = signum
+
+    def __enter__(self) -> StopSignals:
+        if threading.current_thread() is threading.main_thread():
+            for s in STOP_SIGNALS:
+                self._previous[s] = signal.signal(s, self._handle)
+        return self
+
+    def __exit__(
+        self, kind: type | None, value: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        for s, handler in self._previous.items():
+            signal.signal(s, handler)
+        self._previous.clear()

@@ -1,0 +1,96 @@
+"""The Trainer's settings (``[train]`` in a run's config) and the device they name."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from sgtk.errors import SgtkError
+from sgtk.train.loggers import LOGGERS
+from sgtk.train.optim import OPTIMIZERS, SCHEDULES
+
+
+@dataclass
+class TrainConfig:
+    steps: int = 10_000
+    batch_size: int = 128
+    lr: float = 1e-3
+    optimizer: str = "adam"
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    max_norm: float = 10.0
+    lr_schedule: str = "step"
+    lr_decay: float = 0.5
+    lr_step: int = 0
+    eval_every: int = 100
+    checkpoint_every: int = 500
+    checkpoint_minutes: float | None = None
+    max_time: float | None = None
+    target: float | None = None
+    seed: int = 0
+    device: str = "auto"
+    amp: bool = True
+    cpu_bf16: bool = False
+    compile: bool = False
+    logger: str = "jsonl"
+
+    def validate(self) -> None:
+        for flag, value in (
+            ("--lr", self.lr),
+            ("--max-norm", self.max_norm),
+            ("--lr-decay", self.lr_decay),
+            ("--momentum", self.momentum),
+            ("--weight-decay", self.weight_decay),
+            ("--max-time", self.max_time),
+            ("--target", self.target),
+            ("--checkpoint-minutes", self.checkpoint_minutes),
+        ):
+            if value is not None and not math.isfinite(value):
+                raise SgtkError(f"{flag} {value} is not a finite number: pass a real value")
+        if self.max_norm < 0:
+            raise SgtkError(f"--max-norm {self.max_norm} must be >= 0 (0 disables clipping)")
+        if self.lr_decay <= 0 or self.lr_step < 0:
+            raise SgtkError("--lr-decay must be > 0 and --lr-step >= 0 (0: no step decay)")
+        if self.momentum < 0 or self.weight_decay < 0:
+            raise SgtkError("--momentum and --weight-decay must be >= 0")
+        if not -(2**63) <= self.seed < 2**63:
+            raise SgtkError(f"--seed {self.seed} is out of range: use a 64-bit integer")
+        if self.steps <= 0:
+            raise SgtkError(f"--steps {self.steps} must be positive (try --steps 1000)")
+        if self.batch_size <= 0:
+            raise SgtkError(f"--batch-size {self.batch_size} must be positive (try 128)")
+        if self.lr <= 0:
+            raise SgtkError(f"--lr {self.lr} must be positive (try --lr 1e-3)")
+        if self.eval_every <= 0 or self.checkpoint_every <= 0:
+            raise SgtkError("--eval-every and --checkpoint-every must be positive")
+        if self.optimizer not in OPTIMIZERS:
+            raise SgtkError(
+                f"unknown optimizer {self.optimizer!r}: choose one of {', '.join(OPTIMIZERS)}"
+            )
+        if self.lr_schedule not in SCHEDULES:
+            raise SgtkError(
+                f"unknown lr schedule {self.lr_schedule!r}: choose one of {', '.join(SCHEDULES)}"
+            )
+        if self.max_time is not None and self.max_time <= 0:
+            raise SgtkError(f"--max-time {self.max_time} must be positive seconds")
+        if self.checkpoint_minutes is not None and self.checkpoint_minutes <= 0:
+            raise SgtkError(f"--checkpoint-minutes {self.checkpoint_minutes} must be positive")
+        if self.logger not in LOGGERS:
+            raise SgtkError(f"unknown logger {self.logger!r}: choose one of {', '.join(LOGGERS)}")
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` picks CUDA, then Apple's MPS, then the CPU."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        mps = getattr(torch.backends, "mps", None)
+        return torch.device("mps" if mps is not None and mps.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise SgtkError("--device cuda asked for, but no CUDA GPU is visible: use --device cpu")
+    try:
+        return torch.device(name)
+    except RuntimeError:
+        raise SgtkError(f"unknown device {name!r}: use auto, cpu, cuda or mps") from None

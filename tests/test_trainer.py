@@ -1,0 +1,101 @@
+"""The Trainer's protocol: select on val, report test once at the end, log what it promises."""
+
+import json
+
+import pytest
+import torch
+from torch import nn
+
+from sgtk.train.metrics import MetricsLog
+from sgtk.train.task import Task
+from sgtk.train.trainer import TrainConfig, Trainer
+
+
+class ToyTask(Task):
+    """Linear regression on fixed data: fast, and its val and test sets differ on purpose."""
+
+    name = "toy"
+    metric = "val_loss"
+    mode = "min"
+
+    def __init__(self):
+        g = torch.Generator().manual_seed(0)
+        self.w = torch.randn(4, 1, generator=g)
+        self.val_x = torch.randn(64, 4, generator=g)
+        self.test_x = torch.randn(64, 4, generator=g) * 3
+
+    def build_model(self) -> nn.Module:
+        return nn.Linear(4, 1)
+
+    def train_batch(self, batch_size, generator, device):
+        x = torch.randn(batch_size, 4, generator=generator)
+        return x, x @ self.w
+
+    def loss(self, model, batch):
+        x, y = batch
+        return nn.functional.mse_loss(model(x), y), {}
+
+    def _mse(self, model, x):
+        return nn.functional.mse_loss(model(x), x @ self.w).item()
+
+    def evaluate(self, model, device):
+        return {"val_loss": self._mse(model, self.val_x)}
+
+    def report(self, model, device):
+        return {"test_loss": self._mse(model, self.test_x)}
+
+
+def _fit(tmp_path, task=None, **cfg):
+    config = TrainConfig(**{"steps": 40, "eval_every": 10, "lr": 0.05, **cfg})
+    return Trainer(task or ToyTask(), config, tmp_path).fit()
+
+
+def test_no_test_key_in_metrics_jsonl_before_the_final_record(tmp_path):
+    _fit(tmp_path)
+    *records, final = MetricsLog(tmp_path / "metrics.jsonl").read()
+    assert [r["step"] for r in records] == [10, 20, 30, 40]
+    assert not [k for r in records for k in r if k.startswith("test_")]
+    assert final["final"] is True and "test_loss" in final
+
+
+def test_every_record_has_step_elapsed_train_and_val_figures(tmp_path):
+    _fit(tmp_path)
+    for r in MetricsLog(tmp_path / "metrics.jsonl").read()[:-1]:
+        assert set(r) == {"step", "elapsed", "train_loss", "val_loss"}
+        assert r["elapsed"] >= 0
+
+
+def test_the_final_record_and_result_hold_the_best_val_figures_and_the_test_figures(tmp_path):
+    result = _fit(tmp_path, lr=0.5, optimizer="sgd")  # large steps: val loss is not monotone
+    *records, final = MetricsLog(tmp_path / "metrics.jsonl").read()
+    best = min(records, key=lambda r: r["val_loss"])
+    assert final["val_loss"] == result["val_loss"] == best["val_loss"]
+    assert final["step"] == result["steps"] == 40
+    assert result["test_loss"] == final["test_loss"]
+    assert result["stopped_by"] == "steps" and result["run_dir"] == str(tmp_path)
+    # report() ran on best.pt's weights, not on the last ones
+    state = torch.load(tmp_path / "best.pt", weights_only=True)
+    assert state["step"] == best["step"]
+
+
+def test_target_is_met_on_the_val_metric(tmp_path):
+    result = _fit(tmp_path, steps=400, target=1e-3)
+    assert result["stopped_by"] == "target" and result["val_loss"] <= 1e-3
+
+
+def test_a_task_that_evaluates_on_test_is_refused(tmp_path):
+    class Leaky(ToyTask):
+        def evaluate(self, model, device):
+            return {**super().evaluate(model, device), "test_loss": 0.0}
+
+    with pytest.raises(TypeError, match="report"):
+        _fit(tmp_path, task=Leaky())
+
+
+def test_resume_of_a_finished_run_drops_its_final_record(tmp_path):
+    _fit(tmp_path, steps=20)
+    Trainer(ToyTask(), TrainConfig(steps=40, eval_every=10, lr=0.05), tmp_path).fit(resume=True)
+    lines = (tmp_path / "metrics.jsonl").read_text().splitlines()
+    records = [json.loads(x) for x in lines]
+    assert [r["step"] for r in records] == [10, 20, 30, 40, 40]
+    assert [r.get("final", False) for r in records] == [False] * 4 + [True]

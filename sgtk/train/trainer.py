@@ -328,9 +328,7 @@ class Trainer:
             )
         write_toml(
             self.run_dir / "config.toml",
-            run_record(
-                self.task.name, getattr(self.task, "config", {}), self.config, self.command
-            ),
+            run_record(self.task.name, getattr(self.task, "config", {}), self.config, self.command),
         )
 
     def _amp(self):

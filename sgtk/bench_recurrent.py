@@ -1,0 +1,191 @@
+"""``sgtk bench`` rows for the recurrent paths: the cells at the shapes users train (the size
+curve), the char-LM step and sampling, each against what one writes with ``torch.nn``."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from sgtk.bench import Row, Sizes, make_row, time_pair
+
+
+def curve_target(hidden: int) -> float:
+    # #17: the seed's size within 1.25x; from H=256 the GEMMs dominate, so within 1.1x.
+    return 1.25 if hidden < 256 else 1.1
+
+
+def recurrent_rows(s: Sizes, device: torch.device) -> list[Row]:
+    rows = []
+    for cell in ("lstm", "rnn"):
+        for steps in s.curve_steps:
+            for hidden in s.curve_hidden:
+                rows.append(_recurrent(cell, s.batch, steps, hidden, s, device))
+    return rows
+
+
+def _recurrent(cell: str, batch: int, steps: int, hidden: int, s: Sizes, device) -> Row:
+    from sgtk.nn import LSTM, VanillaRNN
+
+    d = 10  # one-hot digits, as in the palindrome task
+    x = F.one_hot(torch.randint(0, d, (batch, steps)), d).float().to(device)
+    y = torch.randint(0, d, (batch,), device=device)
+    if cell == "lstm":
+        ref = nn.LSTM(d, hidden, batch_first=True).to(device)
+        ours = LSTM.from_torch(ref)
+    else:
+        ref = nn.RNN(d, hidden, batch_first=True).to(device)
+        ours = VanillaRNN(d, hidden).to(device)
+    heads = [nn.Linear(hidden, d).to(device) for _ in range(2)]
+
+    def fwd_bwd(model, head):
+        params = [*model.parameters(), *head.parameters()]
+
+        def run():
+            for p in params:
+                p.grad = None
+            F.cross_entropy(head(model(x)[0][:, -1]), y).backward()
+
+        return run
+
+    # Fewer repeats where one step takes long (the work grows as H^2 T).
+    repeats = max(s.repeats, min(3 * s.repeats, 3 * s.repeats * 128 * 20 // (hidden * steps)))
+    a, b = time_pair(fwd_bwd(ours, heads[0]), fwd_bwd(ref, heads[1]), device, repeats)
+    name = "LSTM" if cell == "lstm" else "RNN"
+    return make_row(
+        f"{name} fwd+bwd B={batch} T={steps} H={hidden}",
+        a * 1e3,
+        b * 1e3,
+        "ms",
+        f"nn.{name}",
+        curve_target(hidden),
+        shape={"cell": cell, "batch": batch, "steps": steps, "hidden": hidden},
+    )
+
+
+def char_lm_row(s: Sizes, device: torch.device) -> Row:
+    """sgtk's char-LM step (path-graph batch -> CharLSTM) against the plain nn.LSTM loop,
+    both at the default precision: the cost of what sgtk adds, not of a precision change."""
+    from sgtk.data.text import text_batch
+    from sgtk.models.charlm import CharLSTM
+    from sgtk.tasks.text import TextConfig
+
+    cfg, vocab = TextConfig(), 65
+    ours = CharLSTM(vocab, s.lm_hidden, cfg.layers, cfg.embed).to(device)
+    emb = nn.Embedding(vocab, cfg.embed).to(device)
+    lstm = nn.LSTM(cfg.embed, s.lm_hidden, cfg.layers, batch_first=True).to(device)
+    head = nn.Linear(s.lm_hidden, vocab).to(device)
+    ref_params = [*emb.parameters(), *lstm.parameters(), *head.parameters()]
+    ours_opt, ref_opt = torch.optim.Adam(ours.parameters()), torch.optim.Adam(ref_params)
+    tokens = torch.randint(0, vocab, (s.lm_batch, s.lm_seq + 1))
+    inputs, targets = tokens[:, :-1], tokens[:, 1:]
+    bf16 = device.type == "cuda" or torch.ops.mkldnn._is_mkldnn_bf16_supported()
+
+    def amp():
+        return torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16)
+
+    def ours_step():
+        batch = text_batch(inputs, targets, device)
+        with amp():
+            loss = F.cross_entropy(ours(batch).float(), batch.y)
+        ours_opt.zero_grad()
+        loss.backward()
+        nn.utils.clip_grad_norm_(ours.parameters(), 5.0)
+        ours_opt.step()
+
+    def ref_step():
+        i, t = inputs.to(device), targets.to(device)
+        with amp():
+            out, _ = lstm(emb(i))
+            logits = head(out).flatten(0, 1).float()
+        loss = F.cross_entropy(logits, t.reshape(-1))
+        ref_opt.zero_grad()
+        loss.backward()
+        nn.utils.clip_grad_norm_(ref_params, 5.0)
+        ref_opt.step()
+
+    a, b = time_pair(ours_step, ref_step, device, s.repeats)
+    chars = s.lm_batch * s.lm_seq
+    precision = "bf16 autocast" if bf16 else "fp32"
+    return make_row(
+        f"char-LM training throughput, default model, both {precision}",
+        chars / a,
+        chars / b,
+        "chars/s",
+        f"plain nn.LSTM loop ({precision})",
+        0.95,  # sgtk's path-graph batch may cost at most ~5%
+        higher_is_better=True,
+    )
+
+
+def sampling_row(s: Sizes) -> Row:
+    """sgtk's sampler against the loop a user writes: nn.LSTM one character at a time with
+    the (h, c) state carried, on the same pretrained model."""
+    from pathlib import Path
+
+    from sgtk.generate import load_char_model, sample
+
+    model, vocab, _ = load_char_model(None, runs=Path("/nonexistent-sgtk-runs"), device="cpu")
+    n, prefix = s.sample_chars, "I am your"
+
+    @torch.inference_mode()
+    def carried_state_loop():
+        generator = torch.Generator().manual_seed(0)
+        logits, state = model.forward_tokens(vocab.encode(prefix)[None])
+        out = []
+        for _ in range(n):
+            probs = torch.softmax(logits[:, -1].float(), dim=-1)
+            token = torch.multinomial(probs, 1, generator=generator)
+            out.append(int(token))
+            logits, state = model.forward_tokens(token, state)
+        return out
+
+    a, b = time_pair(
+        lambda: sample(model, vocab, prefix, n, seed=0),
+        carried_state_loop,
+        torch.device("cpu"),
+        max(s.repeats // 2, 2),
+        warmup=1,
+    )
+    return make_row(
+        f"sampling {n} chars, pretrained model",
+        a,
+        b,
+        "s",
+        "nn.LSTM per char, carried (h, c)",
+        0.5,
+    )
+
+
+def plot_size_curve(rows: list[Row], path) -> None:
+    """Ratio against H, one line per cell and T, with the 1.0 line and the targets."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    curves: dict[tuple[str, int], list[tuple[int, float]]] = {}
+    for r in rows:
+        if r.shape is not None:
+            key = (r.shape["cell"].upper(), r.shape["steps"])
+            curves.setdefault(key, []).append((r.shape["hidden"], r.ratio))
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for (cell, steps), points in sorted(curves.items()):
+        hs, ratios = zip(*sorted(points))
+        ax.plot(
+            hs, ratios, marker="o", ls="-" if cell == "LSTM" else "--", label=f"{cell} T={steps}"
+        )
+    hidden = sorted({h for points in curves.values() for h, _ in points})
+    ax.axhline(1.0, color="black", lw=1, label="1.0 (as fast as torch.nn)")
+    ax.step(hidden, [curve_target(h) for h in hidden], where="mid", color="grey", ls=":",
+            label="target")  # fmt: skip
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(hidden, [str(h) for h in hidden])
+    batches = sorted({r.shape["batch"] for r in rows if r.shape is not None})
+    ax.set_xlabel(f"hidden size H (batch {', '.join(map(str, batches))})")
+    ax.set_ylabel("time ratio, sgtk / torch.nn (fwd+bwd)")
+    ax.set_title("Hand-written cells against nn.LSTM / nn.RNN")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

@@ -59,6 +59,8 @@ def generate(
             check_sampling(t, top_k, length)
         if num_samples < 1:
             raise SgtkError(f"--num-samples {num_samples} must be at least 1")
+        if prefix == "":
+            raise SgtkError("--prefix is empty: pass at least one character, or leave it out")
         dev = resolve_device(device)
         model, vocab, source = load_char_model(checkpoint, device=dev)
         if prefix is not None:

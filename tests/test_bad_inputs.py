@@ -109,6 +109,8 @@ def test_impossible_sizes_are_refused_before_allocating(here, args, words):
         (("generate",), "--tau", "1,-2", "--tau"),
         (("generate",), "--temperature", "nan", "--tau"),
         (("generate",), "--length", "-3", "--length"),
+        (("generate",), "--prefix", "", "--prefix"),
+        (("generate",), "--num-samples", "0", "--num-samples"),
     ],
 )
 def test_numeric_flags_are_checked_for_nan_infinity_and_sign(here, base, flag, value, word):

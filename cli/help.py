@@ -35,6 +35,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "lr_schedule": choices.SCHEDULES,
     "readout": choices.READOUTS,
     "init": choices.INITS,
+    "logger": choices.LOGGERS,
 }
 
 EXAMPLES = {

@@ -34,7 +34,7 @@ Optimizer = typer.Option(None, "--optimizer", help="sgd, momentum, rmsprop, adam
 MaxNorm = typer.Option(None, "--max-norm", help="Gradient-norm clip (0 disables).")
 MaxTime = typer.Option(None, "--max-time", help="Stop after this many seconds.")
 Seed = typer.Option(None, "--seed", help="Random seed.")
-Device = typer.Option(None, "--device", help="auto, cpu or cuda.")
+Device = typer.Option(None, "--device", help="auto (cuda, then mps, then cpu), cpu, cuda or mps.")
 EvalEvery = typer.Option(None, "--eval-every", help="Evaluate every N steps.")
 Out = typer.Option(None, "--out", help="Run directory (default runs/<task>-<model>-<time>).")
 Config = typer.Option(None, "--config", help="TOML file overriding configs/<task>.toml.")
@@ -42,6 +42,14 @@ Resume = typer.Option(False, "--resume", help="Continue from the run directory's
 Json = typer.Option(False, "--json", help="Print the final metrics as one JSON line.")
 Compile = typer.Option(None, "--compile/--no-compile", help="torch.compile the model.")
 CheckpointEvery = typer.Option(None, "--checkpoint-every", help="Checkpoint every N steps.")
+CheckpointMinutes = typer.Option(
+    None, "--checkpoint-minutes", help="Also checkpoint every M minutes, whatever the step time."
+)
+Logger = typer.Option(
+    None,
+    "--logger",
+    help="jsonl, csv or tensorboard: a log beside metrics.jsonl, which is always written.",
+)
 LrSchedule = typer.Option(
     None,
     "--lr-schedule",
@@ -94,6 +102,8 @@ TRAIN_FLAGS = (
     "device",
     "eval_every",
     "checkpoint_every",
+    "checkpoint_minutes",
+    "logger",
     "target",
     "lr_schedule",
     "lr_decay",
@@ -141,7 +151,9 @@ def run(task_name: str, task_factory, args: dict, show: tuple[str, ...]) -> dict
     model = extra.get("model", "")
     run_dir = out_dir or default_run_dir(task_name, model)
     is_main = int(os.environ.get("RANK", "0")) == 0
-    progress = RichProgress(f"{task_name} {model}", show=show, enabled=is_main)
+    progress = RichProgress(
+        f"{task_name} {model}", show=show, enabled=is_main, max_time=train_cfg.max_time
+    )
     trainer = Trainer(
         task,
         train_cfg,
@@ -188,6 +200,8 @@ def palindrome(
     eval_every: int = EvalEvery,
     target: float = typer.Option(None, "--target", help="Stop once held-out accuracy >= this."),
     checkpoint_every: int = CheckpointEvery,
+    checkpoint_minutes: float = CheckpointMinutes,
+    logger: str = Logger,
     devices: int = Devices,
     lr_schedule: str = LrSchedule,
     lr_decay: float = LrDecay,
@@ -270,6 +284,8 @@ def text(
     device: str = Device,
     eval_every: int = EvalEvery,
     checkpoint_every: int = CheckpointEvery,
+    checkpoint_minutes: float = CheckpointMinutes,
+    logger: str = Logger,
     devices: int = Devices,
     lr_schedule: str = LrSchedule,
     lr_decay: float = LrDecay,
@@ -360,6 +376,8 @@ def molecules(
     device: str = Device,
     eval_every: int = EvalEvery,
     checkpoint_every: int = CheckpointEvery,
+    checkpoint_minutes: float = CheckpointMinutes,
+    logger: str = Logger,
     devices: int = Devices,
     lr_schedule: str = LrSchedule,
     lr_decay: float = LrDecay,

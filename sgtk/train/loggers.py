@@ -12,10 +12,11 @@ import numbers
 from pathlib import Path
 from typing import Any
 
+from sgtk.choices import LOGGERS
 from sgtk.errors import SgtkError
 from sgtk.train.callbacks import Callback
 
-LOGGERS = ("jsonl", "csv", "tensorboard")
+__all__ = ["LOGGERS", "CsvLogger", "TensorBoardLogger", "check_logger", "make_loggers"]
 
 
 def check_logger(name: str) -> None:

@@ -1,12 +1,20 @@
 """The Trainer's protocol: select on val, report test once at the end, log what it promises."""
 
+import csv
 import json
+import os
+import signal
+import sys
 
 import pytest
 import torch
 from torch import nn
 
+from sgtk.errors import SgtkError
+from sgtk.train.callbacks import Callback
+from sgtk.train.checkpoint import load_checkpoint
 from sgtk.train.metrics import MetricsLog
+from sgtk.train.signals import Interrupted
 from sgtk.train.task import Task
 from sgtk.train.trainer import TrainConfig, Trainer
 
@@ -99,3 +107,72 @@ def test_resume_of_a_finished_run_drops_its_final_record(tmp_path):
     records = [json.loads(x) for x in lines]
     assert [r["step"] for r in records] == [10, 20, 30, 40, 40]
     assert [r.get("final", False) for r in records] == [False] * 4 + [True]
+
+
+class CheckpointCounter(Callback):
+    def __init__(self):
+        self.steps = []
+
+    def on_checkpoint(self, step):
+        self.steps.append(step)
+
+
+def test_checkpoint_minutes_checkpoints_on_time_whatever_the_step_count(tmp_path):
+    counter = CheckpointCounter()
+    config = TrainConfig(steps=12, eval_every=6, checkpoint_every=10**9, checkpoint_minutes=1e-9)
+    Trainer(ToyTask(), config, tmp_path / "minutes", callbacks=[counter]).fit()
+    assert counter.steps == list(range(1, 13))  # a tiny M is due after every step
+    counter = CheckpointCounter()
+    config = TrainConfig(steps=12, eval_every=6, checkpoint_every=10**9)
+    Trainer(ToyTask(), config, tmp_path / "steps", callbacks=[counter]).fit()
+    assert counter.steps == [12]
+
+
+def test_a_second_sigterm_during_the_checkpoint_write_does_not_tear_it(tmp_path, monkeypatch):
+    from sgtk.train import trainer as trainer_module
+
+    real_save = trainer_module.save_checkpoint
+
+    def save_while_signalled(state, path):
+        if path.name == "checkpoint.pt":
+            os.kill(os.getpid(), signal.SIGTERM)  # the second one, mid-write
+        real_save(state, path)
+
+    class TermAtStep3(Callback):
+        def on_step(self, step, logs):
+            if step == 3:
+                os.kill(os.getpid(), signal.SIGTERM)
+
+    monkeypatch.setattr(trainer_module, "save_checkpoint", save_while_signalled)
+    config = TrainConfig(steps=100, eval_every=10, checkpoint_every=10**9)
+    with pytest.raises(Interrupted) as stopped:
+        Trainer(ToyTask(), config, tmp_path, callbacks=[TermAtStep3()]).fit()
+    assert stopped.value.exit_code == 143
+    assert load_checkpoint(tmp_path / "checkpoint.pt")["step"] == 3
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # handlers given back
+
+
+def test_csv_logger_mirrors_metrics_jsonl_and_is_cut_back_on_resume(tmp_path):
+    def fit(steps, resume):
+        config = TrainConfig(steps=steps, eval_every=10, logger="csv", lr=0.05)
+        Trainer(ToyTask(), config, tmp_path).fit(resume=resume)
+        return list(csv.DictReader(open(tmp_path / "metrics.csv")))
+
+    assert [(r["step"], r["final"]) for r in fit(20, False)][-1] == ("20", "True")
+    rows = fit(30, True)  # the first run's final record is dropped, as in metrics.jsonl
+    assert [(r["step"], r["final"]) for r in rows] == [
+        ("10", "False"),
+        ("20", "False"),
+        ("30", "False"),
+        ("30", "True"),
+    ]
+    assert rows[-1]["test_loss"] and not rows[0]["test_loss"]
+
+
+def test_tensorboard_logger_without_tensorboard_is_one_line_before_anything_is_written(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setitem(sys.modules, "tensorboard", None)  # import fails, as when missing
+    with pytest.raises(SgtkError, match=r"pip install 'sgtk\[tensorboard\]'"):
+        Trainer(ToyTask(), TrainConfig(logger="tensorboard"), tmp_path / "run")
+    assert not (tmp_path / "run").exists()

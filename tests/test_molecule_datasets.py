@@ -11,7 +11,7 @@ from sgtk.data.molecules import MoleculeSet
 from sgtk.data.splits import random_split, scaffold_split
 from sgtk.errors import SgtkError
 from sgtk.tasks.molecules import MoleculeConfig, MoleculeTask
-from tests.helpers import assert_one_line_error, invoke
+from tests.helpers import assert_one_line_error, invoke, last_json
 
 # Small molecules with a few scaffolds (benzene, cyclohexane, pyridine, none, naphthalene).
 SMILES = [f"c1ccccc1{'C' * i}O" for i in range(8)] + [f"C1CCCCC1{'C' * i}N" for i in range(6)]
@@ -76,9 +76,9 @@ def test_semicolon_bom_csv_trains_and_records_its_delimiter(tmp_path, monkeypatc
     path = write_csv(tmp_path / "eu.csv", rows(), ";", bom=True, decimal=",")
     r = invoke("train", "molecules", "--data", path, "--target-col", "y", "--steps", 2,
                "--eval-every", 2, "--out", tmp_path / "r", "--json")  # fmt: skip
-    assert r.exit_code == 0, r.output
-    config = (tmp_path / "r" / "config.toml").read_text()
-    assert 'delimiter = "semicolon"' in config
+    assert last_json(r)["delimiter"] == "semicolon"
+    final = (tmp_path / "r" / "metrics.jsonl").read_text().splitlines()[-1]
+    assert json.loads(final)["delimiter"] == "semicolon"  # the run's own record
     r = invoke("train", "molecules", "--data", path, "--target-col", "y", "--delimiter", ",",
                "--steps", 2, "--out", tmp_path / "r2")  # fmt: skip
     assert_one_line_error(r, "no column", "--delimiter")

@@ -245,6 +245,7 @@ class MoleculeTask(Task):
             "n_train": len(self.train_idx),
             "n_val": len(self.val_idx),
             "n_test": len(self.test_idx),
+            "delimiter": self.delimiter,
         }
 
     def state_dict(self) -> dict[str, Any]:

@@ -94,8 +94,9 @@ class Trainer:
     def fit(self, resume: bool = False) -> dict[str, Any]:
         cfg = self.config
         saved = self._load_resume_state() if resume else None
+        run = self._restore(saved)  # writes nothing, so a misfit checkpoint changes nothing
         with folder_lock(self.run_dir) if self.is_main else nullcontext():
-            run = self._restore(saved)
+            self._prepare_run_dir(run, resume)
             emit(self._hooks, "on_start", cfg.steps, run.step)
             with StopSignals() as signals:
                 run.started = run.last_checkpoint = time.perf_counter()
@@ -115,7 +116,7 @@ class Trainer:
 
     # ---- its parts ---------------------------------------------------------------------
     def _restore(self, saved: dict[str, Any] | None) -> LoopState:
-        """Build the model and optimiser, load ``saved`` into them, prepare ``run_dir``."""
+        """Build the model and optimiser and load ``saved`` into them."""
         cfg = self.config
         torch.manual_seed(cfg.seed)
         self.model = self.task.build_model().to(self.device)
@@ -127,7 +128,7 @@ class Trainer:
         self.batch_size = max(cfg.batch_size // dist.world_size(), 1)
         self.log = MetricsLog(self.run_dir / "metrics.jsonl")
         run = LoopState()
-        if saved is not None:  # loaded before anything is written: a misfit changes nothing
+        if saved is not None:
             ckpt = self.run_dir / "checkpoint.pt"
             fit_model_state(self.model, saved, ckpt)
             load_optimizer_state(self.optimizer, saved["optimizer"], ckpt)
@@ -138,14 +139,7 @@ class Trainer:
                 torch.cuda.set_rng_state_all(saved["cuda_rng"])
             run.step, run.elapsed_before = saved["step"], saved["elapsed"]
             run.best, run.best_val = saved["best"], saved.get("best_val", {})
-        self._prepare_run_dir(resume=saved is not None)
-        if self.is_main and saved is not None:
-            self.log.truncate_after(run.step)
-        elif self.is_main:  # a fresh run: nothing of an older one may leak in
-            self.log.path.unlink(missing_ok=True)
-            (self.run_dir / "best.pt").unlink(missing_ok=True)
-        loggers = make_loggers(cfg.logger, self.run_dir) if self.is_main else []
-        self._hooks = [*self.callbacks, *loggers]
+        self._hooks = list(self.callbacks)
         self.train_model = dist.wrap(self.model, self.device)
         if cfg.compile:
             self.train_model = torch.compile(self.train_model)
@@ -308,7 +302,8 @@ class Trainer:
             )
         return state
 
-    def _prepare_run_dir(self, resume: bool) -> None:
+    def _prepare_run_dir(self, run: LoopState, resume: bool) -> None:
+        """Write ``config.toml``, cut ``metrics.jsonl`` back to ``run.step``, open the loggers."""
         if not self.is_main:
             return
         try:
@@ -330,6 +325,12 @@ class Trainer:
             self.run_dir / "config.toml",
             run_record(self.task.name, getattr(self.task, "config", {}), self.config, self.command),
         )
+        if resume:
+            self.log.truncate_after(run.step)
+        else:  # a fresh run: nothing of an older one may leak in
+            self.log.path.unlink(missing_ok=True)
+            (self.run_dir / "best.pt").unlink(missing_ok=True)
+        self._hooks += make_loggers(self.config.logger, self.run_dir)
 
     def _amp(self):
         if (

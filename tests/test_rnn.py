@@ -130,6 +130,14 @@ def test_lstm_nan_input_gives_nan_output(lstm_loop):
     assert out[0, 1:].isnan().all() and not out[1].isnan().any()
 
 
+def test_torch_compile_traces_the_python_loop(lstm_loop, monkeypatch):
+    # The C++ op has no fake-tensor rule, so under dynamo the LSTM must take the Python loop.
+    monkeypatch.setattr(torch.compiler, "is_compiling", lambda: True)
+    python_calls = _counting(monkeypatch, "_forward_python")
+    LSTM(D, H)(torch.randn(B, T, D))
+    assert python_calls
+
+
 def test_failed_kernel_build_falls_back_to_python(monkeypatch):
     import torch.utils.cpp_extension as cpp
 

@@ -86,6 +86,8 @@ def _build() -> object | None:
 def _kernel_for(t: Tensor):
     if t.device.type != "cpu" or t.dtype not in (torch.float32, torch.float64):
         return None
+    if torch.compiler.is_compiling():  # the op has no fake-tensor rule; dynamo traces Python
+        return None
     return lstm_kernel()
 
 

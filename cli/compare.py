@@ -97,7 +97,9 @@ def rnn_vs_gcn(
             Sweep.from_config(
                 t,
                 **common,
-                models=[m.strip() for m in models.split(",") if m.strip()] if models else None,
+                models=None
+                if models is None
+                else [m.strip() for m in models.split(",") if m.strip()],
                 lengths=_list(lengths, "--lengths"),
                 layers=_list(layers, "--layers", allow=("auto",)),
                 params=params,

@@ -1,8 +1,7 @@
-"""`sgtk plot grads`: the vanishing-gradient picture of seed Q1.1."""
+"""`sgtk plot grads` (gradients over time) and `sgtk plot run` (a run's curves)."""
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 import typer
@@ -20,31 +19,33 @@ def grads(
     seed: int = typer.Option(0, "--seed", help="Random seed."),
     out_file: Path = typer.Option(Path("runs/grads.png"), "--out", help="PNG to write."),
 ) -> None:
-    """Plot ||dL/dh_t|| over t for the RNN and the LSTM, untrained (and trained)."""
-    import torch
+    """Plot ||dL/dh_t|| over t for the RNN and the LSTM, untrained (and trained).
 
-    from sgtk.experiments.grads import grad_norms, plot_grad_norms
-    from sgtk.tasks.palindrome import PalindromeConfig, PalindromeTask
-    from sgtk.train.trainer import TrainConfig, Trainer
+    Example: sgtk plot grads --length 100 --trained
+    """
+    from sgtk.experiments.grads import grad_curves, plot_grad_norms
 
     def go():
-        curves = {}
-        for model in ("rnn", "lstm"):
-            for init in ("xavier", "auto"):
-                task = PalindromeTask(PalindromeConfig(model=model, length=length, init=init))
-                torch.manual_seed(seed)
-                name = f"{model} ({task.config.resolved_init()})"
-                curves[f"{name} untrained"] = grad_norms(task.build_model(), task.data)
-                if trained:
-                    with tempfile.TemporaryDirectory() as tmp:
-                        trainer = Trainer(
-                            task,
-                            TrainConfig(steps=steps, seed=seed, eval_every=max(steps // 5, 1)),
-                            tmp,
-                        )
-                        trainer.fit()
-                        curves[f"{name} trained"] = grad_norms(trainer.model, task.data)
+        curves = grad_curves(length, trained, steps, seed)
         out_file.parent.mkdir(parents=True, exist_ok=True)
         out.print(f"wrote {plot_grad_norms(curves, out_file, length)}")
+
+    guarded(go)
+
+
+@app.command()
+def run(
+    run_dirs: list[Path] = typer.Argument(..., help="Run folders (with metrics.jsonl)."),
+    out_file: Path = typer.Option(None, "--out", help="PNG to write [first run/curves.png]."),
+) -> None:
+    """Train and val curves of one or more runs in one PNG.
+
+    Example: sgtk plot run runs/shakespeare runs/shakespeare-gcn --out curves.png
+    """
+    from sgtk.experiments.runplot import plot_runs
+
+    def go():
+        path = out_file or Path(run_dirs[0]) / "curves.png"
+        out.print(f"wrote {plot_runs(run_dirs, path)['path']}")
 
     guarded(go)

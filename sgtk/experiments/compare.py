@@ -184,8 +184,10 @@ class SweepRunner:
             curve.values = json.loads((run_dir / "curve.json").read_text())
         try:
             result = train_run(self.sweep, run, task, lr, run_dir, callbacks=[curve], resume=resume)
-        finally:
+        except KeyboardInterrupt:  # the checkpoint is written; keep the curve up to it
             atomic_write_bytes(run_dir / "curve.json", json.dumps(curve.values).encode())
+            raise
+        atomic_write_bytes(run_dir / "curve.json", json.dumps(curve.values).encode())
         config = task.config
         init = config.resolved_init() if hasattr(config, "resolved_init") else "default"
         row = {
@@ -272,6 +274,16 @@ def run_sweep(
     on_run: Callable[[int, int, dict[str, Any], bool], None] | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, list[float]]]:
     """Train every run of the runner's sweep (this shard's) and keep rows, results and curves."""
+    out_dir = runner.out_dir
+    try:
+        from sgtk.train.lock import folder_lock
+    except ImportError:  # before the run-folder lock
+        from contextlib import nullcontext as folder_lock
+    with folder_lock(out_dir, "compare"):
+        return _run_all(runner, on_run)
+
+
+def _run_all(runner: SweepRunner, on_run) -> tuple[list[dict[str, Any]], dict[str, list[float]]]:
     sweep, out_dir = runner.sweep, runner.out_dir
     out_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(out_dir / "sweep.json", json.dumps(_settings(sweep), indent=1).encode())

@@ -37,6 +37,29 @@ def grad_norms(
     return torch.stack([h.grad.norm(dim=-1).mean() for h in hs])
 
 
+def grad_curves(length: int, trained: bool, steps: int, seed: int) -> dict[str, torch.Tensor]:
+    """||dL/dh_t|| for the RNN and LSTM with Xavier and with the default init (and trained)."""
+    import tempfile
+
+    from sgtk.tasks.palindrome import PalindromeConfig, PalindromeTask
+    from sgtk.train.trainer import TrainConfig, Trainer
+
+    curves = {}
+    for model in ("rnn", "lstm"):
+        for init in ("xavier", "auto"):
+            task = PalindromeTask(PalindromeConfig(model=model, length=length, init=init))
+            torch.manual_seed(seed)
+            name = f"{model} ({task.config.resolved_init()})"
+            curves[f"{name} untrained"] = grad_norms(task.build_model(), task.data)
+            if trained:
+                with tempfile.TemporaryDirectory() as tmp:
+                    cfg = TrainConfig(steps=steps, seed=seed, eval_every=max(steps // 5, 1))
+                    trainer = Trainer(task, cfg, tmp)
+                    trainer.fit()
+                    curves[f"{name} trained"] = grad_norms(trainer.model, task.data)
+    return curves
+
+
 def plot_grad_norms(curves: dict[str, torch.Tensor], path: Path, length: int) -> Path:
     import matplotlib
 
@@ -55,10 +78,11 @@ def plot_grad_norms(curves: dict[str, torch.Tensor], path: Path, length: int) ->
         )
     ax.set(
         xlabel="time step t",
-        ylabel="||dL/dh_t||  (loss at the last step)",
-        title=f"Gradients over time, palindromes of length {length}",
+        ylabel="||dL/dh_t||, batch mean (log scale)",
+        title=f"Gradients over time, palindromes of length {length}\n"
+        "(loss at the last step; dashed: after training)",
     )
-    ax.legend()
+    ax.legend(fontsize=8, loc="lower right")
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=120, bbox_inches="tight")
     plt.close(fig)

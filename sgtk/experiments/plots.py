@@ -84,7 +84,8 @@ def training_curves(
         ax.axhline(CHANCE, color="grey", ls=":", lw=1)
         ax.set(title=label, xlabel="training step", ylim=(0, 1.05),
                ylabel=f"train accuracy (running mean of {window} steps)")  # fmt: skip
-        ax.legend(fontsize=7, loc="lower right")
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7, loc="lower right")
     fig.suptitle("Training curves, seed 0 (dotted: chance)", fontsize=10)
     return {"path": _save(fig, path), "curves": drawn}
 

@@ -18,22 +18,28 @@ INITS = ("auto", "xavier")
 
 
 def has_depth(model: str) -> bool:
-    return model not in RECURRENT
+    """Whether ``--layers`` sets the model's depth (its reach in hops)."""
+    try:
+        from sgtk.models.registry import uses_layers
+    except ImportError:  # before the model registry
+        return model not in RECURRENT
+    return uses_layers(model)
 
 
 @dataclass
 class Sweep:
-    """One task's sweep. ``Sweep.from_config(task, **flags)`` fills it from compare.toml."""
+    """One task's sweep. ``Sweep.from_config(task, **flags)`` fills it from compare.toml,
+    which holds every default; those given here only keep a hand-made Sweep valid."""
 
     task: str
-    models: list[str]
-    lengths: list[int]
-    layers: list[int | str]  # layer counts, and "auto" for k = T-2 (palindromes)
-    seeds: int
-    params: int
-    steps: int
-    batch_size: int
-    eval_every: int
+    models: list[str] = field(default_factory=list)
+    lengths: list[int] = field(default_factory=list)  # palindromes only
+    layers: list[int | str] = field(default_factory=lambda: [1])  # and "auto": k = T-2
+    seeds: int = 1
+    params: int = 10_000
+    steps: int = 100
+    batch_size: int = 32
+    eval_every: int = 100
     target: float | None = None
     patience: int = 0
     pilot_steps: int = 200
@@ -165,16 +171,18 @@ def make_task(sweep: Sweep, run: dict[str, Any], hidden: int, shared: Any):
         )
         return PalindromeTask(cfg)
     if sweep.task == "text":
+        from sgtk.tasks import text
         from sgtk.tasks.text import TextConfig, TextTask
 
         depth = {"layers": layers} if has_depth(model) else {}
+        carry = sweep.carry_state and model in getattr(text, "CARRY_MODELS", RECURRENT)
         cfg = _fill(
             TextConfig,
             defaults,
             model=model,
             hidden=hidden,
             sample_length=0,
-            carry_state=sweep.carry_state,
+            carry_state=carry,
             **depth,
         )
         return TextTask(cfg, text=shared)

@@ -1,0 +1,171 @@
+import json
+import signal
+
+import pytest
+
+from sgtk.errors import SgtkError
+from sgtk.experiments import compare
+from sgtk.experiments.budget import count_params, solve_hidden
+from sgtk.experiments.compare import prepare, run_sweep
+from sgtk.experiments.report import merge
+from sgtk.experiments.stats import best_marks, summarise, t_interval
+from sgtk.experiments.sweep import Sweep, make_task
+from tests.helpers import assert_one_line_error, invoke
+
+TINY = dict(lengths=[5, 6], models=["rnn", "gcn"], layers=[2, "auto"], seeds=1, steps=6)
+TINY |= dict(params=3000, eval_every=3, patience=0)
+
+
+@pytest.mark.parametrize("budget", [3000, 20000])
+@pytest.mark.parametrize("model,layers", [("rnn", 0), ("lstm", 0), ("gcn", 2), ("gcn", 13)])
+def test_solved_hidden_size_is_within_ten_percent_of_the_budget(model, layers, budget):
+    sweep = Sweep.from_config("palindrome", params=budget)
+    task = make_task(sweep, {"model": model, "length": 15, "layers": layers, "seed": 0}, 8, None)
+
+    def build(h):
+        task.config.hidden = h
+        return task.build_model()
+
+    hidden = solve_hidden(build, budget, model)
+    assert abs(count_params(build(hidden)) / budget - 1) <= 0.10
+    # and it is the closest: one unit more or less is no nearer the budget
+    for h in (hidden - 1, hidden + 1):
+        assert abs(count_params(build(h)) - budget) >= abs(count_params(build(hidden)) - budget)
+
+
+def test_a_budget_no_hidden_size_meets_is_refused():
+    with pytest.raises(SgtkError, match="within 10 %"):
+        solve_hidden(lambda h: __import__("torch").nn.Linear(10, 10 * h), 15, "linear")
+
+
+def test_t_interval_is_students_t():
+    mean, std, lo, hi = t_interval([1.0, 2.0, 3.0])
+    assert (mean, std) == (2.0, 1.0)
+    assert hi - mean == pytest.approx(4.302653 / 3**0.5, rel=1e-5)  # t(0.975, 2) = 4.3027
+    assert t_interval([0.5])[2] != t_interval([0.5])[2]  # one seed: no interval (nan)
+
+
+def _row(model, length, acc, seed):
+    return {"model": model, "length": length, "layers": 0, "seed": seed, "test_accuracy": acc}
+
+
+def test_better_model_marked_only_when_intervals_do_not_overlap():
+    rows = [_row("rnn", 5, a, s) for s, a in enumerate([0.99, 1.0, 0.98])]
+    rows += [_row("gcn", 5, a, s) for s, a in enumerate([0.1, 0.12, 0.11])]
+    rows += [_row("rnn", 9, a, s) for s, a in enumerate([0.2, 0.9, 0.5])]
+    rows += [_row("gcn", 9, a, s) for s, a in enumerate([0.1, 0.7, 0.4])]
+    assert best_marks(summarise(rows, "test_accuracy"), "max") == {("rnn", 5)}
+
+
+def test_sweep_rows_match_budgets_keep_run_folders_and_use_auto_depth(tmp_path):
+    sweep = Sweep.from_config("palindrome", **TINY)
+    rows, _ = run_sweep(prepare(sweep, tmp_path))
+    names = {r["name"] for r in rows}
+    # k=auto is T-2: k=3 at T=5; at T=6 it is k=4; fixed k=2 runs beside it
+    assert names == {"rnn-T5-k0-s0", "gcn-T5-k2-s0", "gcn-T5-k3-s0"} | {
+        "rnn-T6-k0-s0", "gcn-T6-k2-s0", "gcn-T6-k4-s0"}  # fmt: skip
+    params = [r["params"] for r in rows]
+    assert max(params) <= 1.1 * 3000 and min(params) >= 0.9 * 3000
+    for r in rows:
+        assert {
+            "hidden",
+            "lr",
+            "lr_source",
+            "steps",
+            "seconds",
+            "n_train",
+            "n_val",
+            "n_test",
+        } <= set(r)
+        assert r["max_steps"] == 6 and r["precision"] == "float32"
+        for f in ("config.toml", "metrics.jsonl", "row.json"):
+            assert (tmp_path / "runs" / r["name"] / f).is_file()
+    saved = json.loads((tmp_path / "results.json").read_text())
+    assert [r["name"] for r in saved] == [r["name"] for r in rows]
+    assert "gcn k=auto" in rows[2]["series"]
+
+
+def test_interrupted_sweep_leaves_valid_results_and_resumes_without_retraining(
+    tmp_path, monkeypatch
+):
+    sweep = Sweep.from_config("palindrome", **TINY)
+    trained = []
+    real_execute = compare.SweepRunner.execute
+
+    def execute(self, run):
+        trained.append(run["name"])
+        return real_execute(self, run)
+
+    monkeypatch.setattr(compare.SweepRunner, "execute", execute)
+    real_on_step = compare.CurveRecorder.on_step
+
+    def ctrl_c_in_third_run(self, step, logs):  # Ctrl-C at step 2 of the third run
+        real_on_step(self, step, logs)
+        if len(trained) == 3 and step == 2:
+            signal.raise_signal(signal.SIGINT)
+
+    monkeypatch.setattr(compare.CurveRecorder, "on_step", ctrl_c_in_third_run)
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(prepare(sweep, tmp_path))
+    partial = json.loads((tmp_path / "results.json").read_text())
+    assert [r["name"] for r in partial] == trained[:2]
+    third = tmp_path / "runs" / trained[2]
+    assert (third / "checkpoint.pt").exists() and not (third / "row.json").exists()
+
+    monkeypatch.setattr(compare.CurveRecorder, "on_step", real_on_step)
+    with pytest.raises(SgtkError, match="--resume"):
+        prepare(sweep, tmp_path)
+    trained.clear()
+    skipped = []
+    rows, _ = run_sweep(prepare(sweep, tmp_path, resume=True), lambda i, n, r, s: skipped.append(s))
+    assert skipped[:2] == [True, True] and not any(skipped[2:])
+    assert trained[0] == partial[-1]["name"] or trained[0] not in {r["name"] for r in partial}
+    assert len(rows) == 6 and rows[2]["steps"] == 6  # the third run went on from its step 2
+    records = [json.loads(x) for x in (third / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records if not r.get("final")] == [3, 6]
+
+
+def test_shards_merge_into_the_whole_sweep(tmp_path):
+    for i in range(2):
+        sweep = Sweep.from_config("palindrome", **TINY, shard=(i, 2))
+        run_sweep(prepare(sweep, tmp_path / f"s{i}"))
+    outcome = merge([tmp_path / "s0", tmp_path / "s1"], tmp_path / "all")[0]
+    whole = {r["name"] for r in Sweep.from_config("palindrome", **TINY).runs()}
+    assert {r["name"] for r in outcome.rows} == whole
+    assert json.loads((tmp_path / "all" / "results.json").read_text()) == outcome.rows
+    assert (tmp_path / "all" / "accuracy_vs_length.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_cli_tiny_sweep_prints_tables_and_writes_pngs(tmp_path):
+    out = tmp_path / "cmp"
+    r = invoke("compare", "rnn-vs-gcn", "--lengths", "5,6", "--models", "rnn,gcn", "--layers",
+               "2,4", "--seeds", 1, "--steps", 4, "--params", 3000, "--out", out)  # fmt: skip
+    assert r.exit_code == 0, r.output
+    assert "Budgets" in r.output and "T=6" in r.output
+    for png in ("accuracy_vs_length", "training_curves", "memory_horizon", "gcn_layers_heatmap"):
+        assert (out / f"{png}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    lines = (out / "results.csv").read_text().strip().splitlines()
+    assert len(lines) == 1 + 2 * 3 and lines[0].startswith("task,model,length")
+
+
+@pytest.mark.parametrize(
+    "args,word",
+    [
+        (["--models", "rnn,chess"], "chess"),
+        (["--models", ""], "empty"),
+        (["--lengths", ""], "empty"),
+        (["--lengths", "5,x"], "--lengths"),
+        (["--layers", "2,deep"], "--layers"),
+        (["--task", "chess"], "chess"),
+        (["--shard", "2/2"], "--shard"),
+        (["--tune-lr", "1e-3,-1"], "--tune-lr"),
+        (["--init", "zeros"], "--init"),
+        (["--params", "5"], "--params"),
+        (["--task", "all", "--models", "rnn"], "--models"),
+        (["--task", "text", "--layers", "auto"], "auto"),
+    ],
+)
+def test_bad_compare_flags(args, word, tmp_path):
+    r = invoke("compare", "rnn-vs-gcn", *args, "--out", tmp_path / "c")
+    assert_one_line_error(r, word)
+    assert not (tmp_path / "c").exists()

@@ -85,6 +85,12 @@ def test_impossible_sizes_are_refused_before_allocating(here, args, words):
     fails_cleanly(here, args, "needs about", *words)
 
 
+def test_a_complete_graph_over_long_windows_is_refused(here):
+    (here / "long.txt").write_text(CORPUS * 40)  # each split holds a 4,096-char window
+    args = ("train", "text", "--data", "long.txt", "--model", "gcn", "--graph", "complete")
+    fails_cleanly(here, (*args, "--seq-length", 4096, "--out", "r"), "complete", "--seq-length")
+
+
 @pytest.mark.parametrize(
     "base,flag,value,word",
     [

@@ -176,3 +176,27 @@ def test_tensorboard_logger_without_tensorboard_is_one_line_before_anything_is_w
     with pytest.raises(SgtkError, match=r"pip install 'sgtk\[tensorboard\]'"):
         Trainer(ToyTask(), TrainConfig(logger="tensorboard"), tmp_path / "run")
     assert not (tmp_path / "run").exists()
+
+
+class TermAt(Callback):
+    def __init__(self, step):
+        self.step = step
+
+    def on_step(self, step, logs):
+        if step == self.step:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _records_without_elapsed(path):
+    return [{k: v for k, v in r.items() if k != "elapsed"} for r in MetricsLog(path).read()]
+
+
+def test_a_stop_between_evaluations_resumes_to_the_same_records(tmp_path):
+    config = TrainConfig(steps=30, eval_every=10, checkpoint_every=10**9, lr=0.05)
+    Trainer(ToyTask(), config, tmp_path / "whole").fit()
+    with pytest.raises(Interrupted):
+        Trainer(ToyTask(), config, tmp_path / "cut", callbacks=[TermAt(13)]).fit()
+    assert load_checkpoint(tmp_path / "cut" / "checkpoint.pt")["step"] == 13
+    Trainer(ToyTask(), config, tmp_path / "cut").fit(resume=True)
+    whole = _records_without_elapsed(tmp_path / "whole" / "metrics.jsonl")
+    assert _records_without_elapsed(tmp_path / "cut" / "metrics.jsonl") == whole

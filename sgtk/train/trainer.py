@@ -139,6 +139,10 @@ class Trainer:
                 torch.cuda.set_rng_state_all(saved["cuda_rng"])
             run.step, run.elapsed_before = saved["step"], saved["elapsed"]
             run.best, run.best_val = saved["best"], saved.get("best_val", {})
+            # A checkpoint between evaluations (a signal, --checkpoint-minutes) carries the
+            # train statistics gathered since the last one, so the next record is the same.
+            sums = saved.get("train_sums") or [[{}, 0]] * dist.world_size()
+            run.sums, run.count = sums[dist.rank()]
         self._hooks = list(self.callbacks)
         self.train_model = dist.wrap(self.model, self.device)
         if cfg.compile:
@@ -237,6 +241,7 @@ class Trainer:
         # Every rank's data position, so that each resumes its own stream.
         data_rng = dist.gather_objects(self.data_gen.get_state())
         task_state = dist.gather_objects(self.task.state_dict())
+        train_sums = dist.gather_objects([run.sums, run.count])
         run.last_checkpoint = time.perf_counter()
         if not self.is_main:
             return
@@ -247,6 +252,7 @@ class Trainer:
             "data_rng": data_rng,
             "torch_rng": torch.get_rng_state(),
             "task_state": task_state,
+            "train_sums": train_sums,
             "step": run.step,
             "elapsed": run.elapsed(),
             "best": run.best,

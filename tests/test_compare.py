@@ -169,3 +169,23 @@ def test_bad_compare_flags(args, word, tmp_path):
     r = invoke("compare", "rnn-vs-gcn", *args, "--out", tmp_path / "c")
     assert_one_line_error(r, word)
     assert not (tmp_path / "c").exists()
+
+
+def test_report_lists_every_task_table_png_command_and_machine(tmp_path):
+    from sgtk.experiments.report import finish, write_report
+
+    outcomes = []
+    for task, key, value in (("palindrome", "test_accuracy", 1.0), ("text", "test_bpc", 2.5),
+                             ("molecules", "test_rmse", 1.2)):  # fmt: skip
+        rows = [{"task": task, "model": "lstm", "length": 5 if task == "palindrome" else 0,
+                 "layers": 0, "seed": s, "series": ["lstm"], "name": f"lstm-s{s}", key: value,
+                 "params": 100, "hidden": 4, "lr": 1e-3, "lr_source": "config", "steps": 10,
+                 "max_steps": 10, "seconds": 1.0, "init": "chrono"} for s in range(2)]  # fmt: skip
+        outcomes.append(finish(task, rows, {}, tmp_path / task))
+    text = write_report(tmp_path, outcomes, "sgtk compare rnn-vs-gcn --task all").read_text()
+    for task in ("palindrome", "text", "molecules"):
+        assert f"## {task}" in text
+    assert text.count("| lstm |") == 6  # a results and a budget row per task
+    assert "![accuracy_vs_length](palindrome/accuracy_vs_length.png)" in text
+    assert "![text_test_bpc](text/text_test_bpc.png)" in text
+    assert "sgtk compare rnn-vs-gcn --task all" in text and "torch:" in text and "cores" in text

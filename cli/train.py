@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shlex
-import subprocess
 import sys
 from pathlib import Path
 
@@ -88,7 +87,9 @@ def launch_torchrun(devices: int) -> None:
         "sgtk",
         *args,
     ]
-    raise typer.Exit(subprocess.run(cmd).returncode)
+    from sgtk.train.distributed import run_launcher
+
+    raise typer.Exit(run_launcher(cmd))
 
 
 TRAIN_FLAGS = (

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
 
 import torch
 import torch.distributed as tdist
@@ -84,3 +86,30 @@ def gather_objects(obj):
 def barrier() -> None:
     if is_distributed():
         tdist.barrier()
+
+
+def run_launcher(cmd: list[str]) -> int:
+    """Run ``torchrun`` (``cmd``) and return its exit code, passing stop requests on to it.
+
+    SIGTERM (``kill``, ``docker stop``) is forwarded, and SIGUSR1 is forwarded as SIGTERM,
+    which torchrun passes to every rank; each rank then stops as on Ctrl-C. Ctrl-C reaches
+    torchrun and the ranks through the terminal's process group, so here it is only waited
+    out. Without this the launcher would die alone and leave the ranks training.
+    """
+    proc = subprocess.Popen(cmd)
+    received: list[int] = []
+
+    def forward(signum: int, frame: object) -> None:
+        received.append(signum)
+        if signum != signal.SIGINT:
+            proc.send_signal(signal.SIGTERM)
+
+    previous = {
+        s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1)
+    }
+    try:
+        code = proc.wait()
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    return 128 + received[0] if received else code

@@ -29,7 +29,7 @@ from sgtk.train.metrics import MetricsLog
 from sgtk.train.optim import lr_factor, make_optimizer, set_lr
 from sgtk.train.signals import Interrupted, StopSignals
 from sgtk.train.task import Task
-from sgtk.train.train_config import TrainConfig, resolve_device
+from sgtk.train.train_config import TrainConfig, mixed_precision, resolve_device
 
 __all__ = [
     "Callback",
@@ -147,7 +147,7 @@ class Trainer:
         self.train_model = dist.wrap(self.model, self.device)
         if cfg.compile:
             self.train_model = torch.compile(self.train_model)
-        self.autocast, self.scaler = self._amp()
+        self.autocast, self.scaler = mixed_precision(self.device, cfg)
         return run
 
     def _train_step(self, run: LoopState) -> dict[str, float]:
@@ -337,21 +337,6 @@ class Trainer:
             self.log.path.unlink(missing_ok=True)
             (self.run_dir / "best.pt").unlink(missing_ok=True)
         self._hooks += make_loggers(self.config.logger, self.run_dir)
-
-    def _amp(self):
-        if (
-            self.device.type == "cpu"
-            and self.config.cpu_bf16
-            and torch.ops.mkldnn._is_mkldnn_bf16_supported()
-        ):
-            # oneDNN runs bf16 LSTMs about twice as fast on CPUs with native bf16 (AVX512-BF16,
-            # AMX); elsewhere bf16 is emulated and slower, so it stays off there.
-            return torch.autocast("cpu", dtype=torch.bfloat16), None
-        if self.device.type != "cuda" or not self.config.amp:
-            return nullcontext(), None
-        dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        scaler = torch.amp.GradScaler("cuda") if dtype == torch.float16 else None
-        return torch.autocast("cuda", dtype=dtype), scaler
 
     def _reached(self, value: float) -> bool:
         target = self.config.target

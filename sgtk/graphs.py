@@ -78,7 +78,11 @@ def _uniform_edges(
         return path_edge_index(num_graphs, length, directed, device)  # the views' own object
     src, dst = (t.to(device) for t in _template(spec, length, directed))
     starts = torch.arange(num_graphs, device=device).mul_(length)[:, None]
-    return torch.stack([(starts + src).reshape(-1), (starts + dst).reshape(-1)])
+    # Written in place: complete graphs are large, and a stack would copy them once more.
+    edge_index = torch.empty(2, num_graphs, len(src), dtype=torch.long, device=device)
+    torch.add(starts, src, out=edge_index[0])
+    torch.add(starts, dst, out=edge_index[1])
+    return edge_index.view(2, -1)
 
 
 def uniform_edges(

@@ -115,3 +115,28 @@ def test_readme_model_table_is_the_registry():
     from sgtk.models.registry import markdown_table
 
     assert markdown_table() in README.read_text(encoding="utf-8")
+
+
+def test_sgtk_models_lists_the_registry():
+    import json
+
+    from tests.helpers import assert_one_line_error, invoke
+
+    r = invoke("models", "--json")
+    assert r.exit_code == 0, r.output
+    listed = [row["model"] for row in json.loads(r.stdout)["models"]]
+    assert listed == list(REGISTRY)
+    r = invoke("models", "--task", "text", "--json")
+    assert [row["model"] for row in json.loads(r.stdout)["models"]] == list(models_for("text"))
+    assert_one_line_error(invoke("models", "--task", "proteins"), "proteins")
+
+
+def test_train_refuses_a_graph_the_model_cannot_use():
+    from tests.helpers import assert_one_line_error, invoke
+
+    bad = invoke("train", "palindrome", "--model", "lstm", "--graph", "complete")
+    assert_one_line_error(bad, "--graph complete", "auto, path")
+    bad = invoke("train", "palindrome", "--model", "gcn", "--graph", "star")
+    assert_one_line_error(bad, "unknown --graph", "window:K")
+    bad = invoke("train", "text", "--model", "gine")
+    assert_one_line_error(bad, "gine", "transformer")

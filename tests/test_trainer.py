@@ -200,3 +200,15 @@ def test_a_stop_between_evaluations_resumes_to_the_same_records(tmp_path):
     Trainer(ToyTask(), config, tmp_path / "cut").fit(resume=True)
     whole = _records_without_elapsed(tmp_path / "whole" / "metrics.jsonl")
     assert _records_without_elapsed(tmp_path / "cut" / "metrics.jsonl") == whole
+
+
+def test_tensorboard_logger_writes_the_val_curve_and_the_test_figures(tmp_path):
+    pytest.importorskip("tensorboard")  # an optional extra: sgtk[tensorboard]
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    config = TrainConfig(steps=20, eval_every=10, logger="tensorboard", lr=0.05)
+    Trainer(ToyTask(), config, tmp_path).fit()
+    events = EventAccumulator(str(tmp_path / "tensorboard"))
+    events.Reload()
+    assert [e.step for e in events.Scalars("val/loss")] == [10, 20]
+    assert [e.step for e in events.Scalars("test/loss")] == [20]

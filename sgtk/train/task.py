@@ -14,8 +14,11 @@ from torch_geometric.data import Batch
 class Task(ABC):
     """A dataset, a model family and a metric. The Trainer knows nothing else about tasks.
 
-    ``metric`` names the key of :meth:`evaluate` that picks the best checkpoint and stops
-    early; ``mode`` says whether larger (``"max"``) or smaller (``"min"``) is better.
+    Validation chooses, test reports: :meth:`evaluate` scores the val split (``val_*`` keys
+    only) at every evaluation, and ``metric`` names the one of its keys that picks ``best.pt``,
+    the early stop and ``--target``; ``mode`` says whether larger (``"max"``) or smaller
+    (``"min"``) is better. :meth:`report` scores the test split (``test_*`` keys) once, at
+    the end, on the model in ``best.pt``.
     """
 
     name: str
@@ -36,11 +39,14 @@ class Task(ABC):
         """The training loss and per-batch statistics to average into the progress bar."""
 
     @abstractmethod
-    def evaluate(self, model: nn.Module, device: torch.device) -> dict[str, float]: ...
+    def evaluate(self, model: nn.Module, device: torch.device) -> dict[str, float]:
+        """Val figures (``val_*`` keys; the Trainer refuses ``test_*`` ones here)."""
 
     def report(self, model: nn.Module, device: torch.device) -> dict[str, Any]:
-        """Final figures of the best model (default: its evaluation)."""
-        return self.evaluate(model, device)
+        """Test figures (``test_*`` keys) of the selected model, called once under no_grad.
+
+        Default: none, for a task without a test split."""
+        return {}
 
     def check_memory(self, batch_size: int) -> None:
         """Refuse in one line, before anything is written, a run whose tensors cannot fit

@@ -185,7 +185,7 @@ def plot_size_curve(rows: list[Row], path) -> None:
     ax.set_xlabel(f"hidden size H (batch {', '.join(map(str, batches))})")
     ax.set_ylabel("time ratio, sgtk / torch.nn (fwd+bwd)")
     ax.set_title("Hand-written cells against nn.LSTM / nn.RNN")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="best")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -222,9 +222,10 @@ def load_shared(sweep: Sweep) -> Any:
         return read_text(sweep.text_data or corpus_path("tinyshakespeare"))
     if sweep.task == "molecules":
         from sgtk.data.molecules import load_molecules
+        from sgtk.tasks.molecules import GRAPH_VIEW
 
         augment = default_config("molecules").get("task", {}).get("augment", 0)
-        variants = augment if set(sweep.models) - {"gcn", "pyg-gcn"} else 0
+        variants = augment if set(sweep.models) - set(GRAPH_VIEW) else 0
         if sweep.molecule_data:
             return load_molecules(
                 data=Path(sweep.molecule_data),

@@ -77,7 +77,12 @@ def _build() -> object | None:
         )
         module = torch.ops.sgtk_lstm
     except Exception as exc:  # no compiler, no ninja, a failed build: the Python loop runs
-        log.warning("C++ LSTM kernel unavailable, using the Python loop: %s", exc)
+        # One line, not the compiler's log: this repeats in every process on such a machine.
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        log.warning(
+            "sgtk: no C++ LSTM kernel (%s); using the Python loop (SGTK_NO_EXT=1 skips the try)",
+            first,
+        )
         module = None
     _state["seconds"] = time.perf_counter() - start
     return module

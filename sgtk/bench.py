@@ -289,6 +289,8 @@ def run_bench(
     s = Sizes.for_mode(quick)
     torch.manual_seed(0)
     lstm_kernel()  # a first build (about a minute, once per machine) stays out of every timing
+    from sgtk.bench_graphs import zoo_rows  # imports this module, so not at the top
+
     jobs = [
         lambda: recurrent_rows(s, device),
         lambda: _batch_build(s, device),
@@ -298,6 +300,7 @@ def run_bench(
         lambda: sampling_row(s),
         lambda: _gcn_memory(s, device),
         lambda: _molecule_cache(quick),
+        lambda: zoo_rows(s, device),  # #14: sequence graphs, attention
     ]
     rows = []
     for job in jobs:

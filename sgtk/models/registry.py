@@ -55,7 +55,7 @@ class ModelSpec:
 
 _SEQ = SEQUENCE_TASKS
 _ALL = TASKS
-_HAND, _PYG, _TORCH = "hand-written", "PyG", "torch"
+_HAND, _PYG = "hand-written", "PyG"
 
 REGISTRY: dict[str, ModelSpec] = {
     s.name: s

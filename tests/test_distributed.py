@@ -56,3 +56,31 @@ def test_resume_under_ddp(tmp_path):
     assert first["steps"] == 100
     again = _run("--devices", 2, "--out", run, "--steps", 150, "--target", 2, "--resume")
     assert again["steps"] == 150
+
+
+def test_a_stop_signal_to_the_launcher_stops_every_rank_at_one_step(tmp_path):
+    import signal
+    import time
+
+    from sgtk.train.checkpoint import load_checkpoint
+
+    run = tmp_path / "r"
+    args = [a for a in ARGS if a != "--json"] + ["--steps", "100000", "--devices", "2"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sgtk", *args, "--out", str(run), "--checkpoint-every", "7"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.time() + 300
+    while not (run / "checkpoint.pt").exists():
+        assert time.time() < deadline and proc.poll() is None, proc.communicate()
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGUSR1)  # Slurm's warning, to the launcher only
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 138, stderr[-3000:]
+    state = load_checkpoint(run / "checkpoint.pt")
+    assert len(state["data_rng"]) == 2  # written by rank 0 with both ranks at one step
+    r = subprocess.run(["pgrep", "-f", str(run)], capture_output=True, text=True)
+    assert r.stdout.strip() == ""  # no rank left training

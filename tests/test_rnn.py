@@ -155,6 +155,16 @@ def test_failed_kernel_build_falls_back_to_python(monkeypatch):
     assert python_calls
 
 
+def test_no_compiler_means_no_build_attempt(monkeypatch):
+    import torch.utils.cpp_extension as cpp
+
+    monkeypatch.delenv("SGTK_NO_EXT", raising=False)
+    monkeypatch.setenv("CXX", "/nonexistent/c++")
+    monkeypatch.setattr(kernel, "_state", {})
+    monkeypatch.setattr(cpp, "load", lambda *a, **k: pytest.fail("tried to build"))
+    assert kernel.lstm_kernel() is None
+
+
 def test_gradcheck_float64(lstm_loop):
     x = torch.randn(2, 4, 3, dtype=torch.double, requires_grad=True)
     lstm = LSTM(3, 4).double()

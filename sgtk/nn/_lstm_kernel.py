@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import threading
 import time
 from pathlib import Path
@@ -58,8 +59,22 @@ def build_seconds() -> float | None:
     return _state.get("seconds")  # type: ignore[return-value]
 
 
+def _missing_tool() -> str | None:
+    from torch.utils.cpp_extension import is_ninja_available
+
+    compiler = os.environ.get("CXX", "c++")
+    if shutil.which(compiler) is None:
+        return f"no C++ compiler ({compiler})"
+    return None if is_ninja_available() else "no ninja"
+
+
 def _build() -> object | None:
     from torch.utils.cpp_extension import load
+
+    missing = _missing_tool()  # say so in one line, before torch's own multi-line warnings
+    if missing is not None:
+        log.warning("sgtk: %s, so the LSTM runs its Python loop (SGTK_NO_EXT=1: quiet)", missing)
+        return None
 
     cap = torch.backends.cpu.get_cpu_capability()
     # -fno-trapping-math lets gcc vectorise the clamps in exp_fast; it changes no result.

@@ -289,6 +289,7 @@ def _run_all(runner: SweepRunner, on_run) -> tuple[list[dict[str, Any]], dict[st
     atomic_write_bytes(out_dir / "sweep.json", json.dumps(_settings(sweep), indent=1).encode())
     runs = sweep.runs()
     rows, curves = [], {}
+    write_results(rows, out_dir)  # valid from the start, whenever the sweep is stopped
     for i, run in enumerate(runs):
         done = out_dir / "runs" / run["name"] / "row.json"
         skipped = done.exists()

@@ -212,3 +212,17 @@ def test_tensorboard_logger_writes_the_val_curve_and_the_test_figures(tmp_path):
     events.Reload()
     assert [e.step for e in events.Scalars("val/loss")] == [10, 20]
     assert [e.step for e in events.Scalars("test/loss")] == [20]
+
+
+def test_the_progress_bar_follows_time_under_max_time():
+    from sgtk_cli.common import RichProgress
+
+    by_time = RichProgress("t", enabled=False, max_time=10.0)
+    by_time.on_start(total_steps=100000, start_step=0)
+    by_time.on_step(5, {"loss": 1.0, "elapsed": 4.0})
+    bar = by_time.progress.tasks[0]
+    assert (bar.total, bar.completed, bar.fields["step"]) == (10.0, 4.0, 5)
+    by_steps = RichProgress("s", enabled=False)
+    by_steps.on_start(total_steps=100, start_step=0)
+    by_steps.on_step(5, {"loss": 1.0, "elapsed": 4.0})
+    assert (by_steps.progress.tasks[0].total, by_steps.progress.tasks[0].completed) == (100, 5)

@@ -222,7 +222,8 @@ class GCNLayer(nn.Module):
         self.in_channels, self.out_channels = in_channels, out_channels
         self.improved, self.cached, self.flow = improved, cached, flow
         self.add_self_loops, self.normalize = add_self_loops, normalize
-        self.lin = nn.Linear(in_channels, out_channels, bias=False)
+        # skip_init: one random draw (glorot, below), so seeded runs start where they used to.
+        self.lin = nn.utils.skip_init(nn.Linear, in_channels, out_channels, bias=False)
         self.bias = nn.Parameter(torch.empty(out_channels)) if bias else None
         self.reset_parameters()
 

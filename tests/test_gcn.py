@@ -339,3 +339,13 @@ def test_bad_graphs_raise_one_line_errors(args, problem):
 def test_self_loops_without_normalisation_is_refused_like_gcnconv():
     with pytest.raises(SgtkError, match="normalize"):
         GCNLayer(2, 2, add_self_loops=True, normalize=False)
+
+
+def test_init_is_one_glorot_draw_so_seeded_runs_do_not_move():
+    torch.manual_seed(0)
+    layer = GCNLayer(8, 16)
+    after = torch.rand(1)
+    torch.manual_seed(0)
+    w = torch.nn.init.xavier_uniform_(torch.empty(16, 8))  # GCNConv's glorot, nothing else
+    assert torch.equal(layer.lin.weight, w) and torch.equal(torch.rand(1), after)
+    assert not layer.bias.any()

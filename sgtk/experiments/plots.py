@@ -55,6 +55,7 @@ def accuracy_vs_length(rows: list[dict[str, Any]], path: Path) -> dict[str, Any]
                 ax.annotate(f"k={depth}", (xi, yi), textcoords="offset points", xytext=(4, 6),
                             fontsize=8)  # fmt: skip
     ax.axhline(CHANCE, color="grey", ls=":", lw=1, label="chance (0.1)")
+    ax.set_xticks(sorted({t for _, t in stats}))
     ax.set(
         xlabel="palindrome length T (digits)",
         ylabel="test accuracy (fraction correct)",
@@ -72,6 +73,7 @@ def training_curves(
     labels = _ordered({s for r in rows for s in r.get("series", [r["model"]])}, rows)
     fig, axes = plt.subplots(1, len(labels), figsize=(4.2 * len(labels), 3.4), squeeze=False)
     drawn = {}
+    axes[0][0].set_ylabel(f"train accuracy (running mean of {window} steps)")
     for ax, label in zip(axes[0], labels):
         mine = sorted((r for r in rows if label in r.get("series", [r["model"]])),
                       key=lambda r: r["length"])  # fmt: skip
@@ -82,11 +84,10 @@ def training_curves(
                         label=f"T={r['length']}")  # fmt: skip
                 drawn[(label, r["length"])] = y
         ax.axhline(CHANCE, color="grey", ls=":", lw=1)
-        ax.set(title=label, xlabel="training step", ylim=(0, 1.05),
-               ylabel=f"train accuracy (running mean of {window} steps)")  # fmt: skip
+        ax.set(title=label, xlabel="training step", ylim=(0, 1.05))
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=7, loc="lower right")
-    fig.suptitle("Training curves, seed 0 (dotted: chance)", fontsize=10)
+    fig.suptitle("Training curves, seed 0 (dotted: chance)", fontsize=10, y=1.02)
     return {"path": _save(fig, path), "curves": drawn}
 
 
@@ -158,6 +159,7 @@ def memory_horizon(rows: list[dict[str, Any]], path: Path, solved: float = 0.99)
     }
     fig, ax = plt.subplots(figsize=(5.5, 3.5))
     ax.bar(labels, [best[n] for n in labels], color="tab:blue")
+    ax.set_ylim(0, max(r["length"] for r in rows) + 1)
     ax.set(ylabel="longest T solved (digits)",
            title=f"Memory horizon: mean test accuracy >= {solved}\n"
                  f"(swept T up to {max(r['length'] for r in rows)}; 0 = none solved)")  # fmt: skip

@@ -39,17 +39,17 @@ CHOICES: dict[str, tuple[str, ...]] = {
 }
 
 EXAMPLES = {
-    "palindrome": [
+    "train palindrome": [
         "sgtk train palindrome --model lstm --length 20",
         "sgtk train palindrome --model gcn --layers 4 --length 6 --json",
         "sgtk train palindrome --config runs/A/config.toml --out runs/B",
     ],
-    "text": [
+    "train text": [
         "sgtk train text --data ../shared/data/tinyshakespeare.txt --max-time 75",
         "sgtk train text --data notes.txt.gz --model gcn --layers 8",
         "sgtk train text --corpus tinyshakespeare --print-config",
     ],
-    "molecules": [
+    "train molecules": [
         "sgtk train molecules --model gcn",
         "sgtk train molecules --data mols.csv --smiles-col smiles --target-col y",
         "sgtk train molecules --dataset freesolv --model lstm --seed 1",
@@ -59,12 +59,20 @@ EXAMPLES = {
         'sgtk generate --prefix "ROMEO:" --tau 0.5,1,2 --seed 1',
         "sgtk generate --checkpoint runs/shakespeare --length 400",
     ],
-    "rnn-vs-gcn": [
+    "compare rnn-vs-gcn": [
         "sgtk compare rnn-vs-gcn",
         "sgtk compare rnn-vs-gcn --lengths 6,10 --seeds 2 --layers auto",
         "sgtk compare rnn-vs-gcn --task text --data ../shared/data/tinyshakespeare.txt",
     ],
     "bench": ["sgtk bench --quick", "sgtk bench --json --plot"],
+    "predict molecules": [
+        'sgtk predict molecules --checkpoint runs/M --smiles "CCO" "c1ccccc1O"',
+        "sgtk predict molecules --checkpoint runs/M --data mols.csv --out preds.csv",
+    ],
+    "export": ["sgtk export runs/M --out exported/"],
+    "models": ["sgtk models", "sgtk models --task molecules --json"],
+    "plot run": ["sgtk plot run runs/A runs/B --out curves.png"],
+    "plot grads": ["sgtk plot grads --length 100 --trained"],
 }
 
 
@@ -105,7 +113,7 @@ def annotate(command: Any, path: tuple[str, ...] = ()) -> Any:
         config = default_config(task)
         defaults = {**config.get("train", {}), **config.get("task", {})}
     if not command.epilog:
-        command.epilog = _examples(name)
+        command.epilog = _examples(" ".join(path))
     for param in command.params:
         if getattr(param, "rich_help_panel", None) is None and param.name in PANEL_OF:
             param.rich_help_panel = PANEL_OF[param.name]

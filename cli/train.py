@@ -214,7 +214,7 @@ def palindrome(
     compile_: bool = Compile,
     print_config: bool = PrintConfig,
 ) -> None:
-    """Digit palindromes (seed §1): predict the last digit from the first T-1."""
+    """Digit palindromes: predict the last digit from the first T-1, a pure memory task."""
     args = locals()
     from sgtk.tasks.palindrome import PalindromeConfig, PalindromeTask
 
@@ -298,7 +298,7 @@ def text(
     compile_: bool = Compile,
     print_config: bool = PrintConfig,
 ) -> None:
-    """Character language model (seed §2) on a text file or a built-in corpus."""
+    """Character language model on a text file or a built-in corpus."""
     args = locals()
     from sgtk.generate import parse_taus
     from sgtk.tasks.text import TextConfig, TextTask

@@ -72,8 +72,9 @@ def parse_taus(text: str, flag: str = "--tau") -> list[float]:
 
 
 def first_characters(vocab: Vocab, count: int, generator: torch.Generator) -> list[str]:
-    """``count`` characters drawn from the training text's character distribution (seed
-    Listing 3), or uniformly where the model carries no counts (the pretrained model)."""
+    """``count`` characters drawn from the training text's character distribution (the
+    assignment's Listing 3), or uniformly where the model carries no counts (the pretrained
+    model)."""
     weights = torch.ones(len(vocab)) if vocab.counts is None else torch.tensor(vocab.counts)
     ids = torch.multinomial(weights.double(), count, replacement=True, generator=generator)
     return [vocab.chars[i] for i in ids.tolist()]
@@ -248,7 +249,7 @@ def export_char_model(run_dir: Path | str, dest: Path | str = PRETRAINED) -> Pat
 
 @dataclass
 class SampleWriter:
-    """``samples.md`` in a run folder, as the seed's Listing 1: at each evaluation (or the
+    """``samples.md`` in a run folder, as the assignment's Listing 1: at each evaluation (or the
     first one past every ``every`` steps), ``count`` samples per temperature, each block
     headed by its step and tau. All temperatures share one seed, so their first characters
     match and the blocks differ by tau alone."""

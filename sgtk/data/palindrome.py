@@ -1,4 +1,4 @@
-"""Digit palindromes (seed §1.1): predict the last digit of a palindrome from the first T-1.
+"""Digit palindromes: predict the last digit of a palindrome from the first T-1.
 
 The last digit equals the first, so the task is pure memory over T-2 steps. Palindromes are
 split into train, val and test (about 80/10/10) by a fixed hash of their free digits: the

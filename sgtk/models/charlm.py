@@ -1,4 +1,4 @@
-"""Character language models over causal sequence graphs: the seed's 2-layer LSTM (with a
+"""Character language models over causal sequence graphs: a 2-layer LSTM (with a
 fast sampling stepper) and every other registry model as :class:`CharNet`."""
 
 from __future__ import annotations

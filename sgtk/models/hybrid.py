@@ -1,4 +1,4 @@
-"""Hybrids of a recurrent cell and a graph network (seed Q3.3b), both orders.
+"""Hybrids of a recurrent cell and a graph network (a GNN combined with an RNN), both orders.
 
 ``lstm-gcn``: the LSTM reads the sequence first, then GCN layers mix its node states over
 the graph, so each node sees its own causal summary plus its graph neighbours' summaries.

@@ -73,7 +73,7 @@ class Predictor(nn.Module):
         )
         self.readout = "last" if spec.final_state else readout
         self.dropout = nn.Dropout(dropout)
-        self.head = nn.Linear(hidden, out_features)  # p = W_ph h + b_p (seed eq. 2)
+        self.head = nn.Linear(hidden, out_features)  # p = W_ph h + b_p
 
     def edges(self, batch: Batch) -> Tensor | None:
         if self.recurrent:

@@ -61,9 +61,9 @@ REGISTRY: dict[str, ModelSpec] = {
     s.name: s
     for s in (
         ModelSpec("rnn", "recurrent", _HAND, "sequence", ("palindrome", "molecules"), _RECURRENT,
-                  "Elman RNN (seed eq. 1)", molecule_view="smiles", final_state=True),
+                  "Elman RNN (Elman 1990)", molecule_view="smiles", final_state=True),
         ModelSpec("lstm", "recurrent", _HAND, "sequence", _ALL, _RECURRENT,
-                  "LSTM (seed eqs. 4-9); nn.LSTM for text", molecule_view="smiles",
+                  "LSTM (Hochreiter & Schmidhuber 1997); nn.LSTM for text", molecule_view="smiles",
                   final_state=True),
         ModelSpec("gru", "recurrent", _HAND, "sequence", _ALL, _RECURRENT,
                   "GRU (Cho et al. 2014)", molecule_view="smiles", final_state=True),

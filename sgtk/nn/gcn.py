@@ -1,4 +1,4 @@
-r"""A hand-written graph convolution (Kipf & Welling 2017; the seed's §3.1), sparse only."""
+r"""A hand-written graph convolution (Kipf & Welling 2017), sparse only."""
 
 from __future__ import annotations
 

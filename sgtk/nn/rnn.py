@@ -1,11 +1,11 @@
-r"""Hand-written recurrent cells, from ``nn.Parameter`` only, after the seed's equations.
+r"""Hand-written recurrent cells, from ``nn.Parameter`` only, after their papers' equations.
 
 Both cells run the whole sequence inside one ``autograd.Function``: the forward pass keeps the
-gate activations, the backward pass walks back in time (the seed's Q1.1 derivation) and takes
-the weight gradients as **one GEMM over all steps** instead of T small ones. The LSTM's time
-loops are in ``_lstm_kernel``: a small C++ kernel that fuses each step's gate arithmetic where
-it can be built, the same maths in Python otherwise. ``sgtk bench`` times both cells against
-oneDNN-backed ``nn.RNN``/``nn.LSTM``.
+gate activations, the backward pass walks back in time (backpropagation through time, Werbos
+1990) and takes the weight gradients as **one GEMM over all steps** instead of T small ones.
+The LSTM's time loops are in ``_lstm_kernel``: a small C++ kernel that fuses each step's gate
+arithmetic where it can be built, the same maths in Python otherwise. ``sgtk bench`` times both
+cells against oneDNN-backed ``nn.RNN``/``nn.LSTM``.
 """
 
 from __future__ import annotations
@@ -98,7 +98,7 @@ class _LSTMFunction(torch.autograd.Function):
 
 
 class VanillaRNN(nn.Module):
-    r"""Elman RNN (seed eq. 1): :math:`h^{(t)} = \tanh(W_{hx} x^{(t)} + W_{hh} h^{(t-1)} + b_h)`.
+    r"""Elman RNN (Elman 1990): :math:`h^{(t)} = \tanh(W_{hx} x^{(t)} + W_{hh} h^{(t-1)} + b_h)`.
 
     The output projection :math:`p^{(t)} = W_{ph} h^{(t)} + b_p` (eq. 2) lives in the task
     head, so the same cell serves classification, regression and language models.
@@ -106,7 +106,7 @@ class VanillaRNN(nn.Module):
     Args:
         input_size: d, the size of :math:`x^{(t)}`.
         hidden_size: n, the number of hidden units.
-        init: ``"xavier"`` (the seed's Xavier-normal) or ``"orthogonal"`` (orthogonal
+        init: ``"xavier"`` (Xavier-normal, Glorot & Bengio 2010) or ``"orthogonal"`` (orthogonal
             :math:`W_{hh}`, which keeps gradients alive over hundreds of steps).
     """
 
@@ -137,7 +137,7 @@ class VanillaRNN(nn.Module):
 
 
 class LSTM(nn.Module):
-    r"""LSTM after the seed's eqs. 4-9, for one layer.
+    r"""LSTM (Hochreiter & Schmidhuber 1997, with the forget gate of Gers et al. 2000), one layer.
 
     .. math::
         g &= \tanh(W_{gx} x + W_{gh} h + b_g) \qquad i = \sigma(W_{ix} x + W_{ih} h + b_i) \\
@@ -211,5 +211,5 @@ class LSTM(nn.Module):
 
 
 def num_lstm_parameters(input_size: int, hidden_size: int) -> int:
-    """The seed's Q1.5b count, 4(dn + n² + n)."""
+    """The parameter count of one LSTM layer, 4(dn + n² + n)."""
     return 4 * (input_size * hidden_size + hidden_size**2 + hidden_size)

@@ -1,4 +1,4 @@
-"""Palindrome classification (seed §1): every model family on the same path-graph batches."""
+"""Palindrome classification: every model family on the same path-graph batches."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ class PalindromeConfig:
 
     def resolved_init(self) -> str:
         """``auto``: orthogonal W_hh for the RNN and chrono for the LSTM, which hold memory
-        over hundreds of steps where the seed's Xavier init stops near T=20."""
+        over hundreds of steps where Xavier init stops near T=20."""
         if self.init != "auto":
             return self.init
         chrono = {"lstm": "chrono", "lstm-gcn": "chrono", "gcn-lstm": "chrono"}

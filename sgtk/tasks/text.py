@@ -1,4 +1,4 @@
-"""Character language modelling (seed §2) with the same Trainer as every other task.
+"""Character language modelling (Karpathy's char-rnn) with the same Trainer as every other task.
 
 The protocol (README, "Text splits"): the model is chosen on ``val_loss`` (val, 90-95 % of the
 text), and ``report`` gives ``test_loss`` (95-100 %) and ``heldout_loss`` (the whole last
@@ -212,7 +212,7 @@ class TextTask(Task):
 
     def on_eval(self, model: nn.Module, device: torch.device, step: int) -> dict[str, Any]:
         """Samples at each evaluation (or every ``sample_every`` steps) into samples.md, as
-        the seed's Listing 1: blocks headed by step and temperature."""
+        as the UvA DL 2019 assignment's Listing 1: blocks headed by step and temperature."""
         model = getattr(model, "module", model)
         c = self.config
         if not isinstance(model, CharLSTM) or c.sample_length <= 0 or c.sample_count <= 0:

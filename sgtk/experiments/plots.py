@@ -47,9 +47,11 @@ def accuracy_vs_length(rows: list[dict[str, Any]], path: Path) -> dict[str, Any]
         x = np.array([k[1] for k in keys])
         y = np.array([stats[k].mean for k in keys])
         err = np.array([stats[k].std for k in keys])
-        ax.errorbar(x, y, yerr=err, marker="o", capsize=3, label=label)
+        auto = label.endswith("k=auto")  # dashed: it often lies on a fixed-k line
+        ax.errorbar(x, y, yerr=err, marker="s" if auto else "o", ls="--" if auto else "-",
+                    capsize=3, label=label)  # fmt: skip
         drawn[label] = {"x": x, "y": y, "err": err}
-        if label.endswith("k=auto"):
+        if auto:
             for k, xi, yi in zip(keys, x, y):
                 depth = ",".join(map(str, stats[k].layers))
                 ax.annotate(f"k={depth}", (xi, yi), textcoords="offset points", xytext=(4, 6),

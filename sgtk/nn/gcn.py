@@ -3,12 +3,16 @@ r"""A hand-written graph convolution (Kipf & Welling 2017), sparse only."""
 from __future__ import annotations
 
 import warnings
+from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor, nn
 
 from sgtk.errors import SgtkError
 from sgtk.nn.gcn_graph import as_edges, gcn_norm
+
+if TYPE_CHECKING:
+    from torch_geometric.nn import GCNConv
 
 __all__ = ["GCNLayer", "gcn_norm"]
 
@@ -156,7 +160,8 @@ class GCNLayer(nn.Module):
         nn.init.xavier_uniform_(self.lin.weight)  # GCNConv's glorot
         if self.bias is not None:
             nn.init.zeros_(self.bias)
-        self._cache: tuple | None = None
+        # (adj, edge_weight, key, op): the last graph's normalisation, see _propagation.
+        self._cache: tuple[object, Tensor | None, tuple[object, ...], _Propagation] | None = None
         self._fixed: _Propagation | None = None
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
@@ -166,7 +171,9 @@ class GCNLayer(nn.Module):
             state_dict[new] = state_dict.pop(old)
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
-    def _normalised(self, adj, edge_weight, num_nodes: int, dtype: torch.dtype):
+    def _normalised(
+        self, adj, edge_weight: Tensor | None, num_nodes: int, dtype: torch.dtype
+    ) -> tuple[Tensor, Tensor, Tensor]:
         edge_index, weight, loops = as_edges(adj, edge_weight, num_nodes, self.flow)
         if weight is not None:
             weight = weight.to(dtype)
@@ -184,8 +191,8 @@ class GCNLayer(nn.Module):
         if self.cached and self._fixed is not None:
             return self._fixed
         ew_version = None if edge_weight is None else edge_weight._version
-        key = (getattr(adj, "_version", 0), ew_version, num_nodes, dtype, self.improved)
-        key += (self.add_self_loops, self.normalize, self.flow)
+        key: tuple[object, ...] = (getattr(adj, "_version", 0), ew_version, num_nodes, dtype)
+        key += (self.improved, self.add_self_loops, self.normalize, self.flow)
         c = self._cache
         if c is not None and c[0] is adj and c[1] is edge_weight and c[2] == key:
             return c[3]
@@ -221,7 +228,7 @@ class GCNLayer(nn.Module):
         return out if self.bias is None else out + self.bias
 
     @classmethod
-    def from_pyg(cls, conv: nn.Module) -> GCNLayer:
+    def from_pyg(cls, conv: GCNConv) -> GCNLayer:
         """A GCNLayer with ``conv``'s options and a copy of its weights (a PyG ``GCNConv``)."""
         if getattr(conv, "aggr", "add") != "add" or getattr(conv, "node_dim", -2) != -2:
             raise SgtkError("GCNConv with aggr/node_dim other than 'add'/-2: not supported")

@@ -102,12 +102,13 @@ class GRU(nn.Module):
         if gru.num_layers != 1 or gru.bidirectional or not gru.bias:
             raise ValueError("GRU.from_torch copies a one-layer, unidirectional nn.GRU with bias")
         cell = cls(gru.input_size, gru.hidden_size)
-        cell.to(gru.weight_ih_l0)
+        w_ih, w_hh = gru.get_parameter("weight_ih_l0"), gru.get_parameter("weight_hh_l0")
+        cell.to(w_ih)
         with torch.no_grad():
-            cell.weight_x.copy_(gru.weight_ih_l0)
-            cell.weight_h.copy_(gru.weight_hh_l0)
-            cell.bias_x.copy_(gru.bias_ih_l0)
-            cell.bias_h.copy_(gru.bias_hh_l0)
+            cell.weight_x.copy_(w_ih)
+            cell.weight_h.copy_(w_hh)
+            cell.bias_x.copy_(gru.get_parameter("bias_ih_l0"))
+            cell.bias_h.copy_(gru.get_parameter("bias_hh_l0"))
         return cell
 
     def forward(self, x: Tensor, h0: Tensor | None = None) -> tuple[Tensor, Tensor]:

@@ -183,11 +183,13 @@ class LSTM(nn.Module):
     def from_torch(cls, lstm: nn.LSTM) -> LSTM:
         """A hand-written copy of a one-layer ``nn.LSTM`` (its two biases summed)."""
         cell = cls(lstm.input_size, lstm.hidden_size)
-        cell.to(lstm.weight_ih_l0)
+        w_ih, w_hh = lstm.get_parameter("weight_ih_l0"), lstm.get_parameter("weight_hh_l0")
+        b_ih, b_hh = lstm.get_parameter("bias_ih_l0"), lstm.get_parameter("bias_hh_l0")
+        cell.to(w_ih)
         with torch.no_grad():
-            cell.weight_x.copy_(lstm.weight_ih_l0)
-            cell.weight_h.copy_(lstm.weight_hh_l0)
-            cell.bias.copy_(lstm.bias_ih_l0 + lstm.bias_hh_l0)
+            cell.weight_x.copy_(w_ih)
+            cell.weight_h.copy_(w_hh)
+            cell.bias.copy_(b_ih + b_hh)
         return cell
 
     def forward(

@@ -17,7 +17,7 @@ from torch import Tensor
 from sgtk.data.io import check_readable
 from sgtk.data.text import Vocab
 from sgtk.errors import SgtkError
-from sgtk.models.charlm import CharLSTM
+from sgtk.models.charlm import CharLSTM, StepState
 from sgtk.train.checkpoint import load_checkpoint
 
 PRETRAINED = Path(__file__).resolve().parent / "pretrained" / "charlm-tinyshakespeare.pt"
@@ -116,6 +116,7 @@ def sample(
         starts = [""] * num_samples
         ids = vocab.encode(prefix).to(device).expand(num_samples, -1)
     step = model.stepper()
+    state: StepState
     logits, state = model.forward_tokens(ids)
     logits = logits[:, -1]
     out = torch.empty(num_samples, length, dtype=torch.long)
@@ -159,8 +160,8 @@ def beam_search(
         raise SgtkError("the prefix is empty: pass --prefix with at least one character")
     model.eval()
     step = model.stepper()
-    logits, (h, c) = model.forward_tokens(vocab.encode(prefix).to(device)[None])
-    h, c = list(h), list(c)  # per layer, as the stepper returns them
+    logits, (h_layers, c_layers) = model.forward_tokens(vocab.encode(prefix).to(device)[None])
+    h, c = list(h_layers), list(c_layers)  # per layer, as the stepper returns them
     scores = torch.log_softmax(logits[:, -1].double(), -1)  # [1, V]
     tokens = torch.empty(1, 0, dtype=torch.long, device=device)
     for _ in range(length):
@@ -168,8 +169,7 @@ def beam_search(
         top = scores.reshape(-1).topk(min(beam, scores.numel()))
         parent, token = top.indices // size, top.indices % size
         tokens = torch.cat([tokens[parent], token[:, None]], dim=1)
-        h, c = torch.stack(h)[:, parent], torch.stack(c)[:, parent]
-        logits, (h, c) = step(token, (h, c))
+        logits, (h, c) = step(token, (torch.stack(h)[:, parent], torch.stack(c)[:, parent]))
         scores = top.values[:, None] + torch.log_softmax(logits.double(), -1)
     return vocab.decode(tokens[0])
 
@@ -271,11 +271,11 @@ class SampleWriter:
             for tau in cfg.sample_tau
         ]  # fmt: skip
         if self.path is not None:
-            self._append(step, blocks)
+            self._append(self.path, step, blocks)
         self.last = step
         return blocks
 
-    def _append(self, step: int, blocks: list[tuple[float, list[str]]]) -> None:
+    def _append(self, path: Path, step: int, blocks: list[tuple[float, list[str]]]) -> None:
         text = "".join(
             f"## step {step} · τ = {tau:g}\n\n" + "".join(f"~~~~\n{t}\n~~~~\n\n" for t in texts)
             for tau, texts in blocks
@@ -283,10 +283,10 @@ class SampleWriter:
         if self.last is None:  # first write of this process: keep only earlier steps (resume)
             from sgtk.train.checkpoint import atomic_write_bytes
 
-            kept = _blocks_before(self.path, step) if self.path.exists() else "# Samples\n\n"
-            atomic_write_bytes(self.path, (kept + text).encode())
+            kept = _blocks_before(path, step) if path.exists() else "# Samples\n\n"
+            atomic_write_bytes(path, (kept + text).encode())
         else:
-            with open(self.path, "a", encoding="utf-8") as f:
+            with open(path, "a", encoding="utf-8") as f:
                 f.write(text)
 
 

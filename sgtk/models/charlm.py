@@ -14,6 +14,9 @@ from sgtk.models import registry
 from sgtk.views import from_sequence, to_sequence
 
 State = tuple[Tensor, Tensor]
+# The stepper's (h, c): each [L, B, n] (as forward_tokens returns them) or a list of one
+# [B, n] per layer (as the stepper returns them).
+StepState = tuple[Tensor | list[Tensor], Tensor | list[Tensor]]
 
 
 class CharLSTM(nn.Module):
@@ -49,14 +52,16 @@ class CharLSTM(nn.Module):
         out, state = self.lstm(x, state)
         return self.head(self.drop(out)), state
 
-    def stepper(self) -> Callable[[Tensor, State], tuple[Tensor, State]]:
+    def stepper(
+        self,
+    ) -> Callable[[Tensor, StepState], tuple[Tensor, tuple[list[Tensor], list[Tensor]]]]:
         """A function for one character per stream: ``(tokens [B], (h, c))`` -> (logits
         [B, V], new (h, c)), the same maths as ``forward_tokens`` with T=1.
 
         Written as plain matmuls over weights prepared once: a oneDNN LSTM call costs about
         1 ms of setup per layer, which would dominate sampling.
         """
-        layers = []
+        layers: list[tuple[Tensor, Tensor, Tensor]] = []
         for k in range(self.lstm.num_layers):
             w_ih = getattr(self.lstm, f"weight_ih_l{k}")
             w_hh = getattr(self.lstm, f"weight_hh_l{k}")
@@ -72,9 +77,12 @@ class CharLSTM(nn.Module):
         table = torch.addmm(layers[0][2], inputs, layers[0][0])
         n = self.lstm.hidden_size
 
-        def step(tokens: Tensor, state: State) -> tuple[Tensor, State]:
-            hs, cs = [], []
-            x = None
+        def step(
+            tokens: Tensor, state: StepState
+        ) -> tuple[Tensor, tuple[list[Tensor], list[Tensor]]]:
+            hs: list[Tensor] = []
+            cs: list[Tensor] = []
+            x = tokens  # each layer's output, the next one's input (layer 0 uses the table)
             for k, (w_ih_t, w_hh_t, bias) in enumerate(layers):
                 pre = table[tokens] if k == 0 else torch.addmm(bias, x, w_ih_t)
                 gates = pre.addmm_(state[0][k], w_hh_t)

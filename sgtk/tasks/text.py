@@ -24,7 +24,7 @@ from sgtk.data.text import STREAMS, TextData, Vocab, corpus_path, read_text, tex
 from sgtk.errors import SgtkError
 from sgtk.generate import SampleWriter, check_taus
 from sgtk.memory import check_memory, sequence_batch_bytes
-from sgtk.models.charlm import CharLSTM, CharNet
+from sgtk.models.charlm import CharLSTM, CharNet, State
 from sgtk.models.predictor import check_sizes
 from sgtk.models.registry import check_graph, models_for
 from sgtk.train import distributed as dist
@@ -171,6 +171,8 @@ class TextTask(Task):
         model = getattr(model, "module", model)
         inputs, targets = self.data.eval_windows(split, max_chars)
         if self.config.carry_state:
+            if not isinstance(model, CharLSTM):  # carry_state is checked against CARRY_MODELS
+                raise SgtkError(f"carry_state needs a CharLSTM, not {type(model).__name__}")
             return self._carried_loss(model, inputs, targets, device), targets.numel()
         total = 0.0
         for i in range(0, len(inputs), EVAL_WINDOWS):
@@ -179,7 +181,7 @@ class TextTask(Task):
         return total, targets.numel()
 
     def _carried_loss(
-        self, model: nn.Module, inputs: Tensor, targets: Tensor, device: torch.device
+        self, model: CharLSTM, inputs: Tensor, targets: Tensor, device: torch.device
     ) -> float:
         """The same windows, laid out as ``STREAMS`` runs of consecutive windows; the state
         after window j is the start state of window j+1 in its stream."""
@@ -187,7 +189,8 @@ class TextTask(Task):
         per, t = len(inputs) // streams, inputs.shape[1]
         inputs = inputs.view(streams, per, t).to(device)
         targets = targets.view(streams, per, t).to(device)
-        state, total = None, 0.0
+        state: State | None = None
+        total = 0.0
         for j in range(per):
             logits, state = model.forward_tokens(inputs[:, j], state)
             total += F.cross_entropy(

@@ -7,7 +7,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -18,12 +18,13 @@ from rich.table import Table
 from sgtk.errors import SgtkError
 from sgtk.train.callbacks import Callback
 from sgtk.train.config import checked_values, default_config, read_config_file
+from sgtk.train.signals import Interrupted
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 
 
-def fail(message: str, code: int = 2) -> None:
+def fail(message: str, code: int = 2) -> NoReturn:
     err.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
     raise typer.Exit(code)
 
@@ -39,12 +40,12 @@ def guarded(fn: Callable[[], Any]) -> Any:
     except OSError as e:
         where = f"{e.filename}: " if e.filename else ""
         fail(f"{where}{e.strerror or e}: check the path, its permissions and free space", 1)
-    except KeyboardInterrupt as e:
-        if getattr(e, "exit_code", None) is None:
-            err.print("interrupted")
-            raise typer.Exit(130) from None
+    except Interrupted as e:
         err.print(f"stopped by {e}: checkpoint written; rerun with --resume to continue")
         raise typer.Exit(e.exit_code) from None
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        raise typer.Exit(130) from None
 
 
 def layered(

@@ -9,6 +9,7 @@ The recurrent, char-LM and sampling rows live in :mod:`sgtk.bench_recurrent`.
 
 from __future__ import annotations
 
+import functools
 import multiprocessing as mp
 import os
 import statistics
@@ -198,7 +199,7 @@ def _gcn(kind: str, s: Sizes, device: torch.device) -> list[Row]:
     for m in models:
         _gcn_step(m, x, ei)  # primes both caches before any timing
     ours, cached, uncached = time_many(
-        [lambda m=m: _gcn_step(m, x, ei) for m in models], device, s.repeats
+        [functools.partial(_gcn_step, m, x, ei) for m in models], device, s.repeats
     )
     if kind == "path":
         name, limits = f"2-layer GCN fwd+bwd, {s.path_nodes:,}-node path graph", (0.5, 0.5)
@@ -291,7 +292,7 @@ def run_bench(
     lstm_kernel()  # a first build (about a minute, once per machine) stays out of every timing
     from sgtk.bench_graphs import zoo_rows  # imports this module, so not at the top
 
-    jobs = [
+    jobs: list[Callable[[], Row | list[Row]]] = [
         lambda: recurrent_rows(s, device),
         lambda: _batch_build(s, device),
         lambda: _gcn("path", s, device),

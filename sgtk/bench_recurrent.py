@@ -31,6 +31,8 @@ def _recurrent(cell: str, batch: int, steps: int, hidden: int, s: Sizes, device)
     d = 10  # one-hot digits, as in the palindrome task
     x = F.one_hot(torch.randint(0, d, (batch, steps)), d).float().to(device)
     y = torch.randint(0, d, (batch,), device=device)
+    ref: nn.RNNBase
+    ours: nn.Module
     if cell == "lstm":
         ref = nn.LSTM(d, hidden, batch_first=True).to(device)
         ours = LSTM.from_torch(ref)

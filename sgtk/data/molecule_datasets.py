@@ -100,6 +100,8 @@ class MoleculeDataset(InMemoryDataset):
         if self.source.name == "nci-tpsa":
             _copy_nci_tpsa(dest)
             return
+        if self.source.url is None:  # a user's CSV, gone since csv_source checked it
+            raise SgtkError(f"{dest} not found: pass --data with a readable CSV")
         from sgtk.data.download import fetch
 
         fetch(

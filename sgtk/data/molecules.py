@@ -42,9 +42,9 @@ def tokenize(smiles: str) -> list[str] | None:
 
 
 def quiet_rdkit() -> None:
-    from rdkit import RDLogger
+    from rdkit import rdBase  # RDLogger.DisableLog is rdBase's, which rdkit's stubs type
 
-    RDLogger.DisableLog("rdApp.*")
+    rdBase.DisableLog("rdApp.*")
 
 
 def scaffold_of(smiles: str) -> str:

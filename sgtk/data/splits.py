@@ -19,7 +19,9 @@ def random_split(n: int, seed: int, fractions=(0.8, 0.1)) -> tuple[Tensor, Tenso
     return perm[:n_train], perm[n_train : n_train + n_val], perm[n_train + n_val :]
 
 
-def scaffold_split(scaffolds: list[str], fractions=(0.8, 0.1)) -> tuple[Tensor, Tensor, Tensor]:
+def scaffold_split(
+    scaffolds: list[str], fractions: tuple[float, float] = (0.8, 0.1)
+) -> tuple[Tensor, Tensor, Tensor]:
     """MoleculeNet's scaffold split (Wu et al. 2018, as DeepChem and chemprop do it).
 
     Molecules are grouped by scaffold; the groups, largest first (ties: first seen), fill
@@ -32,7 +34,9 @@ def scaffold_split(scaffolds: list[str], fractions=(0.8, 0.1)) -> tuple[Tensor, 
     ordered = sorted(groups.values(), key=lambda g: (-len(g), g[0]))
     n = len(scaffolds)
     train_cut, val_cut = fractions[0] * n, (fractions[0] + fractions[1]) * n
-    train, val, test = [], [], []
+    train: list[int] = []
+    val: list[int] = []
+    test: list[int] = []
     for group in ordered:
         if len(train) + len(group) <= train_cut:
             train += group
@@ -40,7 +44,8 @@ def scaffold_split(scaffolds: list[str], fractions=(0.8, 0.1)) -> tuple[Tensor, 
             val += group
         else:
             test += group
-    return tuple(torch.tensor(part, dtype=torch.long) for part in (train, val, test))
+    train_t, val_t, test_t = (torch.tensor(part, dtype=torch.long) for part in (train, val, test))
+    return train_t, val_t, test_t
 
 
 def split_indices(

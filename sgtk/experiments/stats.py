@@ -24,8 +24,9 @@ class Stat:
     layers: tuple[int, ...]  # the depths behind it (k = T-2 for the auto series)
 
     def cell(self) -> str:
-        text = f"{self.mean:.3f} ± {self.std:.3f}"
-        return text + (f" [{self.lo:.3f}, {self.hi:.3f}]" if self.n > 1 else "")
+        if self.n == 1:
+            return f"{self.mean:.3f} (1 seed)"
+        return f"{self.mean:.3f} ± {self.std:.3f} [{self.lo:.3f}, {self.hi:.3f}]"
 
 
 def t_interval(values: list[float], level: float = 0.95) -> tuple[float, float, float, float]:

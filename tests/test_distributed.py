@@ -45,8 +45,9 @@ def test_two_gloo_processes_match_one_process(tmp_path):
     assert single["test_accuracy"] >= 0.95
     assert abs(ddp["test_accuracy"] - single["test_accuracy"]) <= 0.05
     # Only rank 0 writes the run.
-    lines = (tmp_path / "two" / "metrics.jsonl").read_text().splitlines()
-    steps = [json.loads(x)["step"] for x in lines]
+    records = [json.loads(x) for x in (tmp_path / "two" / "metrics.jsonl").read_text().splitlines()]
+    assert records[-1].get("final") and not any(r.get("final") for r in records[:-1])
+    steps = [r["step"] for r in records[:-1]]
     assert steps == sorted(set(steps))
 
 

@@ -1,0 +1,169 @@
+"""What every `sgtk train TASK` shares: its options, the torchrun relaunch and the run itself."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+
+import typer
+
+from sgtk.errors import SgtkError
+from sgtk_cli.common import (
+    RichProgress,
+    default_run_dir,
+    layered,
+    out,
+    print_json,
+    summary_table,
+)
+
+# Options shared by every task; None means "take it from the config".
+Steps = typer.Option(None, "--steps", help="Training steps.")
+BatchSize = typer.Option(None, "--batch-size", help="Examples per step.")
+Lr = typer.Option(None, "--lr", help="Learning rate.")
+Optimizer = typer.Option(None, "--optimizer", help="sgd, momentum, rmsprop, adam or adamw.")
+MaxNorm = typer.Option(None, "--max-norm", help="Gradient-norm clip (0 disables).")
+MaxTime = typer.Option(None, "--max-time", help="Stop after this many seconds.")
+Seed = typer.Option(None, "--seed", help="Random seed.")
+Device = typer.Option(None, "--device", help="auto (cuda, then mps, then cpu), cpu, cuda or mps.")
+EvalEvery = typer.Option(None, "--eval-every", help="Evaluate every N steps.")
+Out = typer.Option(None, "--out", help="Run directory (default runs/<task>-<model>-<time>).")
+Config = typer.Option(None, "--config", help="TOML file overriding configs/<task>.toml.")
+Resume = typer.Option(False, "--resume", help="Continue from the run directory's checkpoint.")
+Json = typer.Option(False, "--json", help="Print the final metrics as one JSON line.")
+Compile = typer.Option(None, "--compile/--no-compile", help="torch.compile the model.")
+CheckpointEvery = typer.Option(None, "--checkpoint-every", help="Checkpoint every N steps.")
+CheckpointMinutes = typer.Option(
+    None, "--checkpoint-minutes", help="Also checkpoint every M minutes, whatever the step time."
+)
+Logger = typer.Option(
+    None,
+    "--logger",
+    help="jsonl, csv or tensorboard: a log beside metrics.jsonl, which is always written.",
+)
+LrSchedule = typer.Option(
+    None,
+    "--lr-schedule",
+    help="none, step or linear (over steps, or over --max-time when it is set).",
+)
+LrDecay = typer.Option(None, "--lr-decay", help="Step schedule: multiply the LR by this…")
+LrStep = typer.Option(None, "--lr-step", help="…every this many steps.")
+Devices = typer.Option(1, "--devices", help="Processes to train on (launches torchrun).")
+Graph = typer.Option(
+    None,
+    "--graph",
+    help="Sequence graph: path, window:K, dilated or complete (auto: the model's own).",
+)
+PrintConfig = typer.Option(
+    False, "--print-config", help="Print the resolved config as TOML (a valid --config) and exit."
+)
+
+
+def launch_torchrun(devices: int) -> None:
+    """Re-run this very command under ``torchrun`` with ``devices`` processes, then exit."""
+    args, skip = [], False
+    for a in sys.argv[1:]:
+        if skip:
+            skip = False
+        elif a == "--devices":
+            skip = True
+        elif not a.startswith("--devices="):
+            args.append(a)
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        f"--nproc_per_node={devices}",
+        "-m",
+        "sgtk",
+        *args,
+    ]
+    from sgtk.train.distributed import run_launcher
+
+    raise typer.Exit(run_launcher(cmd))
+
+
+TRAIN_FLAGS = (
+    "steps",
+    "batch_size",
+    "lr",
+    "optimizer",
+    "max_norm",
+    "max_time",
+    "seed",
+    "device",
+    "eval_every",
+    "checkpoint_every",
+    "checkpoint_minutes",
+    "logger",
+    "target",
+    "lr_schedule",
+    "lr_decay",
+    "lr_step",
+)
+
+
+def command_line(ctx: typer.Context) -> str:
+    """The command as typed, from the options given on the command line (for config.toml)."""
+    parts = ctx.command_path.split()
+    for param in ctx.command.params:
+        source = ctx.get_parameter_source(param.name)
+        if source is None or source.name != "COMMANDLINE" or not param.opts:
+            continue
+        value = ctx.params[param.name]
+        if getattr(param, "is_flag", False):
+            opts = param.opts if value else param.secondary_opts
+            parts += opts[:1]
+        else:
+            parts += [param.opts[0], str(value)]
+    return shlex.join(parts)
+
+
+def run(task_name: str, task_factory, args: dict, show: tuple[str, ...]) -> dict:
+    """Build the Trainer, run it under a progress bar, print the table (or the JSON line).
+
+    ``task_factory`` returns ``(task, extra)``: the task and what to record about it.
+    ``args`` are the command's parameters (its ``locals()``); the shared ones are read here.
+    """
+    from sgtk.train.config import dumps_toml, run_record
+    from sgtk.train.trainer import TrainConfig, Trainer
+
+    config, out_dir, devices = args["config"], args["out_dir"], args["devices"]
+    train_flags = {k: args.get(k) for k in TRAIN_FLAGS} | {"compile": args["compile_"]}
+    if devices < 1:
+        raise SgtkError(f"--devices {devices} must be at least 1")
+    if devices > 1 and "WORLD_SIZE" not in os.environ:
+        launch_torchrun(devices)
+    train_cfg = layered(TrainConfig, "train", task_name, config, train_flags)
+    if args["print_config"]:
+        record = run_record(task_name, args["task_config"], train_cfg, "")
+        sys.stdout.write(dumps_toml({"task": record["task"], "train": record["train"]}).lstrip())
+        raise typer.Exit(0)
+    task, extra = task_factory()
+    model = extra.get("model", "")
+    run_dir = out_dir or default_run_dir(task_name, model)
+    is_main = int(os.environ.get("RANK", "0")) == 0
+    progress = RichProgress(
+        f"{task_name} {model}", show=show, enabled=is_main, max_time=train_cfg.max_time
+    )
+    trainer = Trainer(
+        task,
+        train_cfg,
+        run_dir,
+        extra_config=extra,
+        callbacks=[progress],
+        command=command_line(args["ctx"]),
+    )
+    try:
+        result = trainer.fit(resume=args["resume"])
+    finally:
+        progress.stop()
+    if not is_main:
+        return result
+    if args["as_json"]:
+        print_json(result)
+    else:
+        out.print(summary_table(f"{task_name} · {model}", result))
+    return result

@@ -3,7 +3,7 @@ r"""A hand-written graph convolution (Kipf & Welling 2017), sparse only."""
 from __future__ import annotations
 
 import warnings
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import torch
 from torch import Tensor, nn
@@ -19,7 +19,7 @@ __all__ = ["GCNLayer", "gcn_norm"]
 _HALF = (torch.float16, torch.bfloat16)
 
 
-class _Propagation:
+class NormalizedAdjacency:
     """Â as a linear operator, built once per graph structure from its normalised edges.
 
     Path graphs (every edge joins i and i±1) make Â tridiagonal, so ``Â X`` is a weighted
@@ -42,15 +42,16 @@ class _Propagation:
             self.csr = _csr(col, row, norm, num_nodes)  # Â[i, j] = norm of j -> i
             self.csr_t = _csr(row, col, norm, num_nodes)
 
-    def apply(self, x: Tensor) -> Tensor:
+    def propagate(self, x: Tensor) -> Tensor:
+        """Â X."""
         # Â is kept in full precision; under autocast the SpMM/shift-add runs in float32.
         with torch.autocast(x.device.type, enabled=False):
             x = x.float() if x.dtype in _HALF else x
             if x.dim() == 2 or self.tridiagonal:
-                return _Propagate.apply(x, self)
+                return _AdjacencyMatmul.apply(x, self)
             # A static graph under batched features [..., N, F]: one SpMM over [N, (...)·F].
             flat = x.movedim(-2, 0)
-            out = _Propagate.apply(flat.reshape(self.num_nodes, -1), self)
+            out = _AdjacencyMatmul.apply(flat.reshape(self.num_nodes, -1), self)
             return out.view(flat.shape).movedim(0, -2)
 
 
@@ -71,11 +72,11 @@ def _tridiagonal_mm(bands: Tensor, x: Tensor) -> Tensor:
     return out
 
 
-class _Propagate(torch.autograd.Function):
+class _AdjacencyMatmul(torch.autograd.Function):
     # A custom Function so that backward is Â^T G (also tridiagonal, or the cached CSR^T)
     # and nothing of size N x F is saved for it.
     @staticmethod
-    def forward(ctx, x: Tensor, op: _Propagation) -> Tensor:
+    def forward(ctx, x: Tensor, op: NormalizedAdjacency) -> Tensor:
         ctx.op = op
         if op.tridiagonal:
             return _tridiagonal_mm(op.bands, x)
@@ -87,6 +88,15 @@ class _Propagate(torch.autograd.Function):
         if op.tridiagonal:
             return _tridiagonal_mm(op.bands_t, grad), None
         return op.csr_t.to(grad.dtype) @ grad, None
+
+
+class _CachedAdjacency(NamedTuple):
+    """The last graph a layer saw, and its Â (valid while ``key`` matches)."""
+
+    adj: object
+    edge_weight: Tensor | None
+    key: tuple[object, ...]
+    operator: NormalizedAdjacency
 
 
 def _gather_scatter(x: Tensor, row: Tensor, col: Tensor, norm: Tensor) -> Tensor:
@@ -160,9 +170,9 @@ class GCNLayer(nn.Module):
         nn.init.xavier_uniform_(self.lin.weight)  # GCNConv's glorot
         if self.bias is not None:
             nn.init.zeros_(self.bias)
-        # (adj, edge_weight, key, op): the last graph's normalisation, see _propagation.
-        self._cache: tuple[object, Tensor | None, tuple[object, ...], _Propagation] | None = None
-        self._fixed: _Propagation | None = None
+        # The last graph's normalisation, see _adjacency.
+        self._cache: _CachedAdjacency | None = None
+        self._fixed: NormalizedAdjacency | None = None
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         # Checkpoints written before the GCNConv-compatible keys name the weight `weight`.
@@ -187,17 +197,19 @@ class GCNLayer(nn.Module):
             add_self_loops=self.add_self_loops, loops=loops,
         )  # fmt: skip
 
-    def _propagation(self, adj, edge_weight, num_nodes: int, dtype: torch.dtype) -> _Propagation:
+    def _adjacency(
+        self, adj, edge_weight, num_nodes: int, dtype: torch.dtype
+    ) -> NormalizedAdjacency:
         if self.cached and self._fixed is not None:
             return self._fixed
         ew_version = None if edge_weight is None else edge_weight._version
         key: tuple[object, ...] = (getattr(adj, "_version", 0), ew_version, num_nodes, dtype)
         key += (self.improved, self.add_self_loops, self.normalize, self.flow)
         c = self._cache
-        if c is not None and c[0] is adj and c[1] is edge_weight and c[2] == key:
-            return c[3]
-        op = _Propagation(*self._normalised(adj, edge_weight, num_nodes, dtype), num_nodes)
-        self._cache = (adj, edge_weight, key, op)
+        if c is not None and c.adj is adj and c.edge_weight is edge_weight and c.key == key:
+            return c.operator
+        op = NormalizedAdjacency(*self._normalised(adj, edge_weight, num_nodes, dtype), num_nodes)
+        self._cache = _CachedAdjacency(adj, edge_weight, key, op)
         if self.cached:
             self._fixed = op
         return op
@@ -220,11 +232,11 @@ class GCNLayer(nn.Module):
             h = self._lin(x)
             out = _gather_scatter(h, row, col, norm.to(h.dtype))
         else:
-            op = self._propagation(edge_index, edge_weight, num_nodes, dtype)
+            op = self._adjacency(edge_index, edge_weight, num_nodes, dtype)
             if self.in_channels < self.out_channels and not x.is_sparse:
-                out = op.apply(x) @ self.lin.weight.t()
+                out = op.propagate(x) @ self.lin.weight.t()
             else:
-                out = op.apply(self._lin(x))
+                out = op.propagate(self._lin(x))
         return out if self.bias is None else out + self.bias
 
     @classmethod

@@ -10,11 +10,14 @@ import csv
 import io
 import numbers
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sgtk.choices import LOGGERS
 from sgtk.errors import SgtkError
 from sgtk.train.callbacks import Callback
+
+if TYPE_CHECKING:
+    from torch.utils.tensorboard import SummaryWriter
 
 __all__ = ["LOGGERS", "CsvLogger", "TensorBoardLogger", "check_logger", "make_loggers"]
 
@@ -39,7 +42,7 @@ def make_loggers(name: str, run_dir: Path) -> list[Callback]:
     return []
 
 
-def _numbers(record: dict[str, Any]) -> dict[str, float]:
+def _numbers(record: dict[str, Any]) -> dict[str, numbers.Real]:
     return {
         k: v
         for k, v in record.items()
@@ -57,7 +60,16 @@ class CsvLogger(Callback):
         self.source = MetricsLog(Path(run_dir) / "metrics.jsonl")
         self.path = Path(run_dir) / "metrics.csv"
 
-    def _mirror(self, *_: Any) -> None:
+    def on_start(self, total_steps: int, start_step: int) -> None:
+        self._mirror()
+
+    def on_eval(self, step: int, record: dict[str, Any]) -> None:
+        self._mirror()
+
+    def on_end(self, result: dict[str, Any]) -> None:
+        self._mirror()
+
+    def _mirror(self) -> None:
         from sgtk.train.checkpoint import atomic_write_bytes
 
         rows = [
@@ -71,15 +83,18 @@ class CsvLogger(Callback):
         writer.writerows(rows)
         atomic_write_bytes(self.path, buf.getvalue().encode())
 
-    on_start = on_eval = on_end = _mirror
-
 
 class TensorBoardLogger(Callback):
     """Scalars per evaluation (train_*, val_*, then test_* at the last step) and text samples."""
 
     def __init__(self, run_dir: Path):
         self.log_dir = Path(run_dir) / "tensorboard"
-        self.writer = None
+        self.writer: SummaryWriter | None = None
+
+    def _writer(self) -> SummaryWriter:
+        if self.writer is None:
+            raise RuntimeError("TensorBoardLogger: on_start was not called")
+        return self.writer
 
     def on_start(self, total_steps: int, start_step: int) -> None:
         from torch.utils.tensorboard import SummaryWriter
@@ -88,15 +103,17 @@ class TensorBoardLogger(Callback):
         self.writer = SummaryWriter(str(self.log_dir), purge_step=start_step + 1)
 
     def on_eval(self, step: int, record: dict[str, Any]) -> None:
+        writer = self._writer()
         for key, value in _numbers(record).items():
             if key != "elapsed":
-                self.writer.add_scalar(key.replace("_", "/", 1), value, step)
+                writer.add_scalar(key.replace("_", "/", 1), value, step)
         if isinstance(record.get("sample"), str):
-            self.writer.add_text("sample", record["sample"], step)
-        self.writer.flush()
+            writer.add_text("sample", record["sample"], step)
+        writer.flush()
 
     def on_end(self, result: dict[str, Any]) -> None:
+        writer = self._writer()
         for key, value in _numbers(result).items():
             if key.startswith("test_"):
-                self.writer.add_scalar(key.replace("_", "/", 1), value, result["steps"])
-        self.writer.close()
+                writer.add_scalar(key.replace("_", "/", 1), value, result["steps"])
+        writer.close()

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import signal
 import threading
-from types import TracebackType
+from collections.abc import Callable
+from types import FrameType, TracebackType
+from typing import Any
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1)
+# What signal.signal takes and returns (typeshed's private signal._HANDLER).
+_Handler = Callable[[int, FrameType | None], Any] | int | signal.Handlers | None
 
 
 class Interrupted(KeyboardInterrupt):
@@ -33,7 +37,7 @@ class StopSignals:
 
     def __init__(self) -> None:
         self.requested: int | None = None
-        self._previous: dict[int, object] = {}
+        self._previous: dict[int, _Handler] = {}
 
     def _handle(self, signum: int, frame: object) -> None:
         if self.requested is None:

@@ -146,7 +146,8 @@ class Trainer:
         self._hooks = list(self.callbacks)
         self.train_model = dist.wrap(self.model, self.device)
         if cfg.compile:
-            self.train_model = torch.compile(self.train_model)
+            # torch.compile(module) is an OptimizedModule (an nn.Module); its stub says Callable.
+            self.train_model = torch.compile(self.train_model)  # type: ignore[assignment]
         self.autocast, self.scaler = mixed_precision(self.device, cfg)
         return run
 
@@ -201,12 +202,13 @@ class Trainer:
         minutes_due = minutes is not None and time.perf_counter() - run.last_checkpoint >= (
             minutes * 60
         )
-        time_up, minutes_due, signum = dist.maximum(time_up, minutes_due, signals.requested or 0)
-        done = run.step >= cfg.steps or bool(time_up)
+        agreed = dist.maximum(time_up, minutes_due, signals.requested or 0)  # one all-reduce
+        time_up, minutes_due, signum = bool(agreed[0]), bool(agreed[1]), int(agreed[2])
+        done = run.step >= cfg.steps or time_up
         if done:
             run.stopped_by = "time" if time_up and run.step < cfg.steps else "steps"
-        checkpoint_due = run.step % cfg.checkpoint_every == 0 or bool(minutes_due)
-        return done, checkpoint_due, int(signum)
+        checkpoint_due = run.step % cfg.checkpoint_every == 0 or minutes_due
+        return done, checkpoint_due, signum
 
     def _evaluate(self, run: LoopState) -> bool:
         """Log one record, keep ``best.pt`` on ``task.metric``; true once ``--target`` is met."""
@@ -232,7 +234,7 @@ class Trainer:
         if self.is_main:
             self.log.append(record)
         emit(self._hooks, "on_eval", run.step, record)
-        if self.config.target is not None and self._reached(value):
+        if self.config.target is not None and self._reached(value, self.config.target):
             run.stopped_by = "target"
             return True
         return False
@@ -338,8 +340,7 @@ class Trainer:
             (self.run_dir / "best.pt").unlink(missing_ok=True)
         self._hooks += make_loggers(self.config.logger, self.run_dir)
 
-    def _reached(self, value: float) -> bool:
-        target = self.config.target
+    def _reached(self, value: float, target: float) -> bool:
         return value >= target if self.task.mode == "max" else value <= target
 
     def _evaluation_record(self, run: LoopState) -> dict[str, Any]:

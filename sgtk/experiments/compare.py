@@ -18,6 +18,7 @@ from typing import Any
 from sgtk.errors import SgtkError
 from sgtk.experiments.budget import count_params, pick_lr, solve_hidden
 from sgtk.experiments.sweep import Sweep, has_depth, load_shared, make_task, train_config
+from sgtk.train.callbacks import Callback
 from sgtk.train.checkpoint import atomic_write_bytes
 
 FIELDS = (
@@ -42,7 +43,7 @@ class CurveRecorder:
     def on_eval(self, step: int, record: dict[str, Any]) -> None: ...
 
 
-class Patience:
+class Patience(Callback):
     """Stops a run on val: no improvement of ``metric`` for ``evals`` evaluations in a row.
 
     The Trainer has no stop request of its own, so this ends the run through its time limit,
@@ -50,7 +51,8 @@ class Patience:
     """
 
     def __init__(self, trainer: Any, evals: int) -> None:
-        self.trainer, self.evals, self.best, self.since, self.fired = trainer, evals, None, 0, False
+        self.trainer, self.evals, self.since, self.fired = trainer, evals, 0, False
+        self.best: float | None = None
 
     def on_start(self, total_steps: int, start_step: int) -> None: ...
 
@@ -93,10 +95,11 @@ def train_run(
     cfg = train_config(sweep, run, lr, steps)
     extra = {"model": run["model"], "task_config": dict(vars(task.config))}
     trainer = Trainer(task, cfg, run_dir, extra_config=extra, callbacks=list(callbacks or []))
-    if sweep.patience:
-        trainer.callbacks.append(Patience(trainer, sweep.patience))
+    patience = Patience(trainer, sweep.patience) if sweep.patience else None
+    if patience is not None:
+        trainer.callbacks.append(patience)
     result = trainer.fit(resume=resume)
-    if sweep.patience and trainer.callbacks[-1].fired:
+    if patience is not None and patience.fired:
         result["stopped_by"] = "patience"
     val = result.get(_val_key(task), result.get(task.metric))
     return {**result, "val_metric": _val_key(task), "val_value": val, "max_steps": cfg.steps}
@@ -219,7 +222,8 @@ class SweepRunner:
 
 def read_rows(out_dirs: list[Path]) -> tuple[list[dict[str, Any]], dict[str, list[float]]]:
     """The finished runs' rows and curves under each ``DIR/runs``, deduplicated by name."""
-    rows, curves = {}, {}
+    rows: dict[str, dict[str, Any]] = {}
+    curves: dict[str, list[float]] = {}
     for d in out_dirs:
         for done in sorted(Path(d).glob("runs/*/row.json")):
             row = json.loads(done.read_text())
@@ -275,10 +279,8 @@ def run_sweep(
 ) -> tuple[list[dict[str, Any]], dict[str, list[float]]]:
     """Train every run of the runner's sweep (this shard's) and keep rows, results and curves."""
     out_dir = runner.out_dir
-    try:
-        from sgtk.train.lock import folder_lock
-    except ImportError:  # before the run-folder lock
-        from contextlib import nullcontext as folder_lock
+    from sgtk.train.lock import folder_lock
+
     with folder_lock(out_dir, "compare"):
         return _run_all(runner, on_run)
 
@@ -288,7 +290,8 @@ def _run_all(runner: SweepRunner, on_run) -> tuple[list[dict[str, Any]], dict[st
     out_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(out_dir / "sweep.json", json.dumps(_settings(sweep), indent=1).encode())
     runs = sweep.runs()
-    rows, curves = [], {}
+    rows: list[dict[str, Any]] = []
+    curves: dict[str, list[float]] = {}
     write_results(rows, out_dir)  # valid from the start, whenever the sweep is stopped
     for i, run in enumerate(runs):
         done = out_dir / "runs" / run["name"] / "row.json"

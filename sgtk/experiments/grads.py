@@ -44,7 +44,7 @@ def grad_curves(length: int, trained: bool, steps: int, seed: int) -> dict[str, 
     from sgtk.tasks.palindrome import PalindromeConfig, PalindromeTask
     from sgtk.train.trainer import TrainConfig, Trainer
 
-    curves = {}
+    curves: dict[str, torch.Tensor] = {}
     for model in ("rnn", "lstm"):
         for init in ("xavier", "auto"):
             task = PalindromeTask(PalindromeConfig(model=model, length=length, init=init))
@@ -54,9 +54,11 @@ def grad_curves(length: int, trained: bool, steps: int, seed: int) -> dict[str, 
             if trained:
                 with tempfile.TemporaryDirectory() as tmp:
                     cfg = TrainConfig(steps=steps, seed=seed, eval_every=max(steps // 5, 1))
-                    trainer = Trainer(task, cfg, tmp)
+                    trainer = Trainer(task, cfg, Path(tmp))
                     trainer.fit()
-                    curves[f"{name} trained"] = grad_norms(trainer.model, task.data)
+                    trained_model = trainer.model
+                    assert isinstance(trained_model, Predictor)  # PalindromeTask builds one
+                    curves[f"{name} trained"] = grad_norms(trained_model, task.data)
     return curves
 
 

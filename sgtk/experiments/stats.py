@@ -131,7 +131,7 @@ def _span(values) -> str:
 
 def _ordered(labels: set[str], rows: list[dict[str, Any]]) -> list[str]:
     """Series in the order they first appear in the sweep (rnn, lstm, gcn k=4, gcn k=auto)."""
-    order = {}
+    order: dict[str, int] = {}
     for r in rows:
         for label in series_of(r):
             order.setdefault(label, len(order))

@@ -105,9 +105,9 @@ class Sweep:
             return [0]
         out: list[int] = []
         for k in self.layers:
-            k = max(length - 2, 1) if k == "auto" else k
-            if k not in out:
-                out.append(k)
+            depth = k if isinstance(k, int) else max(length - 2, 1)  # validate(): int or auto
+            if depth not in out:
+                out.append(depth)
         return out
 
     def all_runs(self) -> list[dict[str, Any]]:

@@ -63,7 +63,7 @@ class PalindromeTask(Task):
         self.data = PalindromeData(config.length, one_hot=config.one_hot, directed=config.directed)
         self._eval: dict[str, Batch] = {}
 
-    def build_model(self) -> nn.Module:
+    def build_model(self) -> Predictor:
         c = self.config
         return Predictor(
             c.model,

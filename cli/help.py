@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.markup import escape
+
 from sgtk import choices
 from sgtk.train.config import default_config
 
@@ -112,9 +114,11 @@ def annotate(command: Any, path: tuple[str, ...] = ()) -> Any:
     if task is not None:
         config = default_config(task)
         defaults = {**config.get("train", {}), **config.get("task", {})}
-    if not command.epilog:
+    if not command.epilog and "Examples" not in (command.help or ""):
         command.epilog = _examples(" ".join(path))
     for param in command.params:
+        if param.help:  # help is rich markup: a literal [5,10] must not read as a tag
+            param.help = escape(param.help)
         if getattr(param, "rich_help_panel", None) is None and param.name in PANEL_OF:
             param.rich_help_panel = PANEL_OF[param.name]
         elif getattr(param, "rich_help_panel", None) is None and task is not None:
@@ -122,7 +126,10 @@ def annotate(command: Any, path: tuple[str, ...] = ()) -> Any:
         key = "compile" if param.name == "compile_" else param.name
         if param.default is None and key in defaults:
             param.show_default = _shown(defaults[key])
-        allowed = _model_choices(task) if key == "model" and task else CHOICES.get(key)
-        if allowed and param.help and "Choices:" not in param.help:
+        allowed = _model_choices(task) if key == "model" and task else None
+        if task is not None and key != "model":
+            allowed = CHOICES.get(key)
+        listed = allowed and param.help and all(a in param.help for a in allowed)
+        if allowed and param.help and "Choices:" not in param.help and not listed:
             param.help = f"{param.help} Choices: {', '.join(allowed)}."
     return command

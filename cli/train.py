@@ -32,6 +32,7 @@ from sgtk_cli.train_run import (
     Resume,
     Seed,
     Steps,
+    resume_config,
     run,
 )
 
@@ -47,7 +48,7 @@ def palindrome(
     length: int = typer.Option(None, "--length", "-T", help="Palindrome length T (>= 3)."),
     hidden: int = typer.Option(None, "--hidden", help="Hidden units."),
     layers: int = typer.Option(None, "--layers", help="GCN layers k (receptive field k hops)."),
-    readout: str = typer.Option(None, "--readout", help="GCN readout: last, mean, sum or max."),
+    readout: str = typer.Option(None, "--readout", help="Graph readout (last: the last node)."),
     init: str = typer.Option(
         None, "--init", help="auto, xavier, orthogonal (rnn), forget or chrono (lstm)."
     ),
@@ -80,6 +81,7 @@ def palindrome(
 ) -> None:
     """Digit palindromes: predict the last digit from the first T-1, a pure memory task."""
     args = locals()
+    config = args["config"] = resume_config(config, out_dir, resume)
     from sgtk.tasks.palindrome import PalindromeConfig, PalindromeTask
 
     def go():
@@ -164,6 +166,7 @@ def text(
 ) -> None:
     """Character language model on a text file or a built-in corpus."""
     args = locals()
+    config = args["config"] = resume_config(config, out_dir, resume)
     from sgtk.generate import parse_taus
     from sgtk.tasks.text import TextConfig, TextTask
 
@@ -225,7 +228,7 @@ def molecules(
     target_col: str = typer.Option(None, "--target-col", help="Target column of --data."),
     hidden: int = typer.Option(None, "--hidden", help="Hidden units."),
     layers: int = typer.Option(None, "--layers", help="GCN layers."),
-    readout: str = typer.Option(None, "--readout", help="Graph readout: mean, sum or max."),
+    readout: str = typer.Option(None, "--readout", help="Graph readout."),
     dropout: float = typer.Option(None, "--dropout", help="Dropout before the head."),
     split_seed: int = typer.Option(None, "--split-seed", help="Seed of the random split."),
     augment: int = typer.Option(
@@ -256,6 +259,7 @@ def molecules(
 ) -> None:
     """Molecular property regression on the graph or the SMILES string."""
     args = locals()
+    config = args["config"] = resume_config(config, out_dir, resume)
     from sgtk.tasks.molecules import MoleculeConfig, MoleculeTask
 
     def go():

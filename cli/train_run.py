@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shlex
 import sys
+from pathlib import Path
 
 import typer
 
@@ -22,7 +23,7 @@ from sgtk_cli.common import (
 Steps = typer.Option(None, "--steps", help="Training steps.")
 BatchSize = typer.Option(None, "--batch-size", help="Examples per step.")
 Lr = typer.Option(None, "--lr", help="Learning rate.")
-Optimizer = typer.Option(None, "--optimizer", help="sgd, momentum, rmsprop, adam or adamw.")
+Optimizer = typer.Option(None, "--optimizer", help="The optimiser.")
 MaxNorm = typer.Option(None, "--max-norm", help="Gradient-norm clip (0 disables).")
 MaxTime = typer.Option(None, "--max-time", help="Stop after this many seconds.")
 Seed = typer.Option(None, "--seed", help="Random seed.")
@@ -105,6 +106,35 @@ TRAIN_FLAGS = (
 )
 
 
+def resume_config(config: Path | None, out_dir: Path | None, resume: bool) -> Path | None:
+    """Under ``--resume`` the run's own ``config.toml`` is the base layer, so a resumed run
+    keeps its task settings without the user repeating every flag."""
+    own = Path(out_dir) / "config.toml" if out_dir is not None else None
+    if resume and config is None and own is not None and own.is_file():
+        return own
+    return config
+
+
+def check_same_task(out_dir: Path | None, task_config: object) -> None:
+    """A resumed run may extend its budget, never change its task: one line if it would."""
+    import dataclasses
+
+    from sgtk.train.config import read_toml
+
+    own = Path(out_dir) / "config.toml" if out_dir is not None else None
+    if own is None or not own.is_file() or not dataclasses.is_dataclass(task_config):
+        return
+    saved = read_toml(own).get("task", {})
+    now = dataclasses.asdict(task_config)  # type: ignore[arg-type]
+    changed = [k for k in saved if k in now and saved[k] != now[k]]
+    if changed:
+        diffs = ", ".join(f"{k} {saved[k]!r} -> {now[k]!r}" for k in changed)
+        raise SgtkError(
+            f"--resume would change the run's task ({diffs}): drop those flags, or start a "
+            "new run with another --out"
+        )
+
+
 def command_line(ctx: typer.Context) -> str:
     """The command as typed, from the options given on the command line (for config.toml)."""
     parts = ctx.command_path.split()
@@ -141,6 +171,8 @@ def run(task_name: str, task_factory, args: dict, show: tuple[str, ...]) -> dict
         record = run_record(task_name, args["task_config"], train_cfg, "")
         sys.stdout.write(dumps_toml({"task": record["task"], "train": record["train"]}).lstrip())
         raise typer.Exit(0)
+    if args["resume"]:
+        check_same_task(out_dir, args["task_config"])
     task, extra = task_factory()
     model = extra.get("model", "")
     run_dir = out_dir or default_run_dir(task_name, model)

@@ -141,3 +141,15 @@ def test_version_comes_from_the_package_metadata():
     text, torch_loaded = _run_cli("--version")
     assert text.splitlines()[0] == f"sgtk {version('sgtk')}"
     assert not torch_loaded
+
+
+def test_resume_keeps_the_runs_task_and_refuses_to_change_it(tmp_path):
+    run = tmp_path / "r"
+    args = ("--length", 7, "--hidden", 16, "--eval-every", 10, "--out", run)
+    last_json(invoke("train", "palindrome", *args, "--steps", 10, "--json"))
+    resumed = invoke("train", "palindrome", "--out", run, "--resume", "--steps", 20, "--json")
+    last_json(resumed)
+    saved = tomllib.loads((run / "config.toml").read_text())
+    assert saved["task"]["length"] == 7 and saved["train"]["steps"] == 20
+    changed = invoke("train", "palindrome", "--out", run, "--resume", "--length", 9)
+    assert_one_line_error(changed, "--resume would change", "length 7 -> 9")

@@ -191,30 +191,34 @@ def load_char_model(
                 break
         else:
             checkpoint = PRETRAINED
+    from sgtk.export import is_export, load_model_files, load_weights
+
     path = Path(checkpoint)
-    if path.is_dir():
-        path = path / "best.pt"
-        if not path.exists():
-            raise SgtkError(
-                f"--checkpoint {path.parent} holds no best.pt: pass a run directory written "
-                "by `sgtk train text`"
-            )
-    check_readable(path, "--checkpoint")
-    state = load_checkpoint(path, device)
-    if state.get("task") != "text":
+    if path.is_file() and path.name in ("model.safetensors", "config.json"):
+        path = path.parent  # a file of an export folder: the folder is the model
+    if not path.is_dir():
+        check_readable(path, "--checkpoint")
+    elif not is_export(path) and not (path / "best.pt").exists():
         raise SgtkError(
-            f"{path} is a {state.get('task')!r} checkpoint, not a text model: "
+            f"--checkpoint {path} holds neither best.pt nor an export: pass a run directory "
+            "written by `sgtk train text` or a folder from `sgtk export`"
+        )
+    files = load_model_files(path, device)
+    if files.task != "text":
+        raise SgtkError(
+            f"{files.source} is a {files.task!r} model, not a text model: "
             "pass a run directory from `sgtk train text`"
         )
-    cfg = state["config"]
+    cfg = files.config
     if cfg.get("model") != "lstm":
         raise SgtkError(
-            f"{path} holds a {cfg.get('model')!r} text model; generation needs "
+            f"{files.source} holds a {cfg.get('model')!r} text model; generation needs "
             "an LSTM run (sgtk train text --model lstm)"
         )
     vocab = Vocab(cfg["vocab"], cfg.get("char_counts"))  # older models carry no counts
     model = CharLSTM(len(vocab), cfg["hidden"], cfg["layers"], cfg["embed"], cfg["dropout"])
-    model.load_state_dict({k: v.float() for k, v in state["model"].items()})
+    load_weights(model, files)
+    path = Path(files.source)
     return model.to(device).eval(), vocab, str(path)
 
 

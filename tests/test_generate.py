@@ -84,3 +84,17 @@ def test_generate_prints_one_block_per_tau_with_one_seed(tmp_path, monkeypatch):
 @pytest.mark.parametrize("tau", ["0.5,x", "1,-2", "inf", ""])
 def test_generate_bad_tau_list_is_one_line(tau):
     assert_one_line_error(invoke("generate", "--tau", tau), "--tau")
+
+
+def test_generate_from_an_export_equals_generate_from_its_run(tmp_path, shared_data):
+    run, export = tmp_path / "T", tmp_path / "E"
+    text = ("--data", shared_data / "tinyshakespeare.txt", "--hidden", 16, "--embed", 8)
+    r = invoke("train", "text", *text, "--steps", 3, "--eval-every", 3, "--out", run)
+    assert r.exit_code == 0, r.output
+    assert invoke("export", run, "--out", export).exit_code == 0
+    args = ("--prefix", "I am", "--length", 40, "--seed", 3)
+    from_run = invoke("generate", "--checkpoint", run, *args)
+    for source in (export, export / "model.safetensors"):
+        from_export = invoke("generate", "--checkpoint", source, *args)
+        assert from_export.exit_code == 0, from_export.output
+        assert from_export.stdout == from_run.stdout

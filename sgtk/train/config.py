@@ -24,7 +24,11 @@ def read_toml(path: Path) -> dict[str, Any]:
 
 
 def _shipped(name: str) -> dict[str, Any]:
-    resource = resources.files("sgtk.configs").joinpath(f"{name}.toml")
+    try:
+        folder: Any = resources.files("sgtk.configs")
+    except ModuleNotFoundError:  # a source checkout on sys.path, ahead of the installed copy
+        folder = Path(__file__).resolve().parents[2] / "configs"
+    resource = folder.joinpath(f"{name}.toml")
     if not resource.is_file():
         raise SgtkError(f"sgtk ships no configs/{name}.toml: reinstall sgtk")
     return tomllib.loads(resource.read_text(encoding="utf-8"))

@@ -81,7 +81,7 @@ def palindrome(
 ) -> None:
     """Digit palindromes: predict the last digit from the first T-1, a pure memory task."""
     args = locals()
-    config = args["config"] = resume_config(config, out_dir, resume)
+    config = args["config"] = resume_config(config, out_dir, resume, "palindrome")
     from sgtk.tasks.palindrome import PalindromeConfig, PalindromeTask
 
     def go():
@@ -166,7 +166,7 @@ def text(
 ) -> None:
     """Character language model on a text file or a built-in corpus."""
     args = locals()
-    config = args["config"] = resume_config(config, out_dir, resume)
+    config = args["config"] = resume_config(config, out_dir, resume, "text")
     from sgtk.generate import parse_taus
     from sgtk.tasks.text import TextConfig, TextTask
 
@@ -259,7 +259,7 @@ def molecules(
 ) -> None:
     """Molecular property regression on the graph or the SMILES string."""
     args = locals()
-    config = args["config"] = resume_config(config, out_dir, resume)
+    config = args["config"] = resume_config(config, out_dir, resume, "molecules")
     from sgtk.tasks.molecules import MoleculeConfig, MoleculeTask
 
     def go():

@@ -106,16 +106,21 @@ TRAIN_FLAGS = (
 )
 
 
-def resume_config(config: Path | None, out_dir: Path | None, resume: bool) -> Path | None:
+def resume_config(
+    config: Path | None, out_dir: Path | None, resume: bool, task: str
+) -> Path | None:
     """Under ``--resume`` the run's own ``config.toml`` is the base layer, so a resumed run
-    keeps its task settings without the user repeating every flag."""
+    keeps its task settings without the user repeating every flag. (A run of another task
+    is left to the Trainer, which refuses it naming the task.)"""
+    from sgtk.train.config import read_toml
+
     own = Path(out_dir) / "config.toml" if out_dir is not None else None
-    if resume and config is None and own is not None and own.is_file():
-        return own
-    return config
+    if not (resume and config is None and own is not None and own.is_file()):
+        return config
+    return own if read_toml(own).get("run", {}).get("task") == task else config
 
 
-def check_same_task(out_dir: Path | None, task_config: object) -> None:
+def check_same_task(out_dir: Path | None, task_name: str, task_config: object) -> None:
     """A resumed run may extend its budget, never change its task: one line if it would."""
     import dataclasses
 
@@ -124,7 +129,10 @@ def check_same_task(out_dir: Path | None, task_config: object) -> None:
     own = Path(out_dir) / "config.toml" if out_dir is not None else None
     if own is None or not own.is_file() or not dataclasses.is_dataclass(task_config):
         return
-    saved = read_toml(own).get("task", {})
+    record = read_toml(own)
+    if record.get("run", {}).get("task") != task_name:
+        return  # another task's run: the Trainer refuses it, naming the task
+    saved = record.get("task", {})
     now = dataclasses.asdict(task_config)  # type: ignore[arg-type]
     changed = [k for k in saved if k in now and saved[k] != now[k]]
     if changed:
@@ -172,7 +180,7 @@ def run(task_name: str, task_factory, args: dict, show: tuple[str, ...]) -> dict
         sys.stdout.write(dumps_toml({"task": record["task"], "train": record["train"]}).lstrip())
         raise typer.Exit(0)
     if args["resume"]:
-        check_same_task(out_dir, args["task_config"])
+        check_same_task(out_dir, task_name, args["task_config"])
     task, extra = task_factory()
     model = extra.get("model", "")
     run_dir = out_dir or default_run_dir(task_name, model)

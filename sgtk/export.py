@@ -56,9 +56,20 @@ def load_export(directory: Path | str) -> ModelFiles:
     return ModelFiles(task, config, state, str(weights))
 
 
-def load_model_files(path: Path | str, device: torch.device | str = "cpu") -> ModelFiles:
-    """A run folder, its ``best.pt``, or an export folder."""
-    path = Path(path)
+def load_model_files(
+    path: Path | str, device: torch.device | str = "cpu", task: str | None = None
+) -> ModelFiles:
+    """A run folder, its ``best.pt``, or an export folder; with ``task``, only that task's."""
+    files = _load_model_files(Path(path), device)
+    if task is not None and files.task != task:
+        raise SgtkError(
+            f"{files.source} is a {files.task!r} model, not a {task} model: pass a run "
+            f"from `sgtk train {task}` or its export"
+        )
+    return files
+
+
+def _load_model_files(path: Path, device: torch.device | str) -> ModelFiles:
     if path.is_dir() and is_export(path):
         files = load_export(path)
         files.state = {k: v.to(device) for k, v in files.state.items()}

@@ -191,24 +191,14 @@ def load_char_model(
                 break
         else:
             checkpoint = PRETRAINED
-    from sgtk.export import is_export, load_model_files, load_weights
+    from sgtk.export import load_model_files, load_weights
 
     path = Path(checkpoint)
     if path.is_file() and path.name in ("model.safetensors", "config.json"):
         path = path.parent  # a file of an export folder: the folder is the model
     if not path.is_dir():
         check_readable(path, "--checkpoint")
-    elif not is_export(path) and not (path / "best.pt").exists():
-        raise SgtkError(
-            f"--checkpoint {path} holds neither best.pt nor an export: pass a run directory "
-            "written by `sgtk train text` or a folder from `sgtk export`"
-        )
-    files = load_model_files(path, device)
-    if files.task != "text":
-        raise SgtkError(
-            f"{files.source} is a {files.task!r} model, not a text model: "
-            "pass a run directory from `sgtk train text`"
-        )
+    files = load_model_files(path, device, task="text")
     cfg = files.config
     if cfg.get("model") != "lstm":
         raise SgtkError(

@@ -28,12 +28,7 @@ class MoleculePredictor:
     """A molecule model with its target scaling and vocabulary, from a run or an export."""
 
     def __init__(self, path: Path | str, device: torch.device | str = "cpu"):
-        files = load_model_files(path, device)
-        if files.task != "molecules":
-            raise SgtkError(
-                f"{files.source} is a {files.task!r} model, not a molecule model: pass a run "
-                "from `sgtk train molecules` or its export"
-            )
+        files = load_model_files(path, device, task="molecules")
         cfg = files.config
         missing = [
             k for k in ("vocab", "target_mean", "target_std", "featurisation") if k not in cfg

@@ -281,6 +281,25 @@ def _molecule_cache(quick: bool) -> Row:
     )
 
 
+def _cli_start(quick: bool) -> Row:
+    """``sgtk --help`` in a fresh interpreter against ``python -c "import torch"``: the CLI
+    loads torch only once a command runs, so its help must cost a fraction of that."""
+    import subprocess
+    import sys
+
+    def seconds(*args: str) -> float:
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, *args], check=True, capture_output=True)
+        return time.perf_counter() - t0
+
+    times: dict[str, list[float]] = {"ours": [], "ref": []}
+    for _ in range(2 if quick else 5):  # alternate, so both see the same machine
+        times["ours"].append(seconds("-m", "sgtk", "--help"))
+        times["ref"].append(seconds("-c", "import torch"))
+    ours, ref = statistics.median(times["ours"]), statistics.median(times["ref"])
+    return make_row("sgtk --help, fresh process", ours, ref, "s", 'python -c "import torch"', 0.5)
+
+
 def run_bench(
     device: torch.device, quick: bool = False, on_row: Callable[[Row], None] | None = None
 ) -> list[Row]:
@@ -301,6 +320,7 @@ def run_bench(
         lambda: sampling_row(s),
         lambda: _gcn_memory(s, device),
         lambda: _molecule_cache(quick),
+        lambda: _cli_start(quick),
         lambda: zoo_rows(s, device),  # #14: sequence graphs, attention
     ]
     rows = []

@@ -321,7 +321,7 @@ def run_bench(
         lambda: _gcn_memory(s, device),
         lambda: _molecule_cache(quick),
         lambda: _cli_start(quick),
-        lambda: zoo_rows(s, device),  # #14: sequence graphs, attention
+        lambda: zoo_rows(s, device),  # sequence graphs, attention
     ]
     rows = []
     for job in jobs:

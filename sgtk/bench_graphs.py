@@ -1,4 +1,4 @@
-"""Rows of ``sgtk bench`` for issue #14: sequence-graph builders and the attention model.
+"""Rows of ``sgtk bench`` for the model zoo: sequence-graph builders and the attention model.
 
 Kept apart from :mod:`sgtk.bench` (which calls these lazily) so that each file stays short.
 """
@@ -104,7 +104,7 @@ def transformer_step_row(s: Sizes, device: torch.device) -> Row:
     )
     name = (
         f"transformer train step B={s.lm_batch} T={s.lm_seq} H={hidden} L={layers}, "
-        f"{sizes[0]:,} params (#14 sets no goal; 5x flags a regression)"
+        f"{sizes[0]:,} params (no target; past 5x flags a regression)"
     )
     return make_row(name, a * 1e3, b * 1e3, "ms", "nn.TransformerEncoder, same size", 5.0)
 

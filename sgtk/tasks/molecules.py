@@ -81,44 +81,22 @@ class MoleculeConfig:
 def build_molecule_model(cfg: dict[str, Any]) -> nn.Module:
     """The model of a molecule run from its ``model_config()`` (also how predict rebuilds it)."""
     model = cfg["model"]
+    sizes = {k: cfg[k] for k in ("hidden", "layers", "readout", "dropout")}
     if model in GRAPH_VIEW:
-        encoder = AtomEncoder(cfg["hidden"])
-        return Predictor(
-            model,
-            cfg["hidden"],
-            1,
-            hidden=cfg["hidden"],
-            layers=cfg["layers"],
-            readout=cfg["readout"],
-            encoder=encoder,
-            dropout=cfg["dropout"],
-        )
+        return Predictor(model, cfg["hidden"], 1, encoder=AtomEncoder(cfg["hidden"]), **sizes)
     embedding = nn.Embedding(len(cfg["vocab"]), cfg["embed"], padding_idx=0)
     if model == "gcn-smiles":
-        return Predictor(
-            "gcn",
-            cfg["embed"],
-            1,
-            hidden=cfg["hidden"],
-            layers=cfg["layers"],
-            readout=cfg["readout"],
-            encoder=embedding,
-            pos_dim=16,
-            dropout=cfg["dropout"],
-        )
+        return Predictor("gcn", cfg["embed"], 1, encoder=embedding, pos_dim=16, **sizes)
     return Predictor(
         model,
         cfg["embed"],
         1,
-        hidden=cfg["hidden"],
-        layers=cfg["layers"],
-        readout=cfg["readout"],
         encoder=embedding,
         init="orthogonal" if model == "rnn" else "xavier",
-        dropout=cfg["dropout"],
         # SMILES may be read both ways: a transformer attends over the whole string.
         graph=REGISTRY[model].default_graph,
         directed=False,
+        **sizes,
     )
 
 

@@ -106,32 +106,36 @@ TRAIN_FLAGS = (
 )
 
 
+def own_run_record(out_dir: Path | None, task: str) -> dict | None:
+    """The ``config.toml`` of the run in ``out_dir`` when it is a run of ``task``. (A run of
+    another task is left to the Trainer, which refuses to resume it, naming the task.)"""
+    from sgtk.train.config import read_toml
+
+    own = Path(out_dir) / "config.toml" if out_dir is not None else None
+    if own is None or not own.is_file():
+        return None
+    record = read_toml(own)
+    return record if record.get("run", {}).get("task") == task else None
+
+
 def resume_config(
     config: Path | None, out_dir: Path | None, resume: bool, task: str
 ) -> Path | None:
     """Under ``--resume`` the run's own ``config.toml`` is the base layer, so a resumed run
-    keeps its task settings without the user repeating every flag. (A run of another task
-    is left to the Trainer, which refuses it naming the task.)"""
-    from sgtk.train.config import read_toml
-
-    own = Path(out_dir) / "config.toml" if out_dir is not None else None
-    if not (resume and config is None and own is not None and own.is_file()):
-        return config
-    return own if read_toml(own).get("run", {}).get("task") == task else config
+    keeps its task settings without the user repeating every flag."""
+    if resume and config is None and out_dir is not None:
+        if own_run_record(out_dir, task) is not None:
+            return Path(out_dir) / "config.toml"
+    return config
 
 
 def check_same_task(out_dir: Path | None, task_name: str, task_config: object) -> None:
     """A resumed run may extend its budget, never change its task: one line if it would."""
     import dataclasses
 
-    from sgtk.train.config import read_toml
-
-    own = Path(out_dir) / "config.toml" if out_dir is not None else None
-    if own is None or not own.is_file() or not dataclasses.is_dataclass(task_config):
+    record = own_run_record(out_dir, task_name)
+    if record is None or not dataclasses.is_dataclass(task_config):
         return
-    record = read_toml(own)
-    if record.get("run", {}).get("task") != task_name:
-        return  # another task's run: the Trainer refuses it, naming the task
     saved = record.get("task", {})
     now = dataclasses.asdict(task_config)  # type: ignore[arg-type]
     changed = [k for k in saved if k in now and saved[k] != now[k]]

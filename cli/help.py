@@ -13,6 +13,7 @@ from typing import Any
 from rich.markup import escape
 
 from sgtk import choices
+from sgtk.models.registry import models_for
 from sgtk.train.config import default_config
 
 TASK, MODEL, OPTIM, RUN, OUTPUT = "Task", "Model", "Optimisation", "Run", "Output"
@@ -86,14 +87,6 @@ def _shown(value: Any) -> str:
     return str(value)
 
 
-def _model_choices(task: str) -> tuple[str, ...] | None:
-    try:
-        from sgtk.models.registry import models_for
-    except ImportError:  # the registry is optional for help
-        return None
-    return tuple(models_for(task))
-
-
 def _examples(name: str) -> str:
     lines = EXAMPLES.get(name)
     if not lines:
@@ -126,7 +119,7 @@ def annotate(command: Any, path: tuple[str, ...] = ()) -> Any:
         key = "compile" if param.name == "compile_" else param.name
         if param.default is None and key in defaults:
             param.show_default = _shown(defaults[key])
-        allowed = _model_choices(task) if key == "model" and task else None
+        allowed = models_for(task) if key == "model" and task else None
         if task is not None and key != "model":
             allowed = CHOICES.get(key)
         listed = allowed and param.help and all(a in param.help for a in allowed)

@@ -38,12 +38,18 @@ def _list(text: str | None, flag: str, kind=int, allow=()) -> list | None:
 def rnn_vs_gcn(
     task: str = typer.Option("palindrome", "--task", help="palindrome, text, molecules or all."),
     lengths: str = typer.Option(None, "--lengths", help="Palindrome lengths [5,10,15,20,25]."),
-    models: str = typer.Option(None, "--models", help="Models [rnn,lstm,gcn; text lstm,gcn]."),
+    models: str = typer.Option(
+        None, "--models", help="Models, or model@graph [rnn,lstm,gcn; text lstm,gcn]."
+    ),
+    graph: str = typer.Option(
+        None, "--graph", help="Graph of the graph models: path, window:K, dilated, complete."
+    ),
     layers: str = typer.Option(
-        None, "--layers", help="Graph depths k, or auto (k = T-2) [4,auto]."
+        None, "--layers", help="Graph depths k, or auto (reach of the graph) [4,auto]."
     ),
     seeds: int = typer.Option(None, "--seeds", help="Seeds per configuration [3]."),
     steps: int = typer.Option(None, "--steps", help="Step budget of every run."),
+    max_time: float = typer.Option(None, "--max-time", help="Time budget of every run (s)."),
     params: int = typer.Option(None, "--params", help="Parameter budget of every model (±10 %)."),
     tune_lr: str = typer.Option(
         None, "--tune-lr", help="Pick each model's LR on val, e.g. 3e-4,1e-3,3e-3."
@@ -72,6 +78,8 @@ def rnn_vs_gcn(
 
       sgtk compare rnn-vs-gcn --init xavier --models rnn,lstm --lengths 10,15,20,25
 
+      sgtk compare rnn-vs-gcn --models lstm,gcn,gcn@dilated,transformer --layers auto
+
       sgtk compare rnn-vs-gcn --task all --seeds 1 --steps 200 --text-data input.txt
     """
     from sgtk.experiments.report import write_report
@@ -81,12 +89,13 @@ def rnn_vs_gcn(
         if task != "all" and task not in TASKS_ALL:
             raise SgtkError(f"unknown task {task!r}: choose one of {', '.join(TASKS_ALL)}, all")
         tasks = TASKS_ALL if task == "all" else (task,)
-        given = {"--models": models, "--layers": layers, "--lengths": lengths, "--params": params}
+        given = {"--models": models, "--layers": layers, "--lengths": lengths, "--params": params,
+                 "--graph": graph}  # fmt: skip
         if task == "all" and any(v is not None for v in given.values()):
             flags = ", ".join(k for k, v in given.items() if v is not None)
             raise SgtkError(f"{flags} cannot apply to every task: drop it, or run one --task")
         common = dict(
-            seeds=seeds, steps=steps, init=init, carry_state=carry_state,
+            seeds=seeds, steps=steps, init=init, carry_state=carry_state, max_time=max_time,
             tune_lr=_list(tune_lr, "--tune-lr", float),
             shard=parse_shard(shard) if shard else None,
             text_data=str(text_data or (data if task == "text" else None) or "") or None,
@@ -103,6 +112,7 @@ def rnn_vs_gcn(
                 lengths=_list(lengths, "--lengths"),
                 layers=_list(layers, "--layers", allow=("auto",)),
                 params=params,
+                graph=graph,
             )
             for t in tasks
         ]

@@ -18,11 +18,11 @@ from typing import Any
 from sgtk.errors import SgtkError
 from sgtk.experiments.budget import count_params, pick_lr, solve_hidden
 from sgtk.experiments.sweep import Sweep, has_depth, load_shared, make_task, train_config
-from sgtk.train.callbacks import Callback
+from sgtk.train.callbacks import Patience
 from sgtk.train.checkpoint import atomic_write_bytes
 
 FIELDS = (
-    "task", "model", "length", "layers", "seed", "params", "hidden", "lr", "lr_source",
+    "task", "model", "length", "layers", "graph", "seed", "params", "hidden", "lr", "lr_source",
     "steps", "max_steps", "batch_size", "precision", "init", "carry_state", "seconds",
     "stopped_by", "n_train", "n_val", "n_test", "val_metric", "val_value",
     "test_accuracy", "test_bpc", "test_loss", "test_rmse", "test_mae", "name",
@@ -41,32 +41,6 @@ class CurveRecorder:
         self.values.append(round(logs.get("accuracy", logs["loss"]), 4))
 
     def on_eval(self, step: int, record: dict[str, Any]) -> None: ...
-
-
-class Patience(Callback):
-    """Stops a run on val: no improvement of ``metric`` for ``evals`` evaluations in a row.
-
-    The Trainer has no stop request of its own, so this ends the run through its time limit,
-    which it checks after every step: the run then stops at the next step, best.pt intact.
-    """
-
-    def __init__(self, trainer: Any, evals: int) -> None:
-        self.trainer, self.evals, self.since, self.fired = trainer, evals, 0, False
-        self.best: float | None = None
-
-    def on_start(self, total_steps: int, start_step: int) -> None: ...
-
-    def on_step(self, step: int, logs: dict[str, float]) -> None: ...
-
-    def on_eval(self, step: int, record: dict[str, Any]) -> None:
-        value = record[self.trainer.task.metric]
-        if self.trainer.task.better(value, self.best):
-            self.best, self.since = value, 0
-            return
-        self.since += 1
-        if self.since >= self.evals and not self.fired:
-            self.fired = True
-            self.trainer.config.max_time = 1e-9
 
 
 def split_sizes(task: Any) -> dict[str, int]:
@@ -95,12 +69,11 @@ def train_run(
     cfg = train_config(sweep, run, lr, steps)
     extra = {"model": run["model"], "task_config": dict(vars(task.config))}
     trainer = Trainer(task, cfg, run_dir, extra_config=extra, callbacks=list(callbacks or []))
-    patience = Patience(trainer, sweep.patience) if sweep.patience else None
-    if patience is not None:
+    if sweep.patience:
+        metric, mode = task.metric, task.mode
+        patience = Patience(trainer, metric, mode, sweep.patience, sweep.min_delta)
         trainer.callbacks.append(patience)
     result = trainer.fit(resume=resume)
-    if patience is not None and patience.fired:
-        result["stopped_by"] = "patience"
     val = result.get(_val_key(task), result.get(task.metric))
     return {**result, "val_metric": _val_key(task), "val_value": val, "max_steps": cfg.steps}
 
@@ -118,7 +91,7 @@ class SweepRunner:
         return make_task(self.sweep, run, hidden or self.hidden(run), self.shared)
 
     def hidden(self, run: dict[str, Any]) -> int:
-        key = (run["model"], run["length"], run["layers"])
+        key = (run.get("label", run["model"]), run["length"], run["layers"])
         if key not in self._hidden:
             task = make_task(self.sweep, run, 8, self.shared)
 
@@ -126,13 +99,13 @@ class SweepRunner:
                 task.config.hidden = h
                 return task.build_model()
 
-            name = f"{run['model']} (T={run['length']}, k={run['layers']})"
+            name = f"{run.get('label', run['model'])} (T={run['length']}, k={run['layers']})"
             self._hidden[key] = solve_hidden(build, self.sweep.params, name)
         return self._hidden[key]
 
     def lr(self, run: dict[str, Any]) -> tuple[float, str]:
         """The run's LR and where it came from: tuned on val, compare.toml, or the task's."""
-        key = (run["model"], run["length"], run["layers"])
+        key = (run.get("label", run["model"]), run["length"], run["layers"])
         if key in self._lr:
             return self._lr[key]
         from sgtk.train.config import default_config
@@ -168,12 +141,7 @@ class SweepRunner:
             self.hidden(run)
 
     def series(self, run: dict[str, Any]) -> list[str]:
-        if not has_depth(run["model"]):
-            return [run["model"]]
-        out = [f"{run['model']} k={k}" for k in self.sweep.layers if k == run["layers"]]
-        if "auto" in self.sweep.layers and run["layers"] == max(run["length"] - 2, 1):
-            out.append(f"{run['model']} k=auto")
-        return out
+        return self.sweep.series(run)
 
     def execute(self, run: dict[str, Any]) -> dict[str, Any]:
         """Train one run into its folder (resuming an interrupted one) and return its row."""

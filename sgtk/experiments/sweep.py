@@ -19,11 +19,50 @@ INITS = ("auto", "xavier")
 
 def has_depth(model: str) -> bool:
     """Whether ``--layers`` sets the model's depth (its reach in hops)."""
-    try:
-        from sgtk.models.registry import uses_layers
-    except ImportError:  # before the model registry
-        return model not in RECURRENT
+    from sgtk.models.registry import uses_layers
+
     return uses_layers(model)
+
+
+def auto_depth(model: str, graph: str, length: int) -> int:
+    """``--layers auto``: the fewest rounds after which the last of the T-1 input nodes has
+    heard from the first (path T-2, window:K ceil((T-2)/K), dilated ceil(log2 T)+1, capped at
+    T-2). Complete: 2, since one round of averaging over every earlier node is a bag of
+    digits; a second lets GCN's degree weights tell positions apart. A hybrid's LSTM already
+    reaches every node, so it gets one graph round."""
+    from sgtk.graphs import parse_graph
+    from sgtk.models.registry import get
+
+    path = max(length - 2, 1)
+    kind, k = parse_graph(graph)
+    if get(model).family == "hybrid":
+        return 1
+    if kind == "window":
+        return max(math.ceil(path / k), 1)
+    if kind == "dilated":
+        return min(math.ceil(math.log2(length)) + 1, path)
+    if kind == "complete":
+        return min(2, path)
+    return path
+
+
+def parse_entry(entry: str, graph: str, task: str) -> dict[str, str]:
+    """One ``--models`` entry: ``gcn`` (on ``--graph``) or ``gcn@dilated``, checked against
+    the registry. Returns its model, the graph it runs on (resolved from ``auto``; for
+    molecules, the view it reads) and its label: the model, with ``@graph`` when that is not
+    the model's own graph. Recurrent cells walk the sequence: ``--graph`` passes them by."""
+    from sgtk.models.registry import check_graph, check_model
+
+    model, at, own = (part.strip() for part in entry.partition("@"))
+    spec = check_model(model, task)
+    if not at and spec.family == "recurrent":
+        own = "auto"
+    resolved = check_graph(own if at else (own or graph), model, task)
+    if task not in ("palindrome", "text"):
+        view = {"graph": "bonds", "smiles": "smiles"}[str(spec.molecule_view)]
+        return {"model": model, "graph": view, "label": model}
+    label = model if resolved == spec.default_graph else f"{model}@{resolved}"
+    return {"model": model, "graph": resolved, "label": label}
 
 
 @dataclass
@@ -32,9 +71,10 @@ class Sweep:
     which holds every default; those given here only keep a hand-made Sweep valid."""
 
     task: str
-    models: list[str] = field(default_factory=list)
+    models: list[str] = field(default_factory=list)  # names, or name@graph (gcn@dilated)
     lengths: list[int] = field(default_factory=list)  # palindromes only
-    layers: list[int | str] = field(default_factory=lambda: [1])  # and "auto": k = T-2
+    layers: list[int | str] = field(default_factory=lambda: [1])  # and "auto": auto_depth()
+    graph: str = "auto"  # the graph of every entry without @graph; auto: each model's own
     seeds: int = 1
     params: int = 10_000
     steps: int = 100
@@ -42,6 +82,7 @@ class Sweep:
     eval_every: int = 100
     target: float | None = None
     patience: int = 0
+    min_delta: float = 0.0  # a val gain at most this large does not reset the patience
     pilot_steps: int = 200
     lr: dict[str, float] = field(default_factory=dict)
     tune_lr: list[float] = field(default_factory=list)
@@ -51,6 +92,7 @@ class Sweep:
     target_col: str = "expt"
     smiles_col: str = "smiles"
     carry_state: bool = False
+    max_time: float | None = None  # seconds per run, on top of the step budget
     shard: tuple[int, int] = (0, 1)
 
     @classmethod
@@ -73,6 +115,9 @@ class Sweep:
     def validate(self) -> None:
         if not self.models:
             raise SgtkError("--models is empty: name at least one model, e.g. --models rnn,gcn")
+        self.entries()  # every model and graph known to the registry, else one line
+        if self.max_time is not None and not self.max_time > 0:
+            raise SgtkError(f"--max-time {self.max_time} must be positive seconds")
         if self.task == "palindrome":
             if not self.lengths:
                 raise SgtkError("--lengths is empty: give at least one length, e.g. --lengths 5,10")
@@ -99,13 +144,21 @@ class Sweep:
         if not 0 <= i < n:
             raise SgtkError(f"--shard {i}/{n} is out of range: use I/N with 0 <= I < N")
 
-    def depths(self, model: str, length: int) -> list[int]:
-        """The layer counts ``model`` runs at for ``length``; auto is k = T-2, fixed k deduped."""
+    def entries(self) -> list[dict[str, str]]:
+        """Each distinct ``--models`` entry as model, graph and label (see parse_entry)."""
+        out: dict[str, dict[str, str]] = {}
+        for entry in self.models:
+            parsed = parse_entry(entry, self.graph, self.task)
+            out.setdefault(parsed["label"], parsed)
+        return list(out.values())
+
+    def depths(self, model: str, length: int, graph: str = "path") -> list[int]:
+        """The layer counts ``model`` runs at on ``graph`` for ``length`` (auto: auto_depth)."""
         if not has_depth(model):
             return [0]
         out: list[int] = []
-        for k in self.layers:
-            depth = k if isinstance(k, int) else max(length - 2, 1)  # validate(): int or auto
+        for k in self.layers:  # validate(): int or auto
+            depth = k if isinstance(k, int) else auto_depth(model, graph, length)
             if depth not in out:
                 out.append(depth)
         return out
@@ -113,12 +166,25 @@ class Sweep:
     def all_runs(self) -> list[dict[str, Any]]:
         lengths = self.lengths if self.task == "palindrome" else [0]
         return [
-            {"model": m, "length": t, "layers": k, "seed": s, "name": run_name(m, t, k, s)}
+            {**e, "length": t, "layers": k, "seed": s, "name": run_name(e["label"], t, k, s)}
             for t in lengths
-            for m in self.models
-            for k in self.depths(m, t)
+            for e in self.entries()
+            for k in self.depths(e["model"], t, e["graph"])
             for s in range(self.seeds)
         ]
+
+    def series(self, run: dict[str, Any]) -> list[str]:
+        """The table rows a run counts in: its label, per fixed k and for k=auto."""
+        label = run.get("label", run["model"])
+        if not has_depth(run["model"]):
+            return [label]
+        out = [f"{label} k={k}" for k in self.layers if k == run["layers"]]
+        graph = run.get("graph", "path")
+        if "auto" in self.layers and run["layers"] == auto_depth(
+            run["model"], graph, run["length"]
+        ):
+            out.append(f"{label} k=auto")
+        return out
 
     def runs(self) -> list[dict[str, Any]]:
         """This shard's runs: every N-th of the whole sweep, starting at the I-th."""
@@ -128,13 +194,15 @@ class Sweep:
     def settings(self) -> dict[str, Any]:
         """What makes a run comparable with another: kept in sweep.json, checked on resume."""
         keep = dataclasses.asdict(self)
-        for k in ("lengths", "seeds", "shard", "models", "layers"):
+        for k in ("lengths", "seeds", "shard", "models", "layers", "graph"):
             keep.pop(k)
         return keep
 
 
-def run_name(model: str, length: int, layers: int, seed: int) -> str:
-    return f"{model}-T{length}-k{layers}-s{seed}"
+def run_name(label: str, length: int, layers: int, seed: int) -> str:
+    """``gcn-T25-k23-s0``; a model off its own graph adds it: ``gcn-dilated-T25-k6-s0``."""
+    slug = label.replace("@", "-").replace(":", "")
+    return f"{slug}-T{length}-k{layers}-s{seed}"
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -168,6 +236,7 @@ def make_task(sweep: Sweep, run: dict[str, Any], hidden: int, shared: Any):
             layers=layers,
             hidden=hidden,
             init=sweep.init,
+            graph=run.get("graph", "auto"),
         )
         return PalindromeTask(cfg)
     if sweep.task == "text":
@@ -183,6 +252,7 @@ def make_task(sweep: Sweep, run: dict[str, Any], hidden: int, shared: Any):
             hidden=hidden,
             sample_length=0,
             carry_state=carry,
+            graph=run.get("graph", "auto"),
             **depth,
         )
         return TextTask(cfg, text=shared)
@@ -210,6 +280,7 @@ def train_config(sweep: Sweep, run: dict[str, Any], lr: float, steps: int | None
         target=sweep.target,
         seed=run["seed"],
         lr=lr,
+        max_time=sweep.max_time,
         cpu_bf16=False,
     )
 

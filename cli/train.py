@@ -55,6 +55,9 @@ def palindrome(
     pos_dim: int = typer.Option(None, "--pos-dim", help="GCN positional-encoding size."),
     graph: str = Graph,
     one_hot: bool = typer.Option(None, "--one-hot/--scalar", help="Digit features."),
+    curriculum: int = typer.Option(
+        None, "--curriculum", help="Start at this length, lengthen once val is solved (0: off)."
+    ),
     steps: int = Steps,
     batch_size: int = BatchSize,
     lr: float = Lr,
@@ -100,6 +103,7 @@ def palindrome(
                 pos_dim=pos_dim,
                 one_hot=one_hot,
                 graph=graph,
+                curriculum=curriculum,
             ),
         )
         args["task_config"] = cfg

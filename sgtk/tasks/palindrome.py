@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -16,6 +17,7 @@ from sgtk.memory import check_memory, palindrome_bytes
 from sgtk.models.predictor import Predictor, check_sizes
 from sgtk.models.registry import check_graph, check_model
 from sgtk.nn.readout import READOUTS
+from sgtk.tasks.curriculum import LengthCurriculum
 from sgtk.train.task import Task
 
 
@@ -31,6 +33,9 @@ class PalindromeConfig:
     pos_dim: int = 0
     directed: bool = True  # causal edges: the target is the digit after the last node
     graph: str = "auto"  # path, window:K, dilated or complete; auto: the model's own
+    curriculum: int = 0  # the first length of a curriculum up to `length`; 0: none
+    curriculum_threshold: float = 0.99  # val accuracy that moves it to the next length
+    curriculum_growth: float = 1.5  # next length = ceil(current * growth), up to `length`
 
     def validate(self) -> None:
         check_model(self.model, "palindrome")
@@ -42,6 +47,14 @@ class PalindromeConfig:
         if self.init not in INITS:
             raise SgtkError(f"unknown init {self.init!r}: choose one of {', '.join(INITS)}")
         check_sizes(self.hidden, self.layers)
+        self.make_curriculum()
+
+    def make_curriculum(self) -> LengthCurriculum | None:
+        if self.curriculum == 0:
+            return None
+        return LengthCurriculum(
+            self.curriculum, self.length, self.curriculum_threshold, self.curriculum_growth
+        )
 
     def resolved_init(self) -> str:
         """``auto``: orthogonal W_hh for the RNN and chrono for the LSTM, which hold memory
@@ -61,7 +74,17 @@ class PalindromeTask(Task):
         config.validate()
         self.config = config
         self.data = PalindromeData(config.length, one_hot=config.one_hot, directed=config.directed)
-        self._eval: dict[str, Batch] = {}
+        self._data_at = {config.length: self.data}  # the curriculum's lengths, built once each
+        self._eval: dict[tuple[str, int], Batch] = {}
+        self.curriculum = config.make_curriculum()
+
+    def data_now(self) -> PalindromeData:
+        """The data at the length trained now: the curriculum's, else the target."""
+        length = self.curriculum.current if self.curriculum else self.config.length
+        if length not in self._data_at:
+            c = self.config
+            self._data_at[length] = PalindromeData(length, c.one_hot, directed=c.directed)
+        return self._data_at[length]
 
     def build_model(self) -> Predictor:
         c = self.config
@@ -82,7 +105,7 @@ class PalindromeTask(Task):
     def train_batch(
         self, batch_size: int, generator: torch.Generator, device: torch.device
     ) -> Batch:
-        return self.data.train_batch(batch_size, generator, device)
+        return self.data_now().train_batch(batch_size, generator, device)
 
     def loss(self, model: nn.Module, batch: Batch) -> tuple[Tensor, dict[str, float]]:
         logits = model(batch)  # the loss is taken at the last step only
@@ -90,10 +113,13 @@ class PalindromeTask(Task):
         return loss, {"accuracy": (logits.argmax(-1) == batch.y).float().mean().item()}
 
     @torch.no_grad()
-    def _score(self, model: nn.Module, split: str, device: torch.device) -> dict[str, float]:
-        batch = self._eval.get(split)
+    def _score(
+        self, model: nn.Module, split: str, device: torch.device, data: PalindromeData
+    ) -> dict[str, float]:
+        key = (split, data.length)
+        batch = self._eval.get(key)
         if batch is None or batch.x.device != device:
-            batch = self._eval[split] = self.data.eval_batch(split, device)
+            batch = self._eval[key] = data.eval_batch(split, device)
         logits = model(batch)
         return {
             f"{split}_accuracy": (logits.argmax(-1) == batch.y).float().mean().item(),
@@ -101,10 +127,33 @@ class PalindromeTask(Task):
         }
 
     def evaluate(self, model: nn.Module, device: torch.device) -> dict[str, float]:
-        return self._score(model, "val", device)
+        return self._score(model, "val", device, self.data_now())
 
     def report(self, model: nn.Module, device: torch.device) -> dict[str, float]:
-        return self._score(model, "test", device)
+        return self._score(model, "test", device, self.data)  # the target length, always
+
+    # ---- the curriculum (none unless config.curriculum) ---------------------------------
+    def on_eval(self, model: nn.Module, device: torch.device, step: int) -> dict[str, Any]:
+        return {"length": self.data_now().length} if self.curriculum else {}
+
+    def eligible(self, record: dict[str, Any]) -> bool:
+        return self.curriculum is None or self.curriculum.done
+
+    def after_eval(self, record: dict[str, Any]) -> dict[str, Any] | None:
+        if self.curriculum is None:
+            return None
+        before = self.curriculum.current
+        after = self.curriculum.advance(record["val_accuracy"])
+        if after is None:
+            return None
+        return {"event": "curriculum", "length": after, "previous_length": before}
+
+    def state_dict(self) -> dict[str, Any]:
+        return self.curriculum.state_dict() if self.curriculum else {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if self.curriculum:
+            self.curriculum.load_state_dict(state)
 
     def check_memory(self, batch_size: int) -> None:
         c = self.config

@@ -56,6 +56,16 @@ class Task(ABC):
         """Extra things to log at an evaluation (a text sample, say)."""
         return {}
 
+    def eligible(self, record: dict[str, Any]) -> bool:
+        """Whether this evaluation may choose ``best.pt`` and meet ``--target``: a
+        curriculum's evaluations on a shorter problem than the one reported may not."""
+        return True
+
+    def after_eval(self, record: dict[str, Any]) -> dict[str, Any] | None:
+        """Called once the evaluation ``record`` is logged and judged; may change the task
+        (a curriculum's next length) and return an event record for ``metrics.jsonl``."""
+        return None
+
     def state_dict(self) -> dict[str, Any]:
         """The data position, for resuming (the sampler's generator is saved separately)."""
         return {}

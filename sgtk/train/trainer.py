@@ -219,7 +219,8 @@ class Trainer:
             raise TrainingDiverged(
                 f"{self.task.metric} became {value} at step {run.step}: lower --lr"
             )
-        if self.task.better(value, run.best):
+        eligible = self.task.eligible(record)  # False at a curriculum's shorter lengths
+        if eligible and self.task.better(value, run.best):
             run.best = value
             run.best_val = {k: v for k, v in record.items() if k.startswith("val_")}
             if self.is_main:
@@ -233,8 +234,12 @@ class Trainer:
                 save_checkpoint(best, self.run_dir / "best.pt")
         if self.is_main:
             self.log.append(record)
+        event = self.task.after_eval(record)
+        if event and self.is_main:
+            self.log.append({"step": run.step, **event})
         emit(self._hooks, "on_eval", run.step, record)
-        if self.config.target is not None and self._reached(value, self.config.target):
+        target = self.config.target
+        if eligible and target is not None and self._reached(value, target):
             run.stopped_by = "target"
             return True
         return False

@@ -1,4 +1,5 @@
-"""`sgtk plot grads` (gradients over time) and `sgtk plot run` (a run's curves)."""
+"""`sgtk plot grads` (gradients over time), `sgtk plot run` (a run's curves) and `sgtk plot
+zoo` (every family's palindrome horizon, from compare sweeps)."""
 
 from __future__ import annotations
 
@@ -47,5 +48,33 @@ def run(
     def go():
         path = out_file or Path(run_dirs[0]) / "curves.png"
         out.print(f"wrote {plot_runs(run_dirs, path)['path']}")
+
+    guarded(go)
+
+
+@app.command()
+def zoo(
+    sweep_dirs: list[Path] = typer.Argument(..., help="compare --out folders (palindromes)."),
+    out_file: Path = typer.Option(Path("runs/zoo_horizon.png"), "--out", help="PNG to write."),
+) -> None:
+    """Every model family's palindrome horizon (longest T with test accuracy >= 0.99).
+
+    Example: sgtk plot zoo runs/zoo --out zoo_horizon.png
+    """
+    from sgtk.experiments.compare import read_rows
+    from sgtk.experiments.zoo_plot import horizon_table, plot_zoo_horizon
+
+    def go():
+        rows, _ = read_rows(sweep_dirs)
+        rows = [r for r in rows if r.get("task") == "palindrome"]
+        if not rows:
+            from sgtk.errors import SgtkError
+
+            raise SgtkError(
+                "no finished palindrome runs under DIR/runs: give compare --out folders"
+            )
+        out.print(horizon_table(rows), markup=False)
+        out_file.parent.mkdir(parents=True, exist_ok=True)
+        out.print(f"wrote {plot_zoo_horizon(rows, out_file)['path']}")
 
     guarded(go)

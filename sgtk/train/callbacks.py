@@ -26,6 +26,51 @@ class Callback:
         """After the final report, with the dict that ``Trainer.fit`` returns."""
 
 
+class Patience(Callback):
+    """Asks ``trainer`` to stop (``stopped_by: "patience"``) once ``metric`` has gone
+    ``evals`` evaluations in a row without beating its best by more than ``min_delta``.
+
+    Only a gain above ``min_delta`` counts as progress (Keras' EarlyStopping rule), so a
+    model at chance, whose val figures wander from one evaluation to the next, is not kept
+    alive by that noise. With ``relative`` the gain is a fraction of the best value (0.01:
+    one percent of the loss), which holds for a loss at 2.3 nats and at 0.01 alike.
+    ``trainer`` needs ``request_stop(reason)``, as ``sgtk.train.trainer.Trainer`` has.
+    """
+
+    def __init__(
+        self,
+        trainer: Any,
+        metric: str,
+        evals: int,
+        min_delta: float = 0.0,
+        mode: str = "min",
+        relative: bool = False,
+    ) -> None:
+        if evals < 1 or not min_delta >= 0 or mode not in ("min", "max"):
+            raise ValueError(f"patience {evals} >= 1, min_delta {min_delta} >= 0, mode {mode}")
+        self.trainer, self.metric, self.evals = trainer, metric, evals
+        self.min_delta, self.mode, self.relative = min_delta, mode, relative
+        self.best: float | None = None
+        self.since = 0  # evaluations since the last gain
+
+    def improved(self, value: float) -> bool:
+        if self.best is None:
+            return True
+        delta = self.min_delta * abs(self.best) if self.relative else self.min_delta
+        if self.mode == "max":
+            return value > self.best + delta
+        return value < self.best - delta
+
+    def on_eval(self, step: int, record: dict[str, Any]) -> None:
+        value = record[self.metric]
+        if self.improved(value):
+            self.best, self.since = value, 0
+            return
+        self.since += 1
+        if self.since >= self.evals:
+            self.trainer.request_stop("patience")
+
+
 def emit(callbacks: list[Any], event: str, *args: Any) -> None:
     """Call ``event`` on every callback that has it (duck-typed ones may lack some)."""
     for cb in callbacks:

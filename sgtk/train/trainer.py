@@ -79,6 +79,17 @@ class Trainer:
     extra_config: dict[str, Any] = field(default_factory=dict)
     callbacks: list[Callback] = field(default_factory=list)
     command: str = ""  # the command line that started the run, for config.toml
+    stop_reason: str | None = field(default=None, init=False)  # see request_stop
+
+    def request_stop(self, reason: str) -> None:
+        """Ask the loop to stop once the current step (or evaluation) is done, as at the
+        end of its steps: checkpoint, best.pt and the final test report as usual, with
+        ``reason`` as the result's ``stopped_by``. For callbacks (an early stop, say)."""
+        self.stop_reason = reason
+
+    @property
+    def should_stop(self) -> bool:
+        return self.stop_reason is not None
 
     def __post_init__(self) -> None:
         self.config.validate()
@@ -97,6 +108,7 @@ class Trainer:
         run = self._restore(saved)  # writes nothing, so a misfit checkpoint changes nothing
         with folder_lock(self.run_dir) if self.is_main else nullcontext():
             self._prepare_run_dir(run, resume)
+            self.stop_reason = None
             emit(self._hooks, "on_start", cfg.steps, run.step)
             with StopSignals() as signals:
                 run.started = run.last_checkpoint = time.perf_counter()
@@ -106,6 +118,7 @@ class Trainer:
                     done, checkpoint_due, signum = self._agree_on_stopping(run, signals)
                     if run.step % cfg.eval_every == 0 or done:
                         done = self._evaluate(run) or done
+                        done = self._agree_on_request(run) or done  # on_eval may ask
                     if checkpoint_due or done or signum:
                         self._checkpoint(run)
                     if signum:
@@ -202,13 +215,24 @@ class Trainer:
         minutes_due = minutes is not None and time.perf_counter() - run.last_checkpoint >= (
             minutes * 60
         )
-        agreed = dist.maximum(time_up, minutes_due, signals.requested or 0)  # one all-reduce
+        # One all-reduce; a stop request from any rank's callbacks stops every rank.
+        agreed = dist.maximum(time_up, minutes_due, signals.requested or 0, self.should_stop)
         time_up, minutes_due, signum = bool(agreed[0]), bool(agreed[1]), int(agreed[2])
-        done = run.step >= cfg.steps or time_up
+        done = run.step >= cfg.steps or time_up or bool(agreed[3])
         if done:
-            run.stopped_by = "time" if time_up and run.step < cfg.steps else "steps"
+            run.stopped_by = "steps"
+            if run.step < cfg.steps:
+                run.stopped_by = "time" if time_up else self.stop_reason or "stop request"
         checkpoint_due = run.step % cfg.checkpoint_every == 0 or minutes_due
         return done, checkpoint_due, signum
+
+    def _agree_on_request(self, run: LoopState) -> bool:
+        """Whether a callback asked to stop at this evaluation, on any rank."""
+        if not dist.any_true(self.should_stop)[0]:
+            return False
+        if run.stopped_by == "steps" and run.step < self.config.steps:  # not target or time
+            run.stopped_by = self.stop_reason or "stop request"
+        return True
 
     def _evaluate(self, run: LoopState) -> bool:
         """Log one record, keep ``best.pt`` on ``task.metric``; true once ``--target`` is met."""

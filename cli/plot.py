@@ -1,5 +1,6 @@
 """`sgtk plot grads` (gradients over time), `sgtk plot run` (a run's curves) and `sgtk plot
-zoo` (every family's palindrome horizon, from compare sweeps)."""
+horizon` (palindrome test accuracy against T, from finished runs), `sgtk plot zoo` (every
+family's palindrome horizon, from compare sweeps)."""
 
 from __future__ import annotations
 
@@ -48,6 +49,27 @@ def run(
     def go():
         path = out_file or Path(run_dirs[0]) / "curves.png"
         out.print(f"wrote {plot_runs(run_dirs, path)['path']}")
+
+    guarded(go)
+
+
+@app.command()
+def horizon(
+    run_dirs: list[Path] = typer.Argument(..., help="Finished palindrome run folders."),
+    out_file: Path = typer.Option(Path("runs/memory_horizon.png"), "--out", help="PNG to write."),
+) -> None:
+    """Test accuracy against T, one line per model and init (mean ± std over seeds).
+
+    Example: sgtk plot horizon runs/horizon/* --out memory_horizon.png
+    """
+    from sgtk.experiments.horizon import plot_horizon
+
+    def go():
+        drawn = plot_horizon(run_dirs, out_file)
+        for setup, by_t in drawn["points"].items():
+            cells = ", ".join(f"T={t}: {m:.3f} ± {s:.3f} (n={n})" for t, (m, s, n) in by_t.items())
+            out.print(f"{setup}: {cells}")
+        out.print(f"wrote {drawn['path']}")
 
     guarded(go)
 

@@ -155,3 +155,32 @@ def text_batch(inputs: Tensor, targets: Tensor, device: torch.device | str = "cp
     batch = path_graph_batch(inputs.to(device), directed=True)
     batch.y = targets.to(device).reshape(-1)
     return batch
+
+
+class TrainStreams:
+    """``batch_size`` read heads over the train split for truncated BPTT: each step reads the
+    next ``seq_length`` characters of every stream, so a recurrent model can carry its state
+    from one step to the next. Streams start at random points of evenly spaced sections; a
+    stream that reaches the end starts again at 0 and says so (``reset``), so its state is
+    dropped there rather than carried across the wrap."""
+
+    def __init__(self, data: TextData, batch_size: int, generator: torch.Generator):
+        self.data = data
+        self.limit = len(data.train) - data.seq_length  # last usable start + 1
+        section = max(self.limit // batch_size, 1)
+        offsets = torch.randint(0, section, (batch_size,), generator=generator)
+        self.starts = (torch.arange(batch_size) * section + offsets) % self.limit
+
+    def next(self) -> tuple[Tensor, Tensor, Tensor]:
+        """(inputs [B, T], targets [B, T], reset [B]: the streams that wrapped this step)."""
+        reset = self.starts >= self.limit
+        self.starts = torch.where(reset, torch.zeros_like(self.starts), self.starts)
+        inputs, targets = self.data.windows(self.starts, self.data.train)
+        self.starts = self.starts + self.data.seq_length
+        return inputs, targets, reset
+
+    def state_dict(self) -> dict[str, Tensor]:
+        return {"starts": self.starts.clone()}
+
+    def load_state_dict(self, state: dict[str, Tensor]) -> None:
+        self.starts = state["starts"].clone()

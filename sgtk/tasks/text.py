@@ -20,7 +20,15 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch_geometric.data import Batch
 
-from sgtk.data.text import STREAMS, TextData, Vocab, corpus_path, read_text, text_batch
+from sgtk.data.text import (
+    STREAMS,
+    TextData,
+    TrainStreams,
+    Vocab,
+    corpus_path,
+    read_text,
+    text_batch,
+)
 from sgtk.errors import SgtkError
 from sgtk.generate import SampleWriter, check_taus
 from sgtk.memory import check_memory, sequence_batch_bytes
@@ -29,6 +37,7 @@ from sgtk.models.predictor import check_sizes
 from sgtk.models.registry import check_graph, models_for
 from sgtk.train import distributed as dist
 from sgtk.train.task import Task
+from sgtk.views import from_sequence, to_sequence
 
 TEXT_MODELS = models_for("text")
 CARRY_MODELS = ("lstm",)  # models with forward_tokens(tokens, state)
@@ -49,6 +58,9 @@ class TextConfig:
     graph: str = "auto"  # path, window:K, dilated or complete; auto: the model's own
     eval_chars: int = 16384
     carry_state: bool = False
+    carry_train_state: bool = False
+    fit_budget: bool = True
+    fitted: str = ""
     sample_every: int = 0
     sample_count: int = 5
     sample_tau: list[float] = field(default_factory=lambda: [0.5, 1.0, 2.0])
@@ -73,6 +85,11 @@ class TextConfig:
             raise SgtkError(
                 f"--carry-state needs a recurrent model ({', '.join(CARRY_MODELS)}), not "
                 f"{self.model!r}: drop --carry-state"
+            )
+        if self.carry_train_state and self.model not in CARRY_MODELS:
+            raise SgtkError(
+                f"carry_train_state needs a recurrent model ({', '.join(CARRY_MODELS)}), not "
+                f"{self.model!r}: set carry_train_state = false"
             )
         if self.sample_every < 0:
             raise SgtkError(
@@ -115,6 +132,11 @@ class TextTask(Task):
         self.counts = self.data.char_counts()
         self.vocab = Vocab(self.vocab.chars, self.counts)
         self.samples: SampleWriter | None = None
+        # Truncated BPTT (carry_train_state): the read heads and the state carried between steps.
+        self.streams: TrainStreams | None = None
+        self.train_state: State | None = None
+        self.reset: Tensor | None = None
+        self.saved_streams: dict[str, Any] = {}
 
     def model_config(self) -> dict[str, Any]:
         c = self.config
@@ -152,13 +174,48 @@ class TextTask(Task):
     def train_batch(
         self, batch_size: int, generator: torch.Generator, device: torch.device
     ) -> Batch:
+        if self.config.carry_train_state:
+            return self._stream_batch(batch_size, generator, device)
         n, t = len(self.data.train) - 1, self.config.seq_length
         starts = torch.randint(0, n - t + 1, (batch_size,), generator=generator)
         inputs, targets = self.data.windows(starts, self.data.train)
         return text_batch(inputs, targets, device)
 
+    def _stream_batch(
+        self, batch_size: int, generator: torch.Generator, device: torch.device
+    ) -> Batch:
+        if dist.world_size() > 1:
+            raise SgtkError(
+                "carry_train_state trains in one process (each step depends on the last): "
+                "drop --devices or set carry_train_state = false"
+            )
+        if self.streams is None or len(self.streams.starts) != batch_size:
+            self.streams, self.train_state = TrainStreams(self.data, batch_size, generator), None
+            if len(self.saved_streams.get("starts", ())) == batch_size:  # a resumed run
+                self.streams.load_state_dict(self.saved_streams)
+                self.train_state = self.saved_streams.get("state")
+        inputs, targets, self.reset = self.streams.next()
+        return text_batch(inputs, targets, device)
+
+    def _carried_logits(self, model: nn.Module, batch: Batch) -> Tensor:
+        """The LSTM read from the state the previous step left, minus streams that wrapped."""
+        lstm = getattr(model, "_orig_mod", model)  # torch.compile's wrapper
+        if not isinstance(lstm, CharLSTM):
+            raise SgtkError(f"carry_train_state needs a CharLSTM, not {type(lstm).__name__}")
+        tokens, _ = to_sequence(batch)
+        state = self.train_state
+        if state is not None and self.reset is not None and bool(self.reset.any()):
+            keep = (~self.reset).to(state[0].device, state[0].dtype)[None, :, None]
+            state = (state[0] * keep, state[1] * keep)
+        logits, (h, c) = lstm.forward_tokens(tokens, state)
+        self.train_state = (h.detach(), c.detach())
+        return from_sequence(batch, logits)
+
     def loss(self, model: nn.Module, batch: Batch) -> tuple[Tensor, dict[str, float]]:
-        logits = model(batch)
+        if self.config.carry_train_state and model.training:
+            logits = self._carried_logits(model, batch)
+        else:
+            logits = model(batch)
         loss = F.cross_entropy(logits.float(), batch.y)
         return loss, {"bpc": loss.item() / math.log(2)}
 
@@ -212,6 +269,14 @@ class TextTask(Task):
         out = {"test_loss": test / n_test, "heldout_loss": heldout}
         out |= {k.replace("loss", "bpc"): v / math.log(2) for k, v in out.items()}
         return {k: round(v, 4) for k, v in out.items()}
+
+    def state_dict(self) -> dict[str, Any]:
+        if self.streams is None:
+            return {}
+        return {**self.streams.state_dict(), "state": self.train_state}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.saved_streams = dict(state)
 
     def on_eval(self, model: nn.Module, device: torch.device, step: int) -> dict[str, Any]:
         """Samples at each evaluation (or every ``sample_every`` steps) into samples.md, as

@@ -198,14 +198,38 @@ def text(
             ),
         )
 
+        task = None if print_config else fit_text_budget(cfg, args, config)
+
         def make():
-            task = TextTask(cfg)
-            return task, {**task.model_config(), "task_config": vars(cfg)}
+            made = task or TextTask(cfg)
+            return made, {**made.model_config(), "task_config": vars(cfg)}
 
         args["task_config"] = cfg
         run("text", make, args, ("loss", "bpc"))
 
     guarded(go)
+
+
+def fit_text_budget(cfg, args: dict, config: Path | None):
+    """Under --max-time, the hidden size and batch not given come from a throughput probe
+    (sgtk.tasks.text_budget); returns the task that read the corpus, or None (no probe)."""
+    from sgtk.tasks.text import TextTask
+    from sgtk.tasks.text_budget import apply_budget_fit
+    from sgtk.train.config import read_config_file
+    from sgtk.train.trainer import TrainConfig
+    from sgtk_cli.train_run import TRAIN_FLAGS
+
+    train = layered(TrainConfig, "train", "text", config, {k: args.get(k) for k in TRAIN_FLAGS})
+    if train.max_time is None or not cfg.fit_budget or args["resume"]:
+        return None
+    given = {k for k in ("hidden", "batch_size") if args[k] is not None}
+    if config:
+        file = read_config_file(Path(config), "text")
+        given |= set(file.get("task", {})) | set(file.get("train", {}))
+    task = TextTask(cfg)
+    if apply_budget_fit(cfg, train, len(task.vocab), given) is not None:
+        args["batch_size"], args["max_time"] = train.batch_size, train.max_time
+    return task
 
 
 @app.command()

@@ -323,6 +323,10 @@ def run_bench(
         lambda: _cli_start(quick),
         lambda: zoo_rows(s, device),  # sequence graphs, attention
     ]
+    if not quick:  # two 75 s trainings
+        from sgtk.bench_text import text_budget_row
+
+        jobs.append(text_budget_row)
     rows = []
     for job in jobs:
         made = job()

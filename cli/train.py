@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from sgtk.models.registry import model_help
-from sgtk_cli.common import guarded, layered
+from sgtk_cli.common import err, guarded, layered
 from sgtk_cli.train_run import (
     BatchSize,
     CheckpointEvery,
@@ -229,6 +229,7 @@ def fit_text_budget(cfg, args: dict, config: Path | None):
     task = TextTask(cfg)
     if apply_budget_fit(cfg, train, len(task.vocab), given) is not None:
         args["batch_size"], args["max_time"] = train.batch_size, train.max_time
+        err.print(f"[dim]{cfg.fitted}[/]")
     return task
 
 

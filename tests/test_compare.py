@@ -189,3 +189,30 @@ def test_report_lists_every_task_table_png_command_and_machine(tmp_path):
     assert "![accuracy_vs_length](palindrome/accuracy_vs_length.png)" in text
     assert "![text_test_bpc](text/text_test_bpc.png)" in text
     assert "sgtk compare rnn-vs-gcn --task all" in text and "torch:" in text and "cores" in text
+
+
+def test_a_fixed_depth_that_cannot_reach_gets_the_short_budget_and_rows_record_threads(
+    tmp_path,
+):
+    import torch
+
+    before = torch.get_num_threads()
+    sweep = Sweep.from_config("palindrome", **{**TINY, "steps": 8, "unreachable_steps": 3})
+    rows, _ = run_sweep(prepare(sweep, tmp_path))
+    # k=2 cannot reach the first digit at T=5 or 6 (T-2 hops); rnn and k=auto can
+    short = {r["name"] for r in rows if r["max_steps"] == 3}
+    assert short == {"gcn-T5-k2-s0", "gcn-T6-k2-s0"}
+    assert all(r["max_steps"] == 8 for r in rows if r["name"] not in short)
+    assert all(r["steps"] <= r["max_steps"] for r in rows)
+    assert {r["threads"] for r in rows} == {sweep.threads} == {1}
+    assert torch.get_num_threads() == before  # the sweep's thread count does not leak
+
+
+def test_patience_ends_runs_that_stop_improving_on_val_loss(tmp_path):
+    flags = {**TINY, "steps": 12, "patience": 1, "min_delta": 0.99, "target": 1.01}
+    rows, _ = run_sweep(prepare(Sweep.from_config("palindrome", **flags), tmp_path))
+    # no evaluation cuts the val loss by 99 %: every run stops at its second (step 6)
+    assert {(r["stopped_by"], r["steps"]) for r in rows} == {("patience", 6)}
+    final = json.loads((tmp_path / "runs" / rows[0]["name"] / "metrics.jsonl").read_text()
+                       .splitlines()[-1])  # fmt: skip
+    assert final["final"] and final["step"] == 6 and "test_accuracy" in final

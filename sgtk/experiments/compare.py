@@ -11,9 +11,12 @@ import csv
 import io
 import json
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+import torch
 
 from sgtk.errors import SgtkError
 from sgtk.experiments.budget import count_params, pick_lr, solve_hidden
@@ -25,7 +28,8 @@ FIELDS = (
     "task", "model", "length", "layers", "graph", "seed", "params", "hidden", "lr", "lr_source",
     "steps", "max_steps", "batch_size", "precision", "init", "carry_state", "seconds",
     "stopped_by", "n_train", "n_val", "n_test", "val_metric", "val_value",
-    "test_accuracy", "test_bpc", "test_loss", "test_rmse", "test_mae", "name",
+    "test_accuracy", "test_bpc", "test_loss", "heldout_bpc", "heldout_loss", "test_rmse",
+    "test_mae", "threads", "name",
 )  # fmt: skip
 
 
@@ -58,6 +62,21 @@ def split_sizes(task: Any) -> dict[str, int]:
 
 def _val_key(task: Any) -> str:
     return task.metric if task.metric.startswith("val_") else f"val_{task.metric}"
+
+
+def cannot_reach(task: Any) -> bool:
+    """Whether a palindrome model's last node can never hear the first digit: k rounds on
+    the causal path graph reach k nodes back, and the first digit is T-2 hops away. Such a
+    model is at chance by construction, whatever it learns (see "Why a k-layer GCN sees
+    only k hops" in the README)."""
+    if getattr(task, "name", "") != "palindrome" or not has_depth(task.config.model):
+        return False
+    c = task.config
+    from sgtk.models.registry import check_graph, get
+
+    if get(c.model).family == "hybrid" or c.readout != "last":
+        return False
+    return check_graph(c.graph, c.model, "palindrome") == "path" and c.layers < c.length - 2
 
 
 def patience_for(trainer: Any, task: Any, sweep: Sweep) -> Patience:
@@ -159,8 +178,12 @@ class SweepRunner:
         resume = (run_dir / "checkpoint.pt").exists()
         if resume and (run_dir / "curve.json").exists():
             curve.values = json.loads((run_dir / "curve.json").read_text())
+        short = self.sweep.unreachable_steps
+        steps = min(short, self.sweep.steps) if short and cannot_reach(task) else None
         try:
-            result = train_run(self.sweep, run, task, lr, run_dir, callbacks=[curve], resume=resume)
+            result = train_run(
+                self.sweep, run, task, lr, run_dir, steps, callbacks=[curve], resume=resume
+            )
         except KeyboardInterrupt:  # the checkpoint is written; keep the curve up to it
             atomic_write_bytes(run_dir / "curve.json", json.dumps(curve.values).encode())
             raise
@@ -180,6 +203,7 @@ class SweepRunner:
             "precision": "float32",
             "init": init if not has_depth(run["model"]) else "default",
             "carry_state": getattr(config, "carry_state", None),
+            "threads": torch.get_num_threads(),
             **split_sizes(task),
             **{k: v for k, v in result.items() if k != "run_dir"},
         }
@@ -255,8 +279,22 @@ def run_sweep(
     out_dir = runner.out_dir
     from sgtk.train.lock import folder_lock
 
-    with folder_lock(out_dir, "compare"):
+    with folder_lock(out_dir, "compare"), threads(runner.sweep.threads):
         return _run_all(runner, on_run)
+
+
+@contextmanager
+def threads(n: int) -> Iterator[None]:
+    """``n`` intra-op threads inside (0: leave torch's). One thread is the default: these
+    models are small enough that a second thread costs more in hand-offs than it saves, and
+    on a shared CPU a second spinning thread slows a run many times over (README)."""
+    before = torch.get_num_threads()
+    if n:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _run_all(runner: SweepRunner, on_run) -> tuple[list[dict[str, Any]], dict[str, list[float]]]:

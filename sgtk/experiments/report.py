@@ -35,6 +35,9 @@ def finish(task: str, rows: list[dict[str, Any]], curves: dict, out_dir: Path) -
     write_results(rows, out_dir)
     pngs, notes = plot_sweep(task, rows, curves, out_dir) if rows else ([], ["no finished runs"])
     tables = [result_table(task, rows), budget_table(rows)] if rows else []
+    if task == "text" and any(r.get("heldout_bpc") is not None for r in rows):
+        # nanoGPT's "val": the whole last 10 %, for comparison with published figures
+        tables.insert(1, result_table(task, rows, "heldout_bpc"))
     return Outcome(task, out_dir, rows, tables, pngs, notes)
 
 

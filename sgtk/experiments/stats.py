@@ -80,9 +80,13 @@ def best_marks(stats: dict[tuple[str, int], Stat], mode: str) -> set[tuple[str, 
     return marked
 
 
-def result_table(task: str, rows: list[dict[str, Any]]) -> tuple[str, list[str], list[list[str]]]:
-    """Title, header and cells of the results table (mean ± std [95 % interval] over seeds)."""
-    key, mode, _ = HEADLINE[task]
+def result_table(
+    task: str, rows: list[dict[str, Any]], key: str | None = None
+) -> tuple[str, list[str], list[list[str]]]:
+    """Title, header and cells of the results table (mean ± std [95 % interval] over seeds)
+    of the task's headline figure, or of ``key`` (text: ``heldout_bpc``)."""
+    headline, mode, _ = HEADLINE[task]
+    key = key or headline
     stats = summarise(rows, key)
     marks = best_marks(stats, mode)
     labels = _ordered({label for label, _ in stats}, rows)
@@ -106,7 +110,8 @@ def result_table(task: str, rows: list[dict[str, Any]]) -> tuple[str, list[str],
 
 def budget_table(rows: list[dict[str, Any]]) -> tuple[str, list[str], list[list[str]]]:
     """What each model got: parameters, hidden size, LR and its source, steps and time."""
-    header = ["model", "params", "hidden", "lr", "steps used / max", "seconds / run", "init"]
+    header = ["model", "params", "hidden", "lr", "steps used / max", "stopped by"]
+    header += ["seconds / run", "init"]
     cells = []
     for label in _ordered({s for r in rows for s in series_of(r)}, rows):
         mine = [r for r in rows if label in series_of(r)]
@@ -116,12 +121,22 @@ def budget_table(rows: list[dict[str, Any]]) -> tuple[str, list[str], list[list[
                 _span(r["params"] for r in mine),
                 _span(r["hidden"] for r in mine),
                 ", ".join(sorted({f"{r['lr']:g} ({r['lr_source']})" for r in mine})),
-                f"{sum(r['steps'] for r in mine) / len(mine):.0f} / {mine[0]['max_steps']}",
+                f"{sum(r['steps'] for r in mine) / len(mine):.0f} / "
+                + _span(r.get("max_steps", r["steps"]) for r in mine),
+                _counts(str(r.get("stopped_by")) for r in mine),
                 f"{sum(r['seconds'] for r in mine) / len(mine):.1f}",
                 ", ".join(sorted({str(r.get("init")) for r in mine})),
             ]
         )
     return "Budgets (matched parameters, steps, batch and float32 for every model)", header, cells
+
+
+def _counts(values) -> str:
+    """``target 2, patience 1``: how many runs ended for each reason."""
+    seen: dict[str, int] = {}
+    for v in values:
+        seen[v] = seen.get(v, 0) + 1
+    return ", ".join(f"{k} {n}" for k, n in sorted(seen.items(), key=lambda kv: -kv[1]))
 
 
 def _span(values) -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from sgtk.experiments.plots import CHANCE, _save
-from sgtk.models.registry import get
+from sgtk.models.registry import FAMILIES, REGISTRY, get
 
 SOLVED = 0.99
 FAMILY_COLOURS = {"recurrent": "tab:blue", "graph": "tab:orange", "attention": "tab:green",
@@ -20,7 +20,8 @@ FAMILY_COLOURS = {"recurrent": "tab:blue", "graph": "tab:orange", "attention": "
 
 
 def horizons(rows: list[dict[str, Any]], threshold: float = SOLVED) -> list[dict[str, Any]]:
-    """Per model label (in sweep order): family, graph, accuracy and depth by T, horizon."""
+    """Per model label (by family, then registry order): family, graph, accuracy and depth
+    by T, horizon."""
     out: dict[str, dict[str, Any]] = {}
     for r in sorted(rows, key=lambda r: r["length"]):
         label = r.get("label", r["model"])
@@ -40,7 +41,11 @@ def horizons(rows: list[dict[str, Any]], threshold: float = SOLVED) -> list[dict
         entry["failed_at"] = min(failed) if failed else None
         below = [t for t in solved if entry["failed_at"] is None or t < entry["failed_at"]]
         entry["horizon"] = max(below) if below else None
-    return list(out.values())
+    order = list(REGISTRY)
+    return sorted(
+        out.values(),
+        key=lambda e: (FAMILIES.index(e["family"]), order.index(e["model"]), e["label"]),
+    )
 
 
 def horizon_table(rows: list[dict[str, Any]], lengths: list[int] | None = None) -> str:
@@ -51,8 +56,8 @@ def horizon_table(rows: list[dict[str, Any]], lengths: list[int] | None = None) 
     lines = ["| " + " | ".join(head + ["horizon (acc ≥ 0.99)"]) + " |"]
     lines.append("|" + "---|" * (len(head) + 1))
     for e in found:
-        depth = sorted(set(e["layers"].values()))
-        ks = "–" if depth == [0] else ", ".join(f"{e['layers'][t]} (T={t})" for t in e["layers"])
+        depth = [e["layers"][t] for t in sorted(e["layers"])]
+        ks = "–" if set(depth) == {0} else " / ".join(map(str, dict.fromkeys(depth)))
         cells = []
         for t in lengths:
             if t in e["accuracy"]:

@@ -12,7 +12,9 @@ from sgtk_cli.common import err, guarded, out, print_json
 
 def bench(
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
-    quick: bool = typer.Option(False, "--quick", help="Smaller sizes, for a quick look."),
+    quick: bool = typer.Option(
+        False, "--quick", help="Smaller sizes and no peak-memory row: under a minute."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the table as one JSON object."),
     plot: bool = typer.Option(False, "--plot", help="Plot the cells' ratio against H."),
     plot_file: Path = typer.Option(Path("bench.png"), "--plot-file", help="Where --plot writes."),

@@ -83,23 +83,27 @@ def plot_zoo_horizon(rows: list[dict[str, Any]], path: Path) -> dict[str, Any]:
     lengths = sorted({t for e in found for t in e["accuracy"]})
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.6), width_ratios=(1.3, 1))
     styles = ("-", "--", ":", "-.")
+    markers = "osD^v<>p"
     seen: dict[str, int] = {}
     for e in found:
         n = seen[e["family"]] = seen.get(e["family"], -1) + 1
         ts = sorted(e["accuracy"])
-        left.plot(ts, [e["accuracy"][t] for t in ts], marker="o", ls=styles[n % len(styles)],
-                  color=FAMILY_COLOURS[e["family"]], label=e["label"])  # fmt: skip
+        left.plot(ts, [e["accuracy"][t] for t in ts], marker=markers[n % len(markers)],
+                  ls=styles[n % len(styles)], color=FAMILY_COLOURS[e["family"]], alpha=0.85,
+                  label=e["label"])  # fmt: skip
     left.axhline(SOLVED, color="black", lw=0.8, ls="--", label=f"solved ({SOLVED})")
     left.axhline(CHANCE, color="grey", lw=0.8, ls=":", label="chance (0.1)")
     left.set(xlabel="palindrome length T", ylabel="test accuracy (fraction correct)",
              xticks=lengths, ylim=(0, 1.03))  # fmt: skip
-    left.legend(fontsize=7, ncol=2, loc="lower left")
+    left.legend(fontsize=7, ncol=2, loc="center right")  # the corners hold the data
     labels = [e["label"] for e in found][::-1]
     values = [e["horizon"] or 0 for e in found][::-1]
     colours = [FAMILY_COLOURS[e["family"]] for e in found][::-1]
     right.barh(labels, values, color=colours)
     for y, e in enumerate(found[::-1]):
         text = "none" if e["horizon"] is None else str(e["horizon"])
+        if e["horizon"] == max(lengths):
+            text = f"≥ {text} (longest run)"
         if e["failed_at"] is not None:
             text += f" (fails at {e['failed_at']})"
         right.annotate(text, (values[y], y), xytext=(3, -3), textcoords="offset points",
@@ -108,6 +112,7 @@ def plot_zoo_horizon(rows: list[dict[str, Any]], path: Path) -> dict[str, Any]:
               xlim=(0, max(lengths) * 1.45), xticks=[0, *lengths])  # fmt: skip
     right.tick_params(axis="y", labelsize=8)
     seeds = sorted({n for e in found for n in e["seeds"].values()})
-    title = f"Palindromes, matched parameters, {'/'.join(map(str, seeds))} seed(s) per point"
+    n_seeds = "/".join(map(str, seeds))
+    title = f"Palindromes, matched parameters, {n_seeds} seed{'s' * (seeds != [1])} per point"
     fig.suptitle(f"{title}; colour = family (recurrent, graph, attention, hybrid)", fontsize=9)
     return {"path": _save(fig, path), "horizons": {e["label"]: e["horizon"] for e in found}}

@@ -36,6 +36,7 @@ def test_runs_of_one_setup_average_over_seeds_per_length(tmp_path):
     assert (round(mean, 6), round(std, 4), n) == (0.95, 0.0707, 2)
     assert points["RNN orthogonal + curriculum"][100] == (0.8, 0.0, 1)
     assert points["RNN xavier"] == {50: (0.1, 0.0, 1)}
+    assert drawn["steps"]["RNN xavier"] == 100  # the legend gives each setup's step budget
     assert (tmp_path / "h.png").stat().st_size > 1000
 
 

@@ -64,18 +64,21 @@ def plot_horizon(run_dirs: list[Path], path: Path, solved: float = 0.99) -> dict
     """One line per setup: test accuracy (mean ± std over seeds) against T."""
     from sgtk.experiments.plots import CHANCE, _save, plt
 
-    points = horizon_points([read_run(Path(d)) for d in run_dirs])
+    runs = [read_run(Path(d)) for d in run_dirs]
+    points = horizon_points(runs)
+    steps = {s: max(r["steps"] for r in runs if r["setup"] == s) for s in points}
     fig, ax = plt.subplots(figsize=(6.5, 4))
     for i, (setup, by_t) in enumerate(points.items()):
         lengths = list(by_t)
         means, stds, ns = zip(*by_t.values())
         style = "--" if "xavier" in setup else "-"
         ax.errorbar(lengths, means, yerr=stds, fmt=style, marker="o", capsize=3,
-                    color=f"C{i}", label=f"{setup} ({_count(list(ns))})")  # fmt: skip
+                    color=f"C{i}",
+                    label=f"{setup} ({_count(list(ns))}, <= {steps[setup]:,} steps)")  # fmt: skip
     ax.axhline(solved, color="grey", lw=0.8, ls=":", label=f"solved ({solved})")
     ax.axhline(CHANCE, color="grey", lw=0.8, ls="-.", label="chance (0.1)")
     ax.set(xlabel="palindrome length T", ylabel="test accuracy", ylim=(0, 1.05),
            title="Memory horizon: test accuracy against T\n(mean ± std over seeds; "
                  "n = runs per point)")  # fmt: skip
     ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
-    return {"path": _save(fig, path), "points": points}
+    return {"path": _save(fig, path), "points": points, "steps": steps}

@@ -26,6 +26,9 @@ def test_horizon_is_the_longest_length_solved_before_the_first_failure():
 
 def test_table_says_where_a_skipped_length_failed_and_marks_the_longest_solved():
     table = horizon_table(ROWS)
+    assert "| 0.995 |" in table and "± " not in table  # one seed: the value alone
+    two = horizon_table([*ROWS, {**_row("lstm", "lstm", 25, 0.985), "seed": 1}])
+    assert "| 0.990 ± 0.007 (n=2) |" in two
     gcn = next(line for line in table.splitlines() if line.startswith("| `gcn` "))
     assert gcn.count("—, failed at T=10") == 2 and gcn.endswith("| < 10 |")
     dilated = next(line for line in table.splitlines() if "gcn@dilated" in line)

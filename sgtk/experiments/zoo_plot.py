@@ -8,6 +8,7 @@ failed at a shorter one shows as "—, failed at T=…".
 
 from __future__ import annotations
 
+import statistics
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,10 @@ def horizons(rows: list[dict[str, Any]], threshold: float = SOLVED) -> list[dict
             t: sum(r["test_accuracy"] for r in rs) / len(rs) for t, rs in entry["runs"].items()
         }
         entry["seeds"] = {t: len(rs) for t, rs in entry["runs"].items()}
+        entry["std"] = {
+            t: statistics.stdev(r["test_accuracy"] for r in rs) if len(rs) > 1 else 0.0
+            for t, rs in entry["runs"].items()
+        }
         entry["layers"] = {t: rs[0]["layers"] for t, rs in entry["runs"].items()}
         solved = [t for t, a in entry["accuracy"].items() if a >= threshold]
         failed = [t for t, a in entry["accuracy"].items() if a < threshold]
@@ -49,7 +54,8 @@ def horizons(rows: list[dict[str, Any]], threshold: float = SOLVED) -> list[dict
 
 
 def horizon_table(rows: list[dict[str, Any]], lengths: list[int] | None = None) -> str:
-    """Markdown: model, family, graph, depth, test accuracy per T, horizon."""
+    """Markdown: model, family, graph, depth, test accuracy per T (mean ± std and n where
+    there is more than one seed), horizon."""
     found = horizons(rows)
     lengths = lengths or sorted({t for e in found for t in e["accuracy"]})
     head = ["model", "family", "graph", "layers k"] + [f"T={t}" for t in lengths]
@@ -60,7 +66,9 @@ def horizon_table(rows: list[dict[str, Any]], lengths: list[int] | None = None) 
         ks = "–" if set(depth) == {0} else " / ".join(map(str, dict.fromkeys(depth)))
         cells = []
         for t in lengths:
-            if t in e["accuracy"]:
+            if t in e["accuracy"] and e["seeds"][t] > 1:
+                cells.append(f"{e['accuracy'][t]:.3f} ± {e['std'][t]:.3f} (n={e['seeds'][t]})")
+            elif t in e["accuracy"]:
                 cells.append(f"{e['accuracy'][t]:.3f}")
             elif e["failed_at"] is not None and t > e["failed_at"]:
                 cells.append(f"—, failed at T={e['failed_at']}")

@@ -104,6 +104,21 @@ def test_relative_min_delta_holds_for_a_loss_at_chance_and_near_zero():
     assert _stops_after(converging, evals=2, min_delta=0.01) == 7
 
 
+def test_progress_in_any_watched_metric_keeps_the_run_going():
+    # A GCN at T=6 memorising first: val loss rises while train loss falls (then it learns).
+    trainer = FakeTrainer()
+    patience = Patience(trainer, ("val_loss", "train_loss"), 2, 0.01, relative=True)
+    val = [2.43, 2.50, 2.53, 2.53, 2.22]
+    train = [2.30, 2.28, 2.25, 2.23, 2.08]
+    for i, (v, t) in enumerate(zip(val, train)):
+        patience.on_eval(i, {"val_loss": v, "train_loss": t})
+    assert trainer.stopped is None
+    only_val = Patience(trainer, "val_loss", 2, 0.01, relative=True)
+    for i, v in enumerate(val):
+        only_val.on_eval(i, {"val_loss": v})
+    assert trainer.stopped == "patience"  # watching val loss alone would have cut it
+
+
 def test_patience_stops_a_trainer_that_has_stopped_improving(tmp_path):
     trainer = _trainer(tmp_path, [], steps=400, lr=0.05)
     trainer.callbacks.append(Patience(trainer, "val_loss", 2, min_delta=0.5, relative=True))

@@ -27,8 +27,9 @@ class Callback:
 
 
 class Patience(Callback):
-    """Asks ``trainer`` to stop (``stopped_by: "patience"``) once ``metric`` has gone
-    ``evals`` evaluations in a row without beating its best by more than ``min_delta``.
+    """Asks ``trainer`` to stop (``stopped_by: "patience"``) once no metric of ``metric``
+    (one key, or several: any one's progress counts) has beaten its own best by more than
+    ``min_delta`` for ``evals`` evaluations in a row.
 
     Only a gain above ``min_delta`` counts as progress (Keras' EarlyStopping rule), so a
     model at chance, whose val figures wander from one evaluation to the next, is not kept
@@ -40,7 +41,7 @@ class Patience(Callback):
     def __init__(
         self,
         trainer: Any,
-        metric: str,
+        metric: str | tuple[str, ...],
         evals: int,
         min_delta: float = 0.0,
         mode: str = "min",
@@ -48,23 +49,27 @@ class Patience(Callback):
     ) -> None:
         if evals < 1 or not min_delta >= 0 or mode not in ("min", "max"):
             raise ValueError(f"patience {evals} >= 1, min_delta {min_delta} >= 0, mode {mode}")
-        self.trainer, self.metric, self.evals = trainer, metric, evals
+        self.trainer, self.evals = trainer, evals
+        self.metrics = (metric,) if isinstance(metric, str) else tuple(metric)
         self.min_delta, self.mode, self.relative = min_delta, mode, relative
-        self.best: float | None = None
+        self.best: dict[str, float] = {}
         self.since = 0  # evaluations since the last gain
 
-    def improved(self, value: float) -> bool:
-        if self.best is None:
+    def improved(self, name: str, value: float) -> bool:
+        best = self.best.get(name)
+        if best is None:
             return True
-        delta = self.min_delta * abs(self.best) if self.relative else self.min_delta
+        delta = self.min_delta * abs(best) if self.relative else self.min_delta
         if self.mode == "max":
-            return value > self.best + delta
-        return value < self.best - delta
+            return value > best + delta
+        return value < best - delta
 
     def on_eval(self, step: int, record: dict[str, Any]) -> None:
-        value = record[self.metric]
-        if self.improved(value):
-            self.best, self.since = value, 0
+        gains = [k for k in self.metrics if k in record and self.improved(k, record[k])]
+        for k in gains:
+            self.best[k] = record[k]
+        if gains:
+            self.since = 0
             return
         self.since += 1
         if self.since >= self.evals:

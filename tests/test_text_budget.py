@@ -40,7 +40,12 @@ def test_a_budget_too_short_for_any_size_halves_the_batch(monkeypatch):
     monkeypatch.setattr(text_budget, "step_seconds", slow)
     task, train = TextConfig(), TrainConfig(batch_size=32, max_time=16.0)
     apply_budget_fit(task, train, 65, set())
-    assert train.batch_size == 16 and task.hidden == min(text_budget.HIDDEN_SIZES)
+    assert train.batch_size < 32 and task.hidden == min(text_budget.HIDDEN_SIZES)
+    per_step = slow(65, task.hidden, 2, 64, train.batch_size, 64, train)
+    assert train.max_time / per_step >= MIN_STEPS  # the widest batch that makes enough steps
+    assert (
+        train.max_time / slow(65, task.hidden, 2, 64, 2 * train.batch_size, 64, train) < MIN_STEPS
+    )
 
 
 def test_given_sizes_are_kept_and_no_max_time_means_no_probe(cpu_speed):

@@ -52,6 +52,9 @@ def rnn_vs_gcn(
     max_time: float = typer.Option(None, "--max-time", help="Time budget of every run (s)."),
     params: int = typer.Option(None, "--params", help="Parameter budget of every model (±10 %)."),
     threads: int = typer.Option(None, "--threads", help="Torch threads per run [1]; 0: torch's."),
+    jobs: int = typer.Option(
+        None, "--jobs", help="Runs side by side, one process each [0: one per core]."
+    ),
     tune_lr: str = typer.Option(
         None, "--tune-lr", help="Pick each model's LR on val, e.g. 3e-4,1e-3,3e-3."
     ),
@@ -97,7 +100,7 @@ def rnn_vs_gcn(
             raise SgtkError(f"{flags} cannot apply to every task: drop it, or run one --task")
         common = dict(
             seeds=seeds, steps=steps, init=init, carry_state=carry_state, max_time=max_time,
-            threads=threads,
+            threads=threads, jobs=jobs,
             tune_lr=_list(tune_lr, "--tune-lr", float),
             shard=parse_shard(shard) if shard else None,
             text_data=str(text_data or (data if task == "text" else None) or "") or None,

@@ -13,7 +13,7 @@ from sgtk.experiments.sweep import Sweep, make_task
 from tests.helpers import assert_one_line_error, invoke
 
 TINY = dict(lengths=[5, 6], models=["rnn", "gcn"], layers=[2, "auto"], seeds=1, steps=6)
-TINY |= dict(params=3000, eval_every=3, patience=0)
+TINY |= dict(params=3000, eval_every=3, patience=0, jobs=1)  # in-process: monkeypatch works
 
 
 @pytest.mark.parametrize("budget", [3000, 20000])
@@ -125,6 +125,19 @@ def test_interrupted_sweep_leaves_valid_results_and_resumes_without_retraining(
     assert [r["step"] for r in records if not r.get("final")] == [3, 6]
 
 
+def test_runs_on_two_processes_give_the_same_rows_in_sweep_order(tmp_path):
+    one, _ = run_sweep(prepare(Sweep.from_config("palindrome", **TINY), tmp_path / "one"))
+    sweep = Sweep.from_config("palindrome", **{**TINY, "jobs": 2})
+    done = []
+    two, curves = run_sweep(prepare(sweep, tmp_path / "two"), lambda i, n, r, s: done.append(i))
+    assert [r["name"] for r in two] == [r["name"] for r in one]  # sweep order, not finish order
+    assert [r["test_accuracy"] for r in two] == [r["test_accuracy"] for r in one]
+    assert done == list(range(1, len(one) + 1)) and all(curves.values())
+    saved = json.loads((tmp_path / "two" / "results.json").read_text())
+    assert [r["name"] for r in saved] == [r["name"] for r in one]
+    assert "jobs" not in json.loads((tmp_path / "two" / "sweep.json").read_text())
+
+
 def test_shards_merge_into_the_whole_sweep(tmp_path):
     for i in range(2):
         sweep = Sweep.from_config("palindrome", **TINY, shard=(i, 2))
@@ -216,3 +229,12 @@ def test_patience_ends_runs_that_stop_improving_on_val_loss(tmp_path):
     final = json.loads((tmp_path / "runs" / rows[0]["name"] / "metrics.jsonl").read_text()
                        .splitlines()[-1])  # fmt: skip
     assert final["final"] and final["step"] == 6 and "test_accuracy" in final
+
+
+def test_a_stop_signal_survives_the_trip_back_from_a_worker_process():
+    import pickle
+
+    from sgtk.train.signals import Interrupted
+
+    back = pickle.loads(pickle.dumps(Interrupted(signal.SIGTERM)))
+    assert isinstance(back, KeyboardInterrupt) and back.exit_code == 143

@@ -20,6 +20,7 @@ import torch
 
 from sgtk.errors import SgtkError
 from sgtk.experiments.budget import count_params, pick_lr, solve_hidden
+from sgtk.experiments.parallel import resolve_jobs, run_parallel
 from sgtk.experiments.sweep import Sweep, has_depth, load_shared, make_task, train_config
 from sgtk.train.callbacks import Patience
 from sgtk.train.checkpoint import atomic_write_bytes
@@ -306,17 +307,33 @@ def _run_all(runner: SweepRunner, on_run) -> tuple[list[dict[str, Any]], dict[st
     out_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(out_dir / "sweep.json", json.dumps(_settings(sweep), indent=1).encode())
     runs = sweep.runs()
+    order = {run["name"]: i for i, run in enumerate(runs)}
     rows: list[dict[str, Any]] = []
     curves: dict[str, list[float]] = {}
     write_results(rows, out_dir)  # valid from the start, whenever the sweep is stopped
-    for i, run in enumerate(runs):
-        done = out_dir / "runs" / run["name"] / "row.json"
-        skipped = done.exists()
-        row = json.loads(done.read_text()) if skipped else runner.execute(run)
+
+    def keep(run: dict[str, Any], row: dict[str, Any], skipped: bool) -> None:
         rows.append(row)
-        curve = done.parent / "curve.json"
+        rows.sort(key=lambda r: order.get(r["name"], len(order)))  # sweep order, whoever ran it
+        curve = out_dir / "runs" / run["name"] / "curve.json"
         curves[run["name"]] = json.loads(curve.read_text()) if curve.exists() else []
         write_results(rows, out_dir)
         if on_run is not None:
-            on_run(i + 1, len(runs), row, skipped)
+            on_run(len(rows), len(runs), row, skipped)
+
+    todo = []
+    for run in runs:
+        done = out_dir / "runs" / run["name"] / "row.json"
+        if done.exists():
+            keep(run, json.loads(done.read_text()), True)
+        else:
+            todo.append(run)
+    jobs = min(resolve_jobs(sweep.jobs), len(todo))
+    if jobs <= 1:
+        for run in todo:
+            keep(run, runner.execute(run), False)
+        return rows, curves
+    for run in todo:  # pilots run here, once, before the workers need their LR
+        runner.lr(run)
+    run_parallel(runner, todo, jobs, lambda run, row: keep(run, row, False))
     return rows, curves

@@ -85,6 +85,7 @@ class Sweep:
     min_delta: float = 0.0  # a val loss gain under this fraction does not reset the patience
     unreachable_steps: int = 0  # steps of a fixed k that cannot reach the first digit; 0: steps
     threads: int = 0  # torch intra-op threads for the sweep; 0: torch's default
+    jobs: int = 0  # runs side by side, one process each; 0: one per core (1 on a GPU)
     pilot_steps: int = 200
     lr: dict[str, float] = field(default_factory=dict)
     tune_lr: list[float] = field(default_factory=list)
@@ -118,8 +119,8 @@ class Sweep:
         if not self.models:
             raise SgtkError("--models is empty: name at least one model, e.g. --models rnn,gcn")
         self.entries()  # every model and graph known to the registry, else one line
-        if self.unreachable_steps < 0 or self.threads < 0 or not self.min_delta >= 0:
-            raise SgtkError("unreachable_steps, threads and min_delta must be >= 0")
+        if min(self.unreachable_steps, self.threads, self.jobs) < 0 or not self.min_delta >= 0:
+            raise SgtkError("unreachable_steps, threads, jobs and min_delta must be >= 0")
         if self.max_time is not None and not self.max_time > 0:
             raise SgtkError(f"--max-time {self.max_time} must be positive seconds")
         if self.task == "palindrome":
@@ -198,7 +199,7 @@ class Sweep:
     def settings(self) -> dict[str, Any]:
         """What makes a run comparable with another: kept in sweep.json, checked on resume."""
         keep = dataclasses.asdict(self)
-        for k in ("lengths", "seeds", "shard", "models", "layers", "graph"):
+        for k in ("lengths", "seeds", "shard", "models", "layers", "graph", "jobs"):
             keep.pop(k)
         return keep
 

@@ -27,6 +27,9 @@ class Interrupted(KeyboardInterrupt):
         self.signum = signum
         self.exit_code = 128 + signum
 
+    def __reduce__(self) -> tuple[type, tuple[int]]:  # a worker process sends it back whole
+        return type(self), (self.signum,)
+
 
 class StopSignals:
     """While entered, the stop signals only set ``requested``; the loop decides when to stop.

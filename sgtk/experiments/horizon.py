@@ -72,7 +72,8 @@ def plot_horizon(run_dirs: list[Path], path: Path, solved: float = 0.99) -> dict
         lengths = list(by_t)
         means, stds, ns = zip(*by_t.values())
         style = "--" if "xavier" in setup else "-"
-        ax.errorbar(lengths, means, yerr=stds, fmt=style, marker="o", capsize=3,
+        marker = "s" if setup.startswith("LSTM") else "o"  # apart where the lines meet at 1
+        ax.errorbar(lengths, means, yerr=stds, fmt=style, marker=marker, capsize=3, ms=7 - i,
                     color=f"C{i}",
                     label=f"{setup} ({_count(list(ns))}, <= {steps[setup]:,} steps)")  # fmt: skip
     ax.axhline(solved, color="grey", lw=0.8, ls=":", label=f"solved ({solved})")

@@ -38,7 +38,7 @@ def test_a_budget_too_short_for_any_size_halves_the_batch(monkeypatch):
         return 0.005 + batch * multiply_adds(vocab, hidden, layers, embed) * 1e-7 / 32
 
     monkeypatch.setattr(text_budget, "step_seconds", slow)
-    task, train = TextConfig(), TrainConfig(batch_size=32, max_time=16.0)
+    task, train = TextConfig(), TrainConfig(batch_size=32, max_time=32.0)
     apply_budget_fit(task, train, 65, set())
     assert train.batch_size < 32 and task.hidden == min(text_budget.HIDDEN_SIZES)
     per_step = slow(65, task.hidden, 2, 64, train.batch_size, 64, train)

@@ -3,8 +3,8 @@ the char-LSTM's hidden size and batch, so the budget buys enough updates on this
 
 Why: a size tuned on one CPU is wrong on another. On a 2-core AMD EPYC without AVX-512 the
 old default (hidden 384, batch 32) made about 250 updates in 75 s. Measured there in 75 s
-(bench_text, loaded machine): about 670 updates of 32 windows (hidden 128) beat a plain hidden-256
-loop by only 0.047 nats, and about 1,700 of 16 windows by 0.150: short budgets want
+(bench_text, quiet machine): about 1,475 updates of 32 windows (hidden 128) beat a plain
+hidden-256 loop by only 0.035 nats, and about 2,050 of 16 windows by 0.076: short budgets want
 updates more than width. So the probe times two sizes, predicts the step time of each
 candidate from its multiply-adds, and takes the widest that still makes ``MIN_STEPS``
 updates in the budget, halving the batch while none does.
@@ -26,7 +26,7 @@ from sgtk.train.train_config import TrainConfig, mixed_precision, resolve_device
 
 HIDDEN_SIZES = (128, 192, 256, 320, 384, 448, 512)
 PROBED = (128, 256)  # timed; the others are predicted from these two
-MIN_STEPS = 1000
+MIN_STEPS = 2000
 MIN_BATCH = 8
 PROBE_FROM = 15.0  # seconds of budget; below this the probe would eat too much of it
 

@@ -61,6 +61,12 @@ def rnn_vs_gcn(
     init: str = typer.Option(
         None, "--init", help="Recurrent init: auto (orthogonal/chrono) or xavier."
     ),
+    protocol: str = typer.Option(
+        None,
+        "--protocol",
+        help="fair (choose on val) or assignment (Xavier, scalar inputs, RMSProp, "
+        "10,000 steps, last step reported).",
+    ),
     carry_state: bool = typer.Option(
         None,
         "--carry-state/--no-carry-state",
@@ -100,7 +106,7 @@ def rnn_vs_gcn(
             raise SgtkError(f"{flags} cannot apply to every task: drop it, or run one --task")
         common = dict(
             seeds=seeds, steps=steps, init=init, carry_state=carry_state, max_time=max_time,
-            threads=threads, jobs=jobs,
+            threads=threads, jobs=jobs, protocol=protocol,
             tune_lr=_list(tune_lr, "--tune-lr", float),
             shard=parse_shard(shard) if shard else None,
             text_data=str(text_data or (data if task == "text" else None) or "") or None,

@@ -26,7 +26,10 @@ PANELS = {
         "steps batch_size lr optimizer momentum weight_decay max_norm lr_schedule lr_decay "
         "lr_step max_time target seed compile_"
     ),
-    RUN: "device devices eval_every checkpoint_every checkpoint_minutes resume config shard",
+    RUN: (
+        "device devices eval_every checkpoint_every checkpoint_minutes resume config shard "
+        "threads jobs protocol"
+    ),
     OUTPUT: (
         "out_dir as_json logger print_config sample_every sample_count sample_tau sample_length"
     ),

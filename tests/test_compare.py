@@ -238,3 +238,37 @@ def test_a_stop_signal_survives_the_trip_back_from_a_worker_process():
 
     back = pickle.loads(pickle.dumps(Interrupted(signal.SIGTERM)))
     assert isinstance(back, KeyboardInterrupt) and back.exit_code == 143
+
+
+def test_assignment_protocol_reports_the_last_step_not_the_val_choice(tmp_path):
+    import torch
+
+    from sgtk.train.checkpoint import load_model_state
+
+    flags = {**TINY, "models": ["rnn"], "lengths": [5], "protocol": "assignment", "steps": 9}
+    sweep = Sweep.from_config("palindrome", **flags)
+    assert (sweep.init, sweep.target, sweep.patience) == ("xavier", None, 0)
+    runner = prepare(sweep, tmp_path)
+    [row], _ = run_sweep(runner)
+    run_dir = tmp_path / "runs" / row["name"]
+    assert row["selected"] == "last step" and row["steps"] == 9
+    config = (run_dir / "config.toml").read_text()
+    assert 'optimizer = "rmsprop"' in config and "one_hot = false" in config
+
+    def test_accuracy(checkpoint):
+        task = runner.task_for(sweep.runs()[0])
+        model = task.build_model()
+        load_model_state(model, run_dir / checkpoint, task.name)
+        model.eval()
+        with torch.no_grad():
+            return task.report(model, torch.device("cpu"))["test_accuracy"]
+
+    last, best = test_accuracy("last.pt"), test_accuracy("best.pt")
+    assert last != best  # seed 0: val chose an earlier step, whose model scores otherwise
+    assert row["test_accuracy"] == last
+    from sgtk.experiments.report import LAST_STEP_NOTE, finish
+
+    assert LAST_STEP_NOTE in finish("palindrome", [row], {}, tmp_path / "table").notes
+    fair = Sweep.from_config("palindrome", **{**flags, "protocol": "fair"})
+    [fair_row], _ = run_sweep(prepare(fair, tmp_path / "fair"))
+    assert fair_row["selected"] == "best on val"

@@ -30,7 +30,7 @@ FIELDS = (
     "steps", "max_steps", "batch_size", "precision", "init", "carry_state", "seconds",
     "stopped_by", "n_train", "n_val", "n_test", "val_metric", "val_value",
     "test_accuracy", "test_bpc", "test_loss", "heldout_bpc", "heldout_loss", "test_rmse",
-    "test_mae", "threads", "name",
+    "test_mae", "threads", "selected", "name",
 )  # fmt: skip
 
 
@@ -193,6 +193,8 @@ class SweepRunner:
             atomic_write_bytes(run_dir / "curve.json", json.dumps(curve.values).encode())
             raise
         atomic_write_bytes(run_dir / "curve.json", json.dumps(curve.values).encode())
+        if self.sweep.protocol == "assignment":
+            result.update(report_last_step(task, run_dir))
         config = task.config
         init = config.resolved_init() if hasattr(config, "resolved_init") else "default"
         row = {
@@ -209,6 +211,7 @@ class SweepRunner:
             "init": init if not has_depth(run["model"]) else "default",
             "carry_state": getattr(config, "carry_state", None),
             "threads": torch.get_num_threads(),
+            "selected": "best on val",
             **split_sizes(task),
             **{k: v for k, v in result.items() if k != "run_dir"},
         }
@@ -219,8 +222,23 @@ class SweepRunner:
         ):
             row["test_bpc"] = round(row["test_loss"] / 0.6931471805599453, 4)
         atomic_write_bytes(run_dir / "row.json", json.dumps(row, indent=1).encode())
+        if self.sweep.protocol == "assignment":  # the reported model is the last step's
+            (run_dir / "checkpoint.pt").replace(run_dir / "last.pt")
         (run_dir / "checkpoint.pt").unlink(missing_ok=True)  # best.pt keeps the chosen model
         return row
+
+
+def report_last_step(task: Any, run_dir: Path) -> dict[str, Any]:
+    """The assignment's reading: test figures of the last step's model (checkpoint.pt), not of
+    the val-chosen one, with the selection recorded in the row."""
+    from sgtk.train.checkpoint import load_model_state
+
+    model = task.build_model()
+    load_model_state(model, run_dir / "checkpoint.pt", task.name)
+    model.eval()
+    with torch.no_grad():
+        report = task.report(model, torch.device("cpu"))
+    return {**report, "selected": "last step"}
 
 
 def read_rows(out_dirs: list[Path]) -> tuple[list[dict[str, Any]], dict[str, list[float]]]:

@@ -27,6 +27,12 @@ class Outcome:
     notes: list[str] = field(default_factory=list)
 
 
+LAST_STEP_NOTE = (
+    "--protocol assignment: each figure is the last step's model, not the val-chosen one "
+    "(the course assignment's reading, not the fair protocol)"
+)
+
+
 def finish(task: str, rows: list[dict[str, Any]], curves: dict, out_dir: Path) -> Outcome:
     """results.json/csv, the tables and the plots of one task's rows."""
     from sgtk.experiments.plots import plot_sweep
@@ -34,6 +40,8 @@ def finish(task: str, rows: list[dict[str, Any]], curves: dict, out_dir: Path) -
     out_dir = Path(out_dir)
     write_results(rows, out_dir)
     pngs, notes = plot_sweep(task, rows, curves, out_dir) if rows else ([], ["no finished runs"])
+    if any(r.get("selected") == "last step" for r in rows):
+        notes.insert(0, LAST_STEP_NOTE)
     tables = [result_table(task, rows), budget_table(rows)] if rows else []
     if task == "text" and any(r.get("heldout_bpc") is not None for r in rows):
         # nanoGPT's "val": the whole last 10 %, for comparison with published figures

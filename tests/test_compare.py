@@ -45,6 +45,15 @@ def test_t_interval_is_students_t():
     assert t_interval([0.5])[2] != t_interval([0.5])[2]  # one seed: no interval (nan)
 
 
+@pytest.mark.parametrize(
+    "df,expected", [(1, 12.706205), (2, 4.302653), (4, 2.776445), (5, 2.570582), (30, 2.042272)]
+)
+def test_t_quantile_matches_the_students_t_table(df, expected):
+    from sgtk.experiments.stats import t_quantile
+
+    assert t_quantile(0.95, df) == pytest.approx(expected, rel=1e-6)
+
+
 def _row(model, length, acc, seed):
     return {"model": model, "length": length, "layers": 0, "seed": seed, "test_accuracy": acc}
 
@@ -176,6 +185,10 @@ def test_cli_tiny_sweep_prints_tables_and_writes_pngs(tmp_path):
         (["--params", "5"], "--params"),
         (["--task", "all", "--models", "rnn"], "--models"),
         (["--task", "text", "--layers", "auto"], "auto"),
+        (["--jobs", "-1"], "--jobs"),
+        (["--threads", "-2"], "--threads"),
+        (["--protocol", "x"], "--protocol"),
+        (["--protocol", "assignment", "--task", "text"], "palindromes only"),
     ],
 )
 def test_bad_compare_flags(args, word, tmp_path):

@@ -35,11 +35,39 @@ def t_interval(values: list[float], level: float = 0.95) -> tuple[float, float, 
     mean = sum(values) / n
     if n < 2:
         return mean, 0.0, math.nan, math.nan
-    from scipy.stats import t
-
     std = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
-    half = t.ppf(0.5 + level / 2, n - 1) * std / math.sqrt(n)
+    half = t_quantile(level, n - 1) * std / math.sqrt(n)
     return mean, std, mean - half, mean + half
+
+
+def t_quantile(level: float, df: int) -> float:
+    """t with P(|T| <= t) = ``level`` for Student's T with ``df`` degrees of freedom, by
+    bisection on the exact two-sided CDF (no scipy: it is not a dependency of sgtk)."""
+    lo, hi = 0.0, 1.0
+    while _t_two_sided(hi, df) < level:
+        hi *= 2
+    for _ in range(100):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if _t_two_sided(mid, df) < level else (lo, mid)
+    return (lo + hi) / 2
+
+
+def _t_two_sided(t: float, df: int) -> float:
+    """P(|T| <= t) for integer ``df``: the finite series of Abramowitz & Stegun 26.7.3-4."""
+    theta = math.atan(t / math.sqrt(df))
+    sin, cos2 = math.sin(theta), math.cos(theta) ** 2
+    if df % 2 == 0:  # sin(θ) (1 + 1/2 cos² + 1·3/(2·4) cos⁴ + ... up to cos^(df-2))
+        term = total = 1.0
+        for j in range(df // 2 - 1):
+            term *= cos2 * (2 * j + 1) / (2 * j + 2)
+            total += term
+        return sin * total
+    # odd: 2/π (θ + sin(θ) (cos + 2/3 cos³ + 2·4/(3·5) cos⁵ + ... up to cos^(df-2)))
+    term = total = math.cos(theta) if df > 1 else 0.0
+    for j in range(1, (df - 1) // 2):
+        term *= cos2 * (2 * j) / (2 * j + 1)
+        total += term
+    return 2 / math.pi * (theta + sin * total)
 
 
 def series_of(row: dict[str, Any]) -> list[str]:

@@ -127,8 +127,11 @@ class Sweep:
         if not self.models:
             raise SgtkError("--models is empty: name at least one model, e.g. --models rnn,gcn")
         self.entries()  # every model and graph known to the registry, else one line
-        if min(self.unreachable_steps, self.threads, self.jobs) < 0 or not self.min_delta >= 0:
-            raise SgtkError("unreachable_steps, threads, jobs and min_delta must be >= 0")
+        for flag, value in (("--threads", self.threads), ("--jobs", self.jobs)):
+            if value < 0:
+                raise SgtkError(f"{flag} {value} must be >= 0 (0: the default)")
+        if self.unreachable_steps < 0 or not self.min_delta >= 0:
+            raise SgtkError("unreachable_steps and min_delta in compare.toml must be >= 0")
         if self.max_time is not None and not self.max_time > 0:
             raise SgtkError(f"--max-time {self.max_time} must be positive seconds")
         if self.task == "palindrome":

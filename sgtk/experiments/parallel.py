@@ -13,15 +13,13 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
-import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from contextlib import contextmanager
 from typing import Any
 
 import torch
 
-from sgtk.train.signals import STOP_SIGNALS, Interrupted
+from sgtk.train.signals import STOP_SIGNALS, StopSignals
 
 _runner: Any = None  # the worker's SweepRunner, set once by _start_worker
 
@@ -62,27 +60,10 @@ def run_parallel(
     A worker's error (an SgtkError, say) is raised here as it was raised there.
     """
     todo = iter(runs)
-    with _stop_signals_raise():
+    # In the parent every stop signal is a KeyboardInterrupt (not only SIGINT), so the pool's
+    # exit waits for the workers to checkpoint their runs before the sweep stops.
+    with StopSignals(raise_at_once=True):
         _run(runner, todo, jobs, on_done)
-
-
-@contextmanager
-def _stop_signals_raise() -> Iterator[None]:
-    """In the parent, every stop signal is a KeyboardInterrupt (not only SIGINT), so the
-    pool's exit waits for the workers to checkpoint their runs before the sweep stops."""
-
-    def stop(signum: int, frame: object) -> None:
-        raise Interrupted(signum)
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = {s: signal.signal(s, stop) for s in STOP_SIGNALS}
-    try:
-        yield
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
 
 
 def _run(runner: Any, todo: Iterator[dict[str, Any]], jobs: int, on_done: Callable) -> None:

@@ -33,18 +33,22 @@ class Interrupted(KeyboardInterrupt):
 
 class StopSignals:
     """While entered, the stop signals only set ``requested``; the loop decides when to stop.
+    With ``raise_at_once``, the first one raises ``Interrupted`` where the program is.
 
     A second signal while the checkpoint is written is only recorded too, so it cannot tear
     the write. Signal handlers exist only in the main thread; elsewhere this does nothing.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, raise_at_once: bool = False) -> None:
         self.requested: int | None = None
+        self.raise_at_once = raise_at_once  # for a process that has no loop to ask
         self._previous: dict[int, _Handler] = {}
 
     def _handle(self, signum: int, frame: object) -> None:
         if self.requested is None:
             self.requested = signum
+            if self.raise_at_once:
+                raise Interrupted(signum)
 
     def __enter__(self) -> StopSignals:
         if threading.current_thread() is threading.main_thread():

@@ -115,6 +115,9 @@ def annotate(command: Any, path: tuple[str, ...] = ()) -> Any:
     for param in command.params:
         if param.help:  # help is rich markup: a literal [5,10] must not read as a tag
             param.help = escape(param.help)
+        if getattr(param, "is_flag", False):
+            # A flag takes no value: `--resume <bool>` would read as if it did.
+            param.display_type_rich = _no_type
         if getattr(param, "rich_help_panel", None) is None and param.name in PANEL_OF:
             param.rich_help_panel = PANEL_OF[param.name]
         elif getattr(param, "rich_help_panel", None) is None and task is not None:
@@ -128,4 +131,19 @@ def annotate(command: Any, path: tuple[str, ...] = ()) -> Any:
         listed = allowed and param.help and all(a in param.help for a in allowed)
         if allowed and param.help and "Choices:" not in param.help and not listed:
             param.help = f"{param.help} Choices: {', '.join(allowed)}."
+        if allowed:
+            param._custom_shell_complete = _completer(tuple(allowed))
     return command
+
+
+def _no_type(ctx: Any) -> None:
+    return None
+
+
+def _completer(allowed: tuple[str, ...]) -> Any:
+    """Shell completion of an option's values (``--optimizer <TAB>``) from its choices."""
+
+    def complete(ctx: Any, param: Any, incomplete: str) -> list[str]:
+        return [a for a in allowed if a.startswith(incomplete)]
+
+    return complete

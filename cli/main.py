@@ -18,6 +18,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},  # inherited by every command
 )
 
 
@@ -60,8 +61,11 @@ def main(argv: list[str] | None = None) -> None:
         if not (hasattr(e, "format_message") and hasattr(e, "exit_code")):
             raise
         ctx = getattr(e, "ctx", None)
-        if type(e).__name__ == "NoArgsIsHelpError" and ctx is not None:
-            typer.echo(ctx.get_help())
+        if type(e).__name__ == "NoArgsIsHelpError":
+            # Typer's rich help prints itself while the error is built; plain click's is the
+            # message. Print it only in the second case, so the help shows once.
+            if e.format_message().strip():
+                typer.echo(e.format_message())
             sys.exit(0)
         where = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
         err.print(f"[bold red]error:[/] {e.format_message()}{where}", soft_wrap=True)

@@ -18,15 +18,22 @@ def _run(*cmd, cwd=None):
 
 @pytest.fixture(scope="module")
 def wheel_venv(tmp_path_factory) -> Path:
-    """A fresh venv holding the wheel built from this checkout (its dependencies, torch
-    among them, come from the running interpreter's site-packages)."""
+    """A fresh venv holding the wheel built from this checkout. Its dependencies, torch among
+    them, come from the *running* interpreter's site-packages through a ``.pth`` file: unlike
+    ``--system-site-packages``, that also works when the tests run inside a venv. Lines of a
+    ``.pth`` file go after the venv's own site-packages, and the ``.pth`` files in those
+    folders (an editable install of the checkout) are not run, so the wheel's copy wins."""
     tmp = tmp_path_factory.mktemp("wheel")
     _run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
          "-w", tmp / "dist", ROOT)  # fmt: skip
     (wheel,) = (tmp / "dist").glob("sgtk-*.whl")
     venv = tmp / "venv"
-    _run(sys.executable, "-m", "venv", "--system-site-packages", venv)
-    _run(venv / "bin" / "python", "-m", "pip", "install", "-q", "--no-deps", wheel)
+    _run(sys.executable, "-m", "venv", "--without-pip", venv)
+    python = venv / "bin" / "python"
+    own = _run(python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])").strip()
+    ours = [p for p in sys.path if p.endswith(("site-packages", "dist-packages"))]
+    (Path(own) / "running-interpreter.pth").write_text("\n".join(ours) + "\n")
+    _run(python, "-m", "pip", "install", "-q", "--no-deps", wheel)
     return venv
 
 

@@ -6,6 +6,7 @@ import typer
 from rich.table import Table
 
 from sgtk_cli.common import guarded, out, print_json
+from sgtk_cli.tables import show_table
 
 
 def models(
@@ -23,9 +24,9 @@ def models(
             return
         table = Table(title=f"sgtk models{f' · {task}' if task else ''}")
         for h in HEADER:
-            table.add_column(h, overflow="fold")
+            table.add_column(h)
         for r in shown:
             table.add_row(*r)
-        out.print(table)
+        show_table(table, out)
 
     guarded(go)

@@ -42,3 +42,30 @@ def test_completion_offers_an_options_choices():
     words = "sgtk train palindrome --optimizer ad"
     done = _sgtk(env={"_SGTK_COMPLETE": "complete_bash", "COMP_WORDS": words, "COMP_CWORD": "4"})
     assert done.stdout.split() == ["adam", "adamw"], done.stdout + done.stderr
+
+
+def test_models_in_a_pipe_keep_each_row_on_one_line():
+    done = _sgtk("models", env={"COLUMNS": "80"})  # a pipe: rich would lay it out at 80
+    row = next(line for line in done.stdout.splitlines() if "transformer" in line)
+    assert "attention" in row and "palindrome, text, molecules" in row, row
+
+
+@pytest.mark.parametrize("width", [30, 60, 90, 200])
+def test_no_word_is_broken_inside_a_cell_on_a_terminal(width):
+    import io
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from sgtk_cli.tables import show_table
+
+    table = Table(title="models")
+    for header in ("model", "family", "what it is"):
+        table.add_column(header)
+    table.add_row("transformer", "attention", "TransformerConv blocks (Shi et al. 2021)")
+    table.add_row("lstm-gcn", "hybrid", "an LSTM encoder, then GCN layers over the path")
+    buf = io.StringIO()
+    show_table(table, Console(file=buf, width=width, force_terminal=True, color_system=None))
+    words = buf.getvalue().split()
+    for cell in ("transformer", "attention", "TransformerConv", "encoder,", "hybrid"):
+        assert cell in words, buf.getvalue()

@@ -13,15 +13,11 @@ from tests.helpers import assert_one_line_error, invoke
 
 
 @pytest.fixture(scope="module", params=["gcn", "lstm"])
-def run(request, tmp_path_factory):
+def run(request, tmp_path_factory, shared_data):
     """A short FreeSolv run, trained the way the CLI trains it (model_config in best.pt)."""
-    from tests.conftest import SHARED_DATA
-
-    if not SHARED_DATA.is_dir():
-        pytest.skip("../shared/data is not beside this checkout")
     tmp = tmp_path_factory.mktemp(request.param)
     cfg = MoleculeConfig(
-        model=request.param, data=str(SHARED_DATA / "freesolv.csv"), target_col="expt",
+        model=request.param, data=str(shared_data / "freesolv.csv"), target_col="expt",
         root=str(tmp / "data"), hidden=32, layers=2, embed=16, augment=2,
     )  # fmt: skip
     task = MoleculeTask(cfg)

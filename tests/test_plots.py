@@ -84,9 +84,11 @@ def test_plotted_means_and_error_bars_are_the_tables(tmp_path):
         table_means = [float(c.lstrip("★ ").split(" ± ")[0]) for c in line[1:] if c]
         assert list(drawn["y"]) == pytest.approx(table_means, abs=5e-4)
     stats = summarise(rows, "test_accuracy")
-    assert list(series["gcn k=4"]["err"]) == pytest.approx(
-        [stats[("gcn k=4", t)].std for t in (5, 10, 15)]
-    )
+    below, above = series["gcn k=4"]["err"]
+    for i, t in enumerate((5, 10, 15)):  # the bars are the table's interval, not the std
+        s = stats[("gcn k=4", t)]
+        assert (s.mean - below[i], s.mean + above[i]) == pytest.approx((s.lo, s.hi))
+        assert 0 <= s.lo <= s.hi <= 1
     assert set(series) == {"rnn", "gcn k=4", "gcn k=auto"}
 
 
@@ -99,7 +101,9 @@ def test_text_bars_are_the_mean_test_bpc_over_seeds(tmp_path):
     drawn = metric_bars(rows, "text", tmp_path / "t.png")
     assert drawn["labels"] == ["lstm", "gcn k=4"]
     assert list(drawn["y"]) == pytest.approx([2.1, 3.0])
-    assert drawn["err"][0] == pytest.approx(np.std([2.0, 2.2], ddof=1))
+    half = 12.706205 * np.std([2.0, 2.2], ddof=1) / np.sqrt(2)  # t(0.975, 1)
+    assert list(drawn["err"][:, 0]) == pytest.approx([half, half])  # the t-interval, not std
+    assert drawn["seeds"] == [(0, 2.0), (0, 2.2), (1, 3.0), (1, 3.0)]
 
 
 def _run_folder(path, records):

@@ -28,7 +28,7 @@ def test_table_says_where_a_skipped_length_failed_and_marks_the_longest_solved()
     table = horizon_table(ROWS)
     assert "| 0.995 |" in table and "± " not in table  # one seed: the value alone
     two = horizon_table([*ROWS, {**_row("lstm", "lstm", 25, 0.985), "seed": 1}])
-    assert "| 0.990 ± 0.007 (n=2) |" in two
+    assert "| 0.990 ± 0.007 [0.926, 1.000‡] seeds 0.995, 0.985 |" in two  # cut at 1
     gcn = next(line for line in table.splitlines() if line.startswith("| `gcn` "))
     assert gcn.count("—, failed at T=10") == 2 and gcn.endswith("| < 10 |")
     dilated = next(line for line in table.splitlines() if "gcn@dilated" in line)

@@ -1,6 +1,7 @@
 """PNG figures of a sweep. Each function returns the arrays it draws, so tests can check them.
 
-Error bars are the std over seeds everywhere, and every caption says so.
+Error bars are the tables' 95 % intervals (:func:`sgtk.experiments.stats.interval`, inside the
+metric's range), with every seed's value as a dot up to three seeds; every caption says so.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from sgtk.experiments.stats import HEADLINE, _ordered, summarise  # noqa: E402
+from sgtk.experiments.stats import HEADLINE, SHOW_SEEDS, Stat, _ordered, summarise  # noqa: E402
 from sgtk.train.checkpoint import atomic_write_bytes  # noqa: E402
 
 CHANCE = 0.1  # ten digits
@@ -37,6 +38,19 @@ def running_average(values: list[float], window: int = 21) -> np.ndarray:
     return np.convolve(v, np.ones(window) / window, mode="valid")
 
 
+def interval_bars(stats: list[Stat]) -> np.ndarray:
+    """matplotlib's asymmetric yerr (2 x n: below, above the mean) of the tables' intervals."""
+    return np.array([s.error_bar() for s in stats], dtype=float).reshape(-1, 2).T
+
+
+def seed_dots(ax, x: list[float], stats: list[Stat], colour: str) -> list[tuple[float, float]]:
+    """Each seed's value beside the mean where there are at most three seeds."""
+    dots = [(xi, v) for xi, s in zip(x, stats) if 1 < s.n <= SHOW_SEEDS for v in s.values]
+    if dots:
+        ax.scatter(*zip(*dots), s=9, color=colour, alpha=0.6, zorder=3, linewidths=0)
+    return dots
+
+
 def accuracy_vs_length(rows: list[dict[str, Any]], path: Path) -> dict[str, Any]:
     """Test accuracy against T per model (the seed's Figs 1a/2a); the auto series names its k."""
     stats = summarise(rows, "test_accuracy")
@@ -46,11 +60,12 @@ def accuracy_vs_length(rows: list[dict[str, Any]], path: Path) -> dict[str, Any]
         keys = sorted((k for k in stats if k[0] == label), key=lambda k: k[1])
         x = np.array([k[1] for k in keys])
         y = np.array([stats[k].mean for k in keys])
-        err = np.array([stats[k].std for k in keys])
+        err = interval_bars([stats[k] for k in keys])
         auto = label.endswith("k=auto")  # dashed: it often lies on a fixed-k line
-        ax.errorbar(x, y, yerr=err, marker="s" if auto else "o", ls="--" if auto else "-",
-                    capsize=3, label=label)  # fmt: skip
-        drawn[label] = {"x": x, "y": y, "err": err}
+        line = ax.errorbar(x, y, yerr=err, marker="s" if auto else "o", ls="--" if auto else "-",
+                           capsize=3, label=label)  # fmt: skip
+        dots = seed_dots(ax, list(x), [stats[k] for k in keys], line.lines[0].get_color())
+        drawn[label] = {"x": x, "y": y, "err": err, "seeds": dots}
         if auto:
             for k, xi, yi in zip(keys, x, y):
                 depth = ",".join(map(str, stats[k].layers))
@@ -62,7 +77,7 @@ def accuracy_vs_length(rows: list[dict[str, Any]], path: Path) -> dict[str, Any]
         xlabel="palindrome length T (digits)",
         ylabel="test accuracy (fraction correct)",
         ylim=(-0.02, 1.08),
-        title="Test accuracy against length (mean ± std over seeds)",
+        title="Test accuracy against length\n(mean and 95 % interval over seeds; dots: each seed)",
     )
     ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8)
     return {"path": _save(fig, path), "series": drawn}
@@ -170,19 +185,22 @@ def memory_horizon(rows: list[dict[str, Any]], path: Path, solved: float = 0.99)
 
 
 def metric_bars(rows: list[dict[str, Any]], task: str, path: Path) -> dict[str, Any] | None:
-    """Text and molecules: the headline test figure per model, mean ± std over seeds."""
+    """Text and molecules: the headline test figure per model, mean and 95 % interval over
+    seeds (the tables'), with each seed's value up to three seeds."""
     key, _, unit = HEADLINE[task]
     stats = summarise(rows, key)
     if not stats:
         return None
     labels = _ordered({s for s, _ in stats}, rows)
     y = np.array([stats[(s, 0)].mean for s in labels])
-    err = np.array([stats[(s, 0)].std for s in labels])
+    err = interval_bars([stats[(s, 0)] for s in labels])
     fig, ax = plt.subplots(figsize=(6, 3.6))
     ax.bar(labels, y, yerr=err, capsize=4, color="tab:blue")
-    ax.set(ylabel=unit, title=f"{task}: {key}, mean ± std over seeds (lower is better)")
+    dots = seed_dots(ax, list(range(len(labels))), [stats[(s, 0)] for s in labels], "black")
+    ax.set(ylabel=unit, title=f"{task}: {key}, mean and 95 % interval over seeds\n"
+                              "(dots: each seed; lower is better)")  # fmt: skip
     ax.tick_params(axis="x", labelrotation=20)
-    return {"path": _save(fig, path), "labels": labels, "y": y, "err": err}
+    return {"path": _save(fig, path), "labels": labels, "y": y, "err": err, "seeds": dots}
 
 
 def plot_sweep(

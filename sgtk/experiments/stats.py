@@ -1,4 +1,6 @@
-"""Mean ± std over seeds, t-based 95 % intervals, and the tables a sweep prints and reports."""
+"""Mean ± std over seeds, 95 % intervals that stay in the metric's range, and the tables a
+sweep prints and reports. Tables and plots take their intervals from one function,
+:func:`interval`."""
 
 from __future__ import annotations
 
@@ -14,19 +16,61 @@ HEADLINE = {
 }
 
 
+SHOW_SEEDS = 3  # with this many seeds or fewer, every seed's value is shown beside the mean
+CLIPPED = "‡"  # marks an interval bound clipped to the metric's range
+
+
+def metric_range(key: str) -> tuple[float, float]:
+    """The values ``key`` can take: accuracies in [0, 1]; losses, bits per character, RMSE
+    and MAE at least 0; anything else unbounded."""
+    if key.endswith("accuracy"):
+        return 0.0, 1.0
+    if key.endswith(("loss", "bpc", "rmse", "mae")):
+        return 0.0, math.inf
+    return -math.inf, math.inf
+
+
 @dataclass
 class Stat:
     mean: float
     std: float
     n: int
-    lo: float  # 95 % interval of the mean (nan with one seed)
+    lo: float  # 95 % interval of the mean, inside the metric's range (nan with one seed)
     hi: float
-    layers: tuple[int, ...]  # the depths behind it (k = T-2 for the auto series)
+    layers: tuple[int, ...] = ()  # the depths behind it (k = T-2 for the auto series)
+    values: tuple[float, ...] = ()  # every seed's value
+    clipped: tuple[bool, bool] = (False, False)  # whether lo, hi were cut to the range
 
     def cell(self) -> str:
         if self.n == 1:
             return f"{self.mean:.3f} (1 seed)"
-        return f"{self.mean:.3f} ± {self.std:.3f} [{self.lo:.3f}, {self.hi:.3f}]"
+        lo, hi = (f"{b:.3f}" + CLIPPED * c for b, c in zip((self.lo, self.hi), self.clipped))
+        text = f"{self.mean:.3f} ± {self.std:.3f} [{lo}, {hi}]"
+        if self.n <= SHOW_SEEDS:
+            text += " seeds " + ", ".join(f"{v:.3f}" for v in self.values)
+        return text
+
+    def error_bar(self) -> tuple[float, float]:
+        """(below, above) the mean: the interval as matplotlib's asymmetric yerr (0 for n=1)."""
+        if self.n < 2:
+            return 0.0, 0.0
+        return self.mean - self.lo, self.hi - self.mean
+
+
+def interval(values: list[float], key: str, level: float = 0.95) -> Stat:
+    """Mean, std and the ``level`` interval of the mean of ``values`` (one per seed), for
+    every table and plot.
+
+    The Student-t interval, intersected with the metric's range and marked where it was cut:
+    the true mean lies in the range, so the cut loses no coverage, while over two or three
+    seeds the plain t-interval of an accuracy reaches below 0 (e.g. [-0.281, 0.329]). A
+    percentile bootstrap would stay in range too, but over so few seeds it is no wider than
+    the seeds' own spread and covers far less often than it claims."""
+    mean, std, lo, hi = t_interval(values, level)
+    low, high = metric_range(key)
+    clipped = (lo < low, hi > high)  # False for nan: one seed has no interval to cut
+    lo, hi = (low if clipped[0] else lo), (high if clipped[1] else hi)
+    return Stat(mean, std, len(values), lo, hi, values=tuple(values), clipped=clipped)
 
 
 def t_interval(values: list[float], level: float = 0.95) -> tuple[float, float, float, float]:
@@ -84,9 +128,9 @@ def summarise(rows: list[dict[str, Any]], key: str) -> dict[tuple[str, int], Sta
             groups.setdefault((label, r["length"]), []).append(r)
     out = {}
     for group, members in groups.items():
-        mean, std, lo, hi = t_interval([r[key] for r in members])
-        layers = tuple(sorted({r["layers"] for r in members}))
-        out[group] = Stat(mean, std, len(members), lo, hi, layers)
+        stat = interval([r[key] for r in members], key)
+        stat.layers = tuple(sorted({r["layers"] for r in members}))
+        out[group] = stat
     return out
 
 
@@ -111,8 +155,9 @@ def best_marks(stats: dict[tuple[str, int], Stat], mode: str) -> set[tuple[str, 
 def result_table(
     task: str, rows: list[dict[str, Any]], key: str | None = None
 ) -> tuple[str, list[str], list[list[str]]]:
-    """Title, header and cells of the results table (mean ± std [95 % interval] over seeds)
-    of the task's headline figure, or of ``key`` (text: ``heldout_bpc``)."""
+    """Title, header and cells of the results table (mean ± std [95 % interval], and each
+    seed's value up to three seeds) of the task's headline figure, or of ``key`` (text:
+    ``heldout_bpc``)."""
     headline, mode, _ = HEADLINE[task]
     key = key or headline
     stats = summarise(rows, key)
@@ -131,7 +176,8 @@ def result_table(
             line.append(("★ " if (label, t) in marks else "") + text)
         cells.append(line)
     title = (
-        f"{key}: mean ± std [95 % t-interval] over seeds; ★ = interval clear of every other model's"
+        f"{key}: mean ± std [95 % t-interval, {CLIPPED} = cut to the metric's range] over seeds"
+        f" (each seed's value up to {SHOW_SEEDS}); ★ = interval clear of every other model's"
     )
     return title, header, cells
 

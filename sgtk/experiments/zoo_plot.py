@@ -8,11 +8,11 @@ failed at a shorter one shows as "—, failed at T=…".
 
 from __future__ import annotations
 
-import statistics
 from pathlib import Path
 from typing import Any
 
-from sgtk.experiments.plots import CHANCE, _save
+from sgtk.experiments import stats
+from sgtk.experiments.plots import CHANCE, _save, interval_bars, seed_dots
 from sgtk.models.registry import FAMILIES, REGISTRY, get
 
 SOLVED = 0.99
@@ -36,10 +36,11 @@ def horizons(rows: list[dict[str, Any]], threshold: float = SOLVED) -> list[dict
             t: sum(r["test_accuracy"] for r in rs) / len(rs) for t, rs in entry["runs"].items()
         }
         entry["seeds"] = {t: len(rs) for t, rs in entry["runs"].items()}
-        entry["std"] = {
-            t: statistics.stdev(r["test_accuracy"] for r in rs) if len(rs) > 1 else 0.0
+        entry["interval"] = {  # the tables' and plots' one interval (inside [0, 1])
+            t: stats.interval([r["test_accuracy"] for r in rs], "test_accuracy")
             for t, rs in entry["runs"].items()
         }
+        entry["std"] = {t: s.std for t, s in entry["interval"].items()}
         entry["layers"] = {t: rs[0]["layers"] for t, rs in entry["runs"].items()}
         solved = [t for t, a in entry["accuracy"].items() if a >= threshold]
         failed = [t for t, a in entry["accuracy"].items() if a < threshold]
@@ -54,8 +55,8 @@ def horizons(rows: list[dict[str, Any]], threshold: float = SOLVED) -> list[dict
 
 
 def horizon_table(rows: list[dict[str, Any]], lengths: list[int] | None = None) -> str:
-    """Markdown: model, family, graph, depth, test accuracy per T (mean ± std and n where
-    there is more than one seed), horizon."""
+    """Markdown: model, family, graph, depth, test accuracy per T (where there is more than
+    one seed: mean ± std, 95 % interval and each seed's value, or n past three), horizon."""
     found = horizons(rows)
     lengths = lengths or sorted({t for e in found for t in e["accuracy"]})
     head = ["model", "family", "graph", "layers k"] + [f"T={t}" for t in lengths]
@@ -67,7 +68,10 @@ def horizon_table(rows: list[dict[str, Any]], lengths: list[int] | None = None) 
         cells = []
         for t in lengths:
             if t in e["accuracy"] and e["seeds"][t] > 1:
-                cells.append(f"{e['accuracy'][t]:.3f} ± {e['std'][t]:.3f} (n={e['seeds'][t]})")
+                n = e["seeds"][t]
+                cells.append(
+                    e["interval"][t].cell() + (f" (n={n})" if n > stats.SHOW_SEEDS else "")
+                )
             elif t in e["accuracy"]:
                 cells.append(f"{e['accuracy'][t]:.3f}")
             elif e["failed_at"] is not None and t > e["failed_at"]:
@@ -96,9 +100,11 @@ def plot_zoo_horizon(rows: list[dict[str, Any]], path: Path) -> dict[str, Any]:
     for e in found:
         n = seen[e["family"]] = seen.get(e["family"], -1) + 1
         ts = sorted(e["accuracy"])
-        left.plot(ts, [e["accuracy"][t] for t in ts], marker=markers[n % len(markers)],
-                  ls=styles[n % len(styles)], color=FAMILY_COLOURS[e["family"]], alpha=0.85,
-                  label=e["label"])  # fmt: skip
+        points = [e["interval"][t] for t in ts]
+        left.errorbar(ts, [e["accuracy"][t] for t in ts], yerr=interval_bars(points),
+                      marker=markers[n % len(markers)], ls=styles[n % len(styles)], capsize=2,
+                      color=FAMILY_COLOURS[e["family"]], alpha=0.85, label=e["label"])  # fmt: skip
+        seed_dots(left, ts, points, FAMILY_COLOURS[e["family"]])
     left.axhline(SOLVED, color="black", lw=0.8, ls="--", label=f"solved ({SOLVED})")
     left.axhline(CHANCE, color="grey", lw=0.8, ls=":", label="chance (0.1)")
     left.set(xlabel="palindrome length T", ylabel="test accuracy (fraction correct)",
@@ -122,5 +128,8 @@ def plot_zoo_horizon(rows: list[dict[str, Any]], path: Path) -> dict[str, Any]:
     seeds = sorted({n for e in found for n in e["seeds"].values()})
     n_seeds = "/".join(map(str, seeds))
     title = f"Palindromes, matched parameters, {n_seeds} seed{'s' * (seeds != [1])} per point"
+    if seeds != [1]:
+        title += " (bars: 95 % interval; dots: each seed)"
     fig.suptitle(f"{title}; colour = family (recurrent, graph, attention, hybrid)", fontsize=9)
-    return {"path": _save(fig, path), "horizons": {e["label"]: e["horizon"] for e in found}}
+    return {"path": _save(fig, path), "horizons": {e["label"]: e["horizon"] for e in found},
+            "intervals": {e["label"]: e["interval"] for e in found}}  # fmt: skip

@@ -7,4 +7,4 @@ OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adam", "adamw")
 SCHEDULES = ("none", "step", "linear")
 READOUTS = ("last", "mean", "sum", "max")
 INITS = ("auto", "xavier", "orthogonal", "forget", "chrono")
-LOGGERS = ("jsonl", "csv", "tensorboard")
+LOGGERS = ("jsonl", "csv", "tensorboard", "wandb", "mlflow")  # several: comma-separated

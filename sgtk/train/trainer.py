@@ -367,7 +367,12 @@ class Trainer:
         else:  # a fresh run: nothing of an older one may leak in
             self.log.path.unlink(missing_ok=True)
             (self.run_dir / "best.pt").unlink(missing_ok=True)
-        self._hooks += make_loggers(self.config.logger, self.run_dir)
+        self._hooks += make_loggers(
+            self.config.logger,
+            self.run_dir,
+            units=getattr(self.task, "units", None),
+            title=f"{self.task.name} · {self.extra_config.get('model', '')}",
+        )
 
     def _reached(self, value: float, target: float) -> bool:
         return value >= target if self.task.mode == "max" else value <= target

@@ -116,6 +116,8 @@ class SweepRunner:
         self.shared = load_shared(sweep)
         self._hidden: dict[tuple, int] = {}
         self._lr: dict[tuple, tuple[float, str]] = {}
+        self._pilots: dict[tuple, str] = {}
+        self._split_seeds: dict[int, int | None] = {}
 
     def task_for(self, run: dict[str, Any], hidden: int | None = None):
         return make_task(self.sweep, run, hidden or self.hidden(run), self.shared)
@@ -133,9 +135,27 @@ class SweepRunner:
             self._hidden[key] = solve_hidden(build, self.sweep.params, name)
         return self._hidden[key]
 
-    def lr(self, run: dict[str, Any]) -> tuple[float, str]:
-        """The run's LR and where it came from: tuned on val, compare.toml, or the task's."""
+    def split_seed(self, run: dict[str, Any]) -> int | None:
+        """The seed that draws the run's train/val/test split: its own seed where each seed
+        splits anew (molecules' random split), None where every seed shares one split
+        (palindromes, text, the scaffold split)."""
+        if run["seed"] not in self._split_seeds:
+            config = self.task_for(run).config
+            random = getattr(config, "split", None) == "random"
+            self._split_seeds[run["seed"]] = config.split_seed if random else None
+        return self._split_seeds[run["seed"]]
+
+    def lr_key(self, run: dict[str, Any]) -> tuple:
         key = (run.get("label", run["model"]), run["length"], run["layers"])
+        return (*key, self.split_seed(run)) if self.sweep.tune_lr else key
+
+    def lr(self, run: dict[str, Any]) -> tuple[float, str]:
+        """The run's LR and where it came from: tuned on val, compare.toml, or the task's.
+
+        Tuned on val of the very split the run is scored on: pilots per split seed where
+        each seed splits anew, so no pilot trains or chooses on a molecule in the test
+        split of a run it serves; one set of pilots where every seed shares the split."""
+        key = self.lr_key(run)
         if key in self._lr:
             return self._lr[key]
         from sgtk.train.config import default_config
@@ -147,11 +167,14 @@ class SweepRunner:
                 lr = default_config(self.sweep.task)["train"]["lr"]
                 self._lr[key] = (lr, "config")
             return self._lr[key]
-        pilot = {**run, "seed": 0}
+        split = self.split_seed(run)
+        pilot = {**run, "seed": split or 0}  # the pilot's split is the run's
         task = self.task_for(pilot)
+        prefix = run["name"].rsplit("-s", 1)[0] + ("" if split is None else f"-split{split}")
+        self._pilots[key] = f"pilots/{prefix}-lr*"
 
         def val_of(lr: float) -> float:
-            where = self.out_dir / "pilots" / f"{pilot['name'].rsplit('-s', 1)[0]}-lr{lr:g}"
+            where = self.out_dir / "pilots" / f"{prefix}-lr{lr:g}"
             done = where / "pilot.json"
             if done.exists():
                 return json.loads(done.read_text())["val_value"]
@@ -162,8 +185,13 @@ class SweepRunner:
             return r["val_value"]
 
         best, _ = pick_lr(self.sweep.tune_lr, val_of, task.better)
-        self._lr[key] = (best, "tuned on val")
+        source = "tuned on val" + ("" if split is None else " of its split")
+        self._lr[key] = (best, source)
         return self._lr[key]
+
+    def lr_pilots(self, run: dict[str, Any]) -> str | None:
+        """The pilot folders (a glob under the sweep's folder) that chose the run's LR."""
+        return self._pilots.get(self.lr_key(run))
 
     def prepare(self) -> None:
         """Every model built and sized before anything is written: bad input fails early."""
@@ -205,6 +233,7 @@ class SweepRunner:
             "hidden": hidden,
             "lr": lr,
             "lr_source": source,
+            "lr_pilots": self.lr_pilots(run),
             "lr_grid": self.sweep.tune_lr or None,
             "batch_size": self.sweep.batch_size,
             "precision": "float32",

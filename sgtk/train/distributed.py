@@ -96,6 +96,8 @@ def run_launcher(cmd: list[str]) -> int:
     torchrun and the ranks through the terminal's process group, so here it is only waited
     out. Without this the launcher would die alone and leave the ranks training.
     """
+    from sgtk.train.signals import STOP_SIGNALS
+
     proc = subprocess.Popen(cmd)
     received: list[int] = []
 
@@ -104,9 +106,7 @@ def run_launcher(cmd: list[str]) -> int:
         if signum != signal.SIGINT:
             proc.send_signal(signal.SIGTERM)
 
-    previous = {
-        s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1)
-    }
+    previous = {s: signal.signal(s, forward) for s in STOP_SIGNALS}
     try:
         code = proc.wait()
     finally:

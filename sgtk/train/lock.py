@@ -1,52 +1,60 @@
-"""One folder, one writer: an exclusive ``flock`` on ``<folder>/.sgtk.lock`` for a run's life."""
+"""One folder, one writer: an exclusive lock on ``<folder>/.sgtk.lock`` for a run's life.
+
+The lock is ``filelock``'s (``flock`` on POSIX, ``msvcrt.locking`` on Windows), which the
+operating system drops when its process dies: a run killed with ``kill -9`` leaves no stale
+lock behind. The holder's PID goes in ``.sgtk.lock.pid`` beside it, for the refusal message.
+"""
 
 from __future__ import annotations
 
-import fcntl
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from filelock import FileLock, Timeout
+
 from sgtk.errors import SgtkError
 
 LOCK_NAME = ".sgtk.lock"
+HOLDER_NAME = ".sgtk.lock.pid"
 _held: set[Path] = set()  # folders this process holds: a nested lock on one is a no-op
+
+
+def _holder(folder: Path) -> str:
+    try:
+        return (folder / HOLDER_NAME).read_text().strip()[:32] or "unknown"
+    except OSError:
+        return "unknown"
 
 
 @contextmanager
 def folder_lock(folder: Path | str, what: str = "run") -> Iterator[None]:
-    """Hold ``folder`` for the ``with`` block, or refuse at once in one line naming the holder.
-
-    The kernel drops a ``flock`` when its process dies, so a run killed with ``kill -9``
-    leaves no stale lock behind: the lock file stays, and the next run takes it over.
-    """
+    """Hold ``folder`` for the ``with`` block, or refuse at once in one line naming the holder."""
     folder = Path(folder).resolve()
     if folder in _held:
         yield
         return
+    lock = FileLock(folder / LOCK_NAME, timeout=0)
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        fd = os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+        lock.acquire()
+    except Timeout:
+        raise SgtkError(
+            f"{folder} is in use by another sgtk {what} (PID {_holder(folder)}): wait for it to "
+            "finish, or choose another --out"
+        ) from None
     except OSError as e:
         raise SgtkError(
             f"cannot write to {folder} ({e.strerror or e}): choose a writable --out"
         ) from None
     try:
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
-            raise SgtkError(
-                f"{folder} is in use by another sgtk {what} (PID {holder}): wait for it to "
-                "finish, or choose another --out"
-            ) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            (folder / HOLDER_NAME).write_text(f"{os.getpid()}\n")
+        except OSError:
+            pass  # only the refusal message of a second writer reads it
         _held.add(folder)
-        try:
-            yield
-        finally:
-            _held.discard(folder)
+        yield
     finally:
-        os.close(fd)  # closing the descriptor releases the lock
+        _held.discard(folder)
+        lock.release()

@@ -9,7 +9,10 @@ from collections.abc import Callable
 from types import FrameType, TracebackType
 from typing import Any
 
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1)
+# Looked up by name: Windows has no SIGUSR1, and sgtk must still import there.
+STOP_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGUSR1") if hasattr(signal, name)
+)
 # What signal.signal takes and returns (typeshed's private signal._HANDLER).
 _Handler = Callable[[int, FrameType | None], Any] | int | signal.Handlers | None
 

@@ -4,13 +4,12 @@ Ours and the reference alternate after a warm-up and the medians are compared, s
 machine noise hits both alike. ``ratio`` is ours / reference: for times and memory lower is
 better, for throughput (chars/s) higher is better. Every target is a limit on that ratio;
 no row passes or fails on an absolute time, which would change with the machine.
-The recurrent, char-LM and sampling rows live in :mod:`sgtk.bench_recurrent`.
+The recurrent, char-LM and sampling rows live in :mod:`sgtk.bench_recurrent`, the GCN rows
+in :mod:`sgtk.bench_gcn`.
 """
 
 from __future__ import annotations
 
-import functools
-import multiprocessing as mp
 import os
 import statistics
 import time
@@ -19,7 +18,6 @@ from dataclasses import asdict, dataclass
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 
 @dataclass
@@ -147,6 +145,9 @@ def time_pair(ours, ref, device: torch.device, repeats: int, warmup: int = 2):
 
 # ---- rows -------------------------------------------------------------------------------
 def _batch_build(s: Sizes, device: torch.device) -> Row:
+    """A batch of path graphs against ``Batch.from_data_list``, PyG's documented way to batch
+    graphs (what its ``DataLoader`` calls), given every graph's ``edge_index`` for free: the
+    reference does no graph building of its own, only the batching."""
     from torch_geometric.data import Batch, Data
 
     from sgtk.views import path_graph_batch
@@ -166,60 +167,6 @@ def _batch_build(s: Sizes, device: torch.device) -> Row:
     )  # fmt: skip
 
 
-def _gcn_model(conv, fin: int = 16, hidden: int = 64, **kwargs) -> nn.ModuleList:
-    return nn.ModuleList([conv(fin, hidden, **kwargs), conv(hidden, 1, **kwargs)])
-
-
-def _gcn_step(model: nn.ModuleList, x: torch.Tensor, edge_index: torch.Tensor) -> None:
-    h = torch.relu(model[0](x, edge_index))
-    model[1](h, edge_index).sum().backward()
-
-
-def _gcn_inputs(kind: str, s: Sizes, device: torch.device):
-    from sgtk.views import path_edge_index
-
-    if kind == "path":
-        return torch.randn(s.path_nodes, 16, device=device), path_edge_index(
-            1, s.path_nodes, device=device
-        )
-    g = torch.Generator().manual_seed(0)
-    ei = torch.randint(0, s.rand_nodes, (2, s.rand_edges), generator=g).to(device)
-    return torch.randn(s.rand_nodes, 16, device=device), ei
-
-
-def _gcn(kind: str, s: Sizes, device: torch.device) -> list[Row]:
-    """Two rows from one interleaved run: against GCNConv(cached=True), primed like ours (the
-    primary reference), and against the default uncached GCNConv, which renormalises."""
-    from torch_geometric.nn import GCNConv
-
-    from sgtk.nn import GCNLayer
-
-    x, ei = _gcn_inputs(kind, s, device)
-    models = [_gcn_model(GCNLayer), _gcn_model(GCNConv, cached=True), _gcn_model(GCNConv)]
-    models = [m.to(device) for m in models]
-    for m in models:
-        _gcn_step(m, x, ei)  # primes both caches before any timing
-    ours, cached, uncached = time_many(
-        [functools.partial(_gcn_step, m, x, ei) for m in models], device, s.repeats
-    )
-    if kind == "path":
-        name, limits = f"2-layer GCN fwd+bwd, {s.path_nodes:,}-node path graph", (0.5, 0.5)
-    else:
-        name = f"2-layer GCN fwd+bwd, random graph {s.rand_nodes:,} nodes / {s.rand_edges:,} edges"
-        limits = (1.0, 1.0)
-    return [
-        make_row(name, ours * 1e3, cached * 1e3, "ms", "GCNConv(cached=True)", limits[0]),
-        make_row(
-            f"{name}, uncached reference",
-            ours * 1e3,
-            uncached * 1e3,
-            "ms",
-            "GCNConv (default, renormalises every call)",
-            limits[1],
-        ),  # fmt: skip
-    ]
-
-
 def _proc_status_kib(field: str) -> int:
     with open("/proc/self/status") as f:
         for line in f:
@@ -228,51 +175,11 @@ def _proc_status_kib(field: str) -> int:
     raise RuntimeError(f"{field} not in /proc/self/status")
 
 
-def _peak_child(which: str, nodes: int, queue) -> None:
-    from torch_geometric.nn import GCNConv
-
-    from sgtk.nn import GCNLayer
-
-    x, ei = _gcn_inputs("path", Sizes(path_nodes=nodes), torch.device("cpu"))
-    model = _gcn_model(GCNLayer if which == "ours" else GCNConv)
-    # VmHWM is this process image's own high-water mark (ru_maxrss survives exec, so a
-    # spawned child would report its parent's peak).
-    before = _proc_status_kib("VmRSS")
-    _gcn_step(model, x, ei)
-    queue.put((_proc_status_kib("VmHWM") - before) / 1024)  # MiB above the inputs
-
-
-def _gcn_memory(s: Sizes, device: torch.device) -> Row:
-    name = f"peak memory, 2-layer GCN step on {s.path_nodes:,}-node path graph"
-    if device.type == "cuda":
-        from torch_geometric.nn import GCNConv
-
-        from sgtk.nn import GCNLayer
-
-        x, ei = _gcn_inputs("path", s, device)
-        peaks = []
-        for conv in (GCNLayer, GCNConv):
-            model = _gcn_model(conv).to(device)
-            _gcn_step(model, x, ei)  # warm caches (normalisation) before measuring
-            torch.cuda.synchronize()
-            base = torch.cuda.memory_allocated()
-            torch.cuda.reset_peak_memory_stats()
-            _gcn_step(model, x, ei)
-            peaks.append((torch.cuda.max_memory_allocated() - base) / 2**20)
-        return make_row(name, peaks[0], peaks[1], "MiB", "GCNConv, second step", 1.0)
-    ctx = mp.get_context("spawn")  # a fresh process each, so high-water marks are separate
-    peaks = []
-    for which in ("ours", "ref"):
-        queue = ctx.Queue()
-        p = ctx.Process(target=_peak_child, args=(which, s.path_nodes, queue))
-        p.start()
-        peaks.append(queue.get(timeout=600))
-        p.join()
-    return make_row(name, peaks[0], peaks[1], "MiB", "GCNConv, first step (both normalise)", 1.0)
-
-
 def _molecule_cache(quick: bool) -> Row:
-    """A molecule set's second load (the processed file) against its first (RDKit)."""
+    """A molecule set's second load (the processed file) against its first (RDKit).
+
+    Not a rival implementation: the reference is the same loader's cold path, so the row says
+    what the cache saves, and a cache that stopped working would show as a ratio near 1."""
     from sgtk.data.molecule_datasets import time_cached_load
 
     n = 50 if os.environ.get("SGTK_BENCH_TINY") else 1000 if quick else 4999
@@ -284,7 +191,8 @@ def _molecule_cache(quick: bool) -> Row:
 
 def _cli_start(quick: bool) -> Row:
     """``sgtk --help`` in a fresh interpreter against ``python -c "import torch"``: the CLI
-    loads torch only once a command runs, so its help must cost a fraction of that."""
+    loads torch only once a command runs, so its help must cost a fraction of that. The
+    reference is the floor of any CLI that imports torch at start-up, however it is written."""
     import subprocess
     import sys
 
@@ -310,17 +218,18 @@ def run_bench(
     s = Sizes.for_mode(quick)
     torch.manual_seed(0)
     lstm_kernel()  # a first build (about a minute, once per machine) stays out of every timing
-    from sgtk.bench_graphs import zoo_rows  # imports this module, so not at the top
+    # These import this module, so not at the top.
+    from sgtk.bench_gcn import gcn_memory_row, gcn_rows
+    from sgtk.bench_graphs import zoo_rows
 
     jobs: list[Callable[[], Row | list[Row]]] = [
         lambda: recurrent_rows(s, device),
         lambda: _batch_build(s, device),
-        lambda: _gcn("path", s, device),
-        lambda: _gcn("random", s, device),
+        lambda: gcn_rows(s, device),
         lambda: char_lm_row(s, device),
         lambda: sampling_row(s),
         # Two fresh interpreters (torch and PyG imported in each): left to the full run.
-        *([] if quick else [lambda: _gcn_memory(s, device)]),
+        *([] if quick else [lambda: gcn_memory_row(s, device)]),
         lambda: _molecule_cache(quick),
         lambda: _cli_start(quick),
         lambda: zoo_rows(s, device),  # sequence graphs, attention

@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 import torch
 
-from sgtk import bench, bench_recurrent
+from sgtk import bench, bench_gcn, bench_recurrent
 from sgtk.bench import Row, Sizes, check_row, make_row
 from tests.helpers import invoke, last_json
 
@@ -32,9 +32,10 @@ def test_bench_quick_json_rows_are_ratios_against_named_references(tiny, tmp_pat
     cells = len(tiny.curve_steps) * len(tiny.curve_hidden)
     assert len(curve) == 2 * cells
     assert {row.ref_name for row in curve} == {"nn.LSTM", "nn.RNN"}
-    refs = [row.ref_name for row in rows]
-    assert refs.count("GCNConv(cached=True)") == 2  # path and random graph, primary
-    assert sum("uncached" in row.name for row in rows) == 2  # kept, and labelled
+    gcn = [row for row in rows if row.name.startswith("2-layer GCN")]
+    primary = [row for row in gcn if row.ref_name.startswith(bench_gcn.ADJ_T_NAME)]
+    assert len(primary) == 2  # path and random graph
+    assert sum("(secondary)" in row.ref_name for row in gcn) == 4  # edge_index forms, labelled
     (sampling,) = [row for row in rows if row.name.startswith("sampling")]
     assert "carried (h, c)" in sampling.ref_name and sampling.limit == 0.5
     (char_lm,) = [row for row in rows if row.name.startswith("char-LM")]
@@ -116,3 +117,105 @@ def test_size_curve_plot_has_a_line_per_cell_and_length(tmp_path, monkeypatch):
     assert any(label.startswith("1.0") for label in saved["labels"])
     assert "H" in saved["axes"][0] and "ratio" in saved["axes"][1]
     assert (tmp_path / "b.png").read_bytes()[:4] == b"\x89PNG"
+
+
+# ---- the references are what their rows claim --------------------------------------------
+def _record_calls(monkeypatch, cls, calls: list) -> None:
+    """Append (module, x, graph, output, cache after the call) for every ``cls`` forward."""
+    forward = cls.forward
+
+    def spy(self, x, graph, *args, **kwargs):
+        out = forward(self, x, graph, *args, **kwargs)
+        cache = getattr(self, "_cached_adj_t", None)
+        cache = cache if cache is not None else getattr(self, "_cached_edge_index", None)
+        calls.append((self, x.detach(), graph, out.detach(), cache))
+        return out
+
+    monkeypatch.setattr(cls, "forward", spy)
+
+
+def _is_adj_t(graph) -> bool:
+    return type(graph).__name__ == "SparseTensor" or (
+        isinstance(graph, torch.Tensor) and graph.layout == torch.sparse_csr
+    )
+
+
+@pytest.mark.parametrize("kind", ["path", "random"])
+def test_gcn_primary_reference_is_cached_gcnconv_on_adj_t_reusing_its_cache(
+    tiny, monkeypatch, kind
+):
+    from torch_geometric.nn import GCNConv
+
+    from sgtk.nn import GCNLayer
+
+    pyg, ours = [], []
+    _record_calls(monkeypatch, GCNConv, pyg)
+    _record_calls(monkeypatch, GCNLayer, ours)
+    rows = bench_gcn._gcn(kind, tiny, torch.device("cpu"))
+    assert rows[0].ref_name.startswith("GCNConv(cached=True), adj_t")
+    on_adj_t = {id(c[0]): c[0] for c in pyg if _is_adj_t(c[2])}
+    assert len(on_adj_t) == 2  # the primary reference's two layers
+    for conv in on_adj_t.values():
+        assert conv.cached and conv.normalize and conv.add_self_loops
+        caches = [c[4] for c in pyg if c[0] is conv]
+        assert caches[0] is not None  # primed by the first call
+        assert all(cache is caches[0] for cache in caches)  # and reused, never rebuilt
+    # Every model, ours and each reference, does one forward per layer per step.
+    counts = {}
+    for module, *_ in pyg + ours:
+        counts[id(module)] = counts.get(id(module), 0) + 1
+    assert len(counts) == 2 * 4 and len(set(counts.values())) == 1, counts
+    # adj_t is PyG's transposed adjacency of the benchmarked graph: the first layer on it
+    # gives what GCNConv gives on edge_index with the same weights.
+    conv, x, adj_t, out, _ = next(c for c in pyg if _is_adj_t(c[2]) and c[1].shape[1] == 16)
+    edge_index = next(c[2] for c in pyg if not _is_adj_t(c[2]))
+    check = GCNConv(16, conv.out_channels)
+    check.load_state_dict(conv.state_dict())
+    torch.testing.assert_close(out, check(x, edge_index).detach(), atol=1e-5, rtol=1e-4)
+    dense = torch.zeros(x.shape[0], x.shape[0])
+    dense[edge_index[1], edge_index[0]] = 1.0  # row: target, column: source
+    torch.testing.assert_close(adj_t.to_dense(), dense)
+
+
+def _count_forwards(monkeypatch, cls) -> list[int]:
+    count = [0]
+    forward = cls.forward
+
+    def counted(self, *args, **kwargs):
+        count[0] += 1
+        return forward(self, *args, **kwargs)
+
+    monkeypatch.setattr(cls, "forward", counted)
+    return count
+
+
+@pytest.mark.parametrize("cell", ["lstm", "rnn"])
+def test_recurrent_reference_does_its_work_once_a_call(tiny, monkeypatch, cell):
+    """Each timed call of the reference runs torch.nn's cell once, as each call of ours runs
+    ours once: a reference that did its work twice would make every ratio look better."""
+    from torch import nn
+
+    from sgtk.nn import LSTM, VanillaRNN
+
+    ref = _count_forwards(monkeypatch, nn.LSTM if cell == "lstm" else nn.RNN)
+    mine = _count_forwards(monkeypatch, LSTM if cell == "lstm" else VanillaRNN)
+    per_call: dict[str, list[tuple[int, int]]] = {"ours": [], "ref": []}
+    time_pair = bench_recurrent.time_pair
+
+    def watched(ours_fn, ref_fn, *args, **kwargs):
+        def watch(side, fn):
+            def run():
+                before = (mine[0], ref[0])
+                fn()
+                per_call[side].append((mine[0] - before[0], ref[0] - before[1]))
+
+            return run
+
+        return time_pair(watch("ours", ours_fn), watch("ref", ref_fn), *args, **kwargs)
+
+    monkeypatch.setattr(bench_recurrent, "time_pair", watched)
+    row = bench_recurrent._recurrent(cell, 4, 5, 16, tiny, torch.device("cpu"))
+    check_row(row)
+    assert per_call["ours"] and len(per_call["ours"]) == len(per_call["ref"])
+    assert set(per_call["ours"]) == {(1, 0)}  # ours: one forward of ours, none of torch's
+    assert set(per_call["ref"]) == {(0, 1)}  # the reference: one of torch's, none of ours

@@ -42,19 +42,29 @@ def test_bad_curricula_are_refused(kwargs, words):
     assert all(w in str(e.value) for w in words)
 
 
+def _weights(model) -> float:
+    """A fingerprint of the weights: their sum, in float64."""
+    return sum(p.detach().double().sum() for p in model.parameters()).item()
+
+
 class ScriptedVal(PalindromeTask):
-    """Val accuracy read from a script, one figure per evaluation, whatever the model does."""
+    """Val accuracy read from a script, one figure per evaluation, whatever the model does;
+    the weights at each evaluation are kept, and the report names the weights it scored."""
 
     def __init__(self, config: PalindromeConfig, script: list[float]):
         super().__init__(config)
-        self.script, self.lengths_trained = list(script), set()
+        self.script, self.lengths_trained, self.seen = list(script), set(), []
 
     def train_batch(self, batch_size, generator, device):
         self.lengths_trained.add(self.data_now().length)
         return super().train_batch(batch_size, generator, device)
 
     def evaluate(self, model, device):
+        self.seen.append(_weights(model))
         return {**super().evaluate(model, device), "val_accuracy": self.script.pop(0)}
+
+    def report(self, model, device):
+        return {**super().report(model, device), "test_weights": _weights(model)}
 
 
 def _fit(tmp_path, script, steps, target=None):
@@ -62,22 +72,26 @@ def _fit(tmp_path, script, steps, target=None):
         model="rnn", length=12, hidden=8, curriculum=4, curriculum_threshold=0.9
     )
     task = ScriptedVal(config, script)
-    train = TrainConfig(steps=steps, eval_every=1, batch_size=8, target=target)
+    train = TrainConfig(steps=steps, eval_every=1, batch_size=8, target=target, lr=0.01)
     result = Trainer(task, train, tmp_path).fit()
     records = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     return task, result, records
 
 
 def test_best_pt_is_never_chosen_at_a_shorter_length(tmp_path):
-    # Perfect val at 4 and 6 (short), then 0.3 and 0.5 at 9 (short) and 12 (the target):
-    # only the target's evaluations may choose best.pt, and --target may not stop at 4.
-    script = [1.0, 1.0, 0.95, 0.3, 0.5]
-    task, result, records = _fit(tmp_path, script, steps=5, target=0.99)
+    # Perfect val at 4, 6 and 9 (short), then 0.6, 0.3, 0.5 at 12 (the target): only the
+    # target's evaluations may choose best.pt, --target may not stop at 4, and the report is
+    # of the target's early peak (step 4), not of the last model (step 6).
+    script = [1.0, 1.0, 0.95, 0.6, 0.3, 0.5]
+    task, result, records = _fit(tmp_path, script, steps=6, target=0.99)
     best = torch.load(tmp_path / "best.pt", weights_only=True)
-    assert best["step"] == 5 and best["metric"] == 0.5
-    assert result["val_accuracy"] == 0.5 and result["stopped_by"] == "steps"
+    assert best["step"] == 4 and best["metric"] == 0.6
+    assert result["val_accuracy"] == 0.6 and result["stopped_by"] == "steps"
     assert task.lengths_trained == {4, 6, 9, 12}
     assert records[-1]["final"] and records[-1]["test_accuracy"] is not None
+    peak, last = task.seen[3], task.seen[-1]
+    assert peak != pytest.approx(last, rel=1e-6)  # the two models can be told apart
+    assert result["test_weights"] == pytest.approx(peak, rel=1e-9)
 
 
 def test_metrics_jsonl_records_the_length_and_each_change(tmp_path):

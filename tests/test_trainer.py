@@ -81,7 +81,8 @@ def test_the_final_record_and_result_hold_the_best_val_figures_and_the_test_figu
     assert final["step"] == result["steps"] == 40
     assert result["test_loss"] == final["test_loss"]
     assert result["stopped_by"] == "steps" and result["run_dir"] == str(tmp_path)
-    # report() ran on best.pt's weights, not on the last ones
+    # best.pt is the best evaluation's (that report() ran on its weights, not on the last
+    # ones, is checked where val peaks early: test_trainer_weights.py)
     state = torch.load(tmp_path / "best.pt", weights_only=True)
     assert state["step"] == best["step"]
 

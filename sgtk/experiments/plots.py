@@ -43,7 +43,7 @@ def interval_bars(stats: list[Stat]) -> np.ndarray:
     return np.array([s.error_bar() for s in stats], dtype=float).reshape(-1, 2).T
 
 
-def seed_dots(ax, x: list[float], stats: list[Stat], colour: str) -> list[tuple[float, float]]:
+def seed_dots(ax, x: list[float], stats: list[Stat], colour: Any) -> list[tuple[float, float]]:
     """Each seed's value beside the mean where there are at most three seeds."""
     dots = [(xi, v) for xi, s in zip(x, stats) if 1 < s.n <= SHOW_SEEDS for v in s.values]
     if dots:

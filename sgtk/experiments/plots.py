@@ -15,6 +15,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.transforms import offset_copy  # noqa: E402
 
 from sgtk.experiments.stats import HEADLINE, SHOW_SEEDS, Stat, _ordered, summarise  # noqa: E402
 from sgtk.train.checkpoint import atomic_write_bytes  # noqa: E402
@@ -46,8 +47,10 @@ def interval_bars(stats: list[Stat]) -> np.ndarray:
 def seed_dots(ax, x: list[float], stats: list[Stat], colour: Any) -> list[tuple[float, float]]:
     """Each seed's value beside the mean where there are at most three seeds."""
     dots = [(xi, v) for xi, s in zip(x, stats) if 1 < s.n <= SHOW_SEEDS for v in s.values]
-    if dots:
-        ax.scatter(*zip(*dots), s=9, color=colour, alpha=0.6, zorder=3, linewidths=0)
+    if dots:  # hollow, a few points to the right of the bar, so the bar does not hide them
+        beside = offset_copy(ax.transData, fig=ax.figure, x=6, units="points")
+        ax.scatter(*zip(*dots), s=14, facecolors="none", edgecolors=colour, linewidths=0.9,
+                   zorder=3, transform=beside)  # fmt: skip
     return dots
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 import time
 from collections.abc import Callable
@@ -65,8 +66,21 @@ def default_run_dir(*parts: Any) -> Path:
     return Path("runs") / ("-".join(str(p) for p in parts) + time.strftime("-%Y%m%d-%H%M%S"))
 
 
+def json_safe(value: Any) -> Any:
+    """``value`` with every NaN or infinite float as ``None``: JSON has no NaN, and a bare
+    ``NaN`` breaks every strict reader (jq, JSON.parse)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    return value
+
+
 def print_json(obj: dict[str, Any]) -> None:
-    sys.stdout.write(json.dumps(obj) + "\n")
+    """One line of strict JSON (a non-finite number is ``null``, never a bare ``NaN``)."""
+    sys.stdout.write(json.dumps(json_safe(obj), allow_nan=False) + "\n")
     sys.stdout.flush()
 
 

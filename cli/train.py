@@ -263,6 +263,12 @@ def molecules(
     augment: int = typer.Option(
         None, "--augment", help="Random SMILES per molecule for the sequence models."
     ),
+    drop_invalid: bool = typer.Option(
+        None,
+        "--drop-invalid/--refuse-invalid",
+        help="Drop rows whose target is NaN or infinite (counted in the dataset's meta) "
+        "instead of refusing the file (default: refuse, naming the rows).",
+    ),
     steps: int = Steps,
     batch_size: int = BatchSize,
     lr: float = Lr,
@@ -309,6 +315,7 @@ def molecules(
                 dropout=dropout,
                 split_seed=split_seed,
                 augment=augment,
+                drop_invalid=drop_invalid,
                 delimiter=delimiter,
                 split=split,
             ),

@@ -3,7 +3,9 @@
 ``root/<name>/raw/`` holds the source file, ``root/<name>/processed/`` the featurised tensors.
 The processed file's name carries a hash of the source bytes, the columns, the featurisation
 and the number of random-SMILES variants, so the next run loads it without RDKit and any
-change rebuilds it.
+change rebuilds it. A processed file that cannot be read back (truncated, emptied, edited) is
+rebuilt too, with one line saying so. The source is read once (a pipe works), and a target
+that is NaN or infinite is refused with its rows, or dropped and counted with ``drop_invalid``.
 """
 
 from __future__ import annotations
@@ -11,16 +13,27 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import logging
+import math
+import pickle
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from torch_geometric.data import Data, InMemoryDataset
 
-from sgtk.data.io import check_readable, read_csv_rows
+from sgtk.data.io import check_readable, parse_csv_text, read_bytes
 from sgtk.data.molecules import FEATURISATION, MoleculeSet, collate_molecules, featurise
 from sgtk.errors import SgtkError
 from sgtk.train.checkpoint import atomic_write_bytes
+
+log = logging.getLogger(__name__)
+# The data file's tensors and the meta keys that MoleculeSet reads: a cache without them is
+# corrupt, whatever torch.load thinks of it.
+_DATA_KEYS = ("x", "edge_index", "edge_attr", "y", "tokens", "lengths", "smiles", "row")
+_META_KEYS = ("tokens", "n_skipped", "delimiter")
+_SHOWN_ROWS = 10
 
 # MoleculeNet's files, from where PyG's MoleculeNet fetches them (Wu et al. 2018).
 MOLECULENET_URL = "https://deepchemdata.s3-us-west-1.amazonaws.com/datasets/{}"
@@ -65,17 +78,83 @@ def csv_source(path: Path, smiles_col: str, target_col: str, delimiter: str | No
     return Source(f"csv/{stem}", path.name, smiles_col, target_col, None, path, delimiter)
 
 
+class _CorruptCache(Exception):
+    """A processed file that cannot be read back as what process() wrote."""
+
+
+def non_finite_message(name: str, column: str, invalid: list[tuple[int, int, str]]) -> str:
+    """One line naming the rows (and file lines) whose target is NaN or infinite."""
+    shown = invalid[:_SHOWN_ROWS]
+    more = f" and {len(invalid) - len(shown)} more" if len(invalid) > len(shown) else ""
+    rows = ", ".join(str(r) for r, _, _ in shown) + more
+    lines = ", ".join(str(n) for _, n, _ in shown) + more
+    values = ", ".join(sorted({v.lower() for _, _, v in invalid}))
+    one = len(invalid) == 1
+    return (
+        f"{name}: {'row' if one else 'rows'} {rows} ({'line' if one else 'lines'} {lines} of "
+        f"the file) {'has' if one else 'have'} a non-finite {column!r} ({values}): fix "
+        f"{'it' if one else 'them'}, or pass --drop-invalid to drop {'it' if one else 'them'}"
+    )
+
+
 class MoleculeDataset(InMemoryDataset):
     """Both views of every molecule of ``source``; ``meta`` has the vocabulary, the number
     of skipped rows and the delimiter the CSV was read with."""
 
-    def __init__(self, source: Source, root: Path | str = "data", variants: int = 0):
-        self.source, self.variants = source, variants
+    def __init__(
+        self,
+        source: Source,
+        root: Path | str = "data",
+        variants: int = 0,
+        drop_invalid: bool = False,
+    ):
+        self.source, self.variants, self.drop_invalid = source, variants, drop_invalid
         self._key: str | None = None
+        self._raw: bytes | None = None
         super().__init__(str(Path(root) / source.name), log=False)
-        data, self.slices = torch.load(self.processed_paths[0], weights_only=True)
-        self._data = Data.from_dict(data)
-        self.meta = json.loads(Path(self.processed_paths[1]).read_text())
+        try:
+            self._load_processed()
+        except _CorruptCache as e:
+            log.warning(
+                f"processed cache {self.processed_paths[0]} is unreadable ({e}): rebuilding it"
+            )
+            for path in self.processed_paths:
+                Path(path).unlink(missing_ok=True)
+            self.process()
+            self._load_processed()
+
+    def _load_processed(self) -> None:
+        data_path, meta_path = (Path(p) for p in self.processed_paths)
+        try:
+            data, slices = torch.load(data_path, weights_only=True)
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        except (
+            pickle.UnpicklingError,
+            RuntimeError,
+            EOFError,
+            zipfile.BadZipFile,
+            OSError,
+            ValueError,
+            TypeError,
+        ) as e:
+            reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            if isinstance(e, pickle.UnpicklingError):  # torch's message is a paragraph
+                reason = "not tensors that sgtk wrote"
+            raise _CorruptCache(reason) from None
+        if not all(isinstance(x, dict) for x in (data, slices, meta)):
+            raise _CorruptCache("not the tensors and meta sgtk writes")
+        lacking = [k for k in _DATA_KEYS if k not in data]
+        lacking += [k for k in _META_KEYS if k not in meta]
+        lacking += [f"slices of {k}" for k in ("x", "edge_index") if k not in slices]
+        if lacking:
+            raise _CorruptCache(f"it lacks {lacking[0]}")
+        self._data, self.slices, self.meta = Data.from_dict(data), slices, meta
+
+    def raw_bytes(self) -> bytes:
+        """The source file's bytes, read once (a pipe cannot be read twice)."""
+        if self._raw is None:
+            self._raw = read_bytes(self.raw_paths[0])
+        return self._raw
 
     @property
     def raw_dir(self) -> str:
@@ -88,10 +167,12 @@ class MoleculeDataset(InMemoryDataset):
     @property
     def processed_file_names(self) -> list[str]:
         if self._key is None:  # after download(): the key hashes the raw file's bytes
-            digest = hashlib.sha256(Path(self.raw_paths[0]).read_bytes())
+            digest = hashlib.sha256(self.raw_bytes())
             s = self.source
             digest.update(repr((s.smiles_col, s.target_col, s.delimiter)).encode())
             digest.update(f"{FEATURISATION}/{self.variants}".encode())
+            if self.drop_invalid:  # only then: the caches written before the flag stay valid
+                digest.update(b"/drop-invalid")
             self._key = digest.hexdigest()[:16]
         return [f"data-{self._key}.pt", f"meta-{self._key}.json"]
 
@@ -120,7 +201,12 @@ class MoleculeDataset(InMemoryDataset):
 
     def process(self) -> None:
         s = self.source
-        table = read_csv_rows(self.raw_paths[0], s.delimiter)
+        name = self.raw_paths[0]
+        try:
+            text = self.raw_bytes().decode("utf-8-sig")
+        except UnicodeDecodeError as e:
+            raise SgtkError(f"--data {name} is not UTF-8 text ({e.reason}): convert it") from None
+        table = parse_csv_text(text, name, s.delimiter)
         missing = [c for c in (s.smiles_col, s.target_col) if c not in table.columns]
         if missing:
             raise SgtkError(
@@ -129,13 +215,21 @@ class MoleculeDataset(InMemoryDataset):
                 "separated): pass --smiles-col and --target-col, or --delimiter"
             )
         smiles, targets, no_target = [], [], 0
-        for s_, t in zip(table.column(s.smiles_col), table.column(s.target_col)):
+        invalid: list[tuple[int, int, str]] = []  # (row, line, value) of non-finite targets
+        columns = zip(table.column(s.smiles_col), table.column(s.target_col), table.lines)
+        for row, (s_, t, line) in enumerate(columns, 1):
             try:
-                targets.append(float(t.replace(",", ".") if table.delimiter == ";" else t))
+                target = float(t.replace(",", ".") if table.delimiter == ";" else t)
             except ValueError:
                 no_target += 1  # a row without a numeric target cannot be trained on
                 continue
+            if not math.isfinite(target):
+                invalid.append((row, line, t.strip()))
+                continue
+            targets.append(target)
             smiles.append(s_.strip())
+        if invalid and not self.drop_invalid:
+            raise SgtkError(non_finite_message(name, s.target_col, invalid))
         if not smiles:
             raise SgtkError(
                 f"{self.raw_paths[0]} has no rows with a numeric {s.target_col!r}: "
@@ -150,6 +244,7 @@ class MoleculeDataset(InMemoryDataset):
             "tokens": f.tokens,
             "n_skipped": len(f.problems),
             "n_without_target": no_target,
+            "n_dropped_invalid": len(invalid),  # non-finite targets dropped (drop_invalid)
             "delimiter": table.delimiter_name,
             "featurisation": FEATURISATION,
             "variants": self.variants,
@@ -180,6 +275,7 @@ def load_dataset(
     root: Path | str = "data",
     variants: int = 0,
     delimiter: str | None = None,
+    drop_invalid: bool = False,
 ) -> MoleculeDataset:
     if data is not None:
         source = csv_source(Path(data), smiles_col, target_col, delimiter)
@@ -189,7 +285,7 @@ def load_dataset(
         raise SgtkError(
             f"unknown dataset {dataset!r}: choose one of {', '.join(DATASETS)} or pass --data FILE"
         )
-    return MoleculeDataset(source, root, variants)
+    return MoleculeDataset(source, root, variants, drop_invalid)
 
 
 def time_cached_load(n: int = 4999, repeats: int = 3) -> tuple[float, float]:

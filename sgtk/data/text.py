@@ -7,8 +7,6 @@ last 10 %: the split nanoGPT calls "val", so that figure is the one to compare w
 
 from __future__ import annotations
 
-import gzip
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,7 +15,7 @@ from torch import Tensor
 from torch_geometric.data import Batch
 
 from sgtk.data.download import fetch
-from sgtk.data.io import open_text
+from sgtk.data.io import read_bytes
 from sgtk.errors import SgtkError
 from sgtk.memory import check_memory
 from sgtk.views import path_graph_batch
@@ -43,12 +41,9 @@ def corpus_path(name: str, root: Path | str = "data") -> Path:
 
 
 def read_text(path: Path | str, flag: str = "--data") -> str:
-    """A UTF-8 text file, or a gzip-compressed one (decompressed as a stream)."""
-    with open_text(path, flag) as f:
-        try:
-            raw = f.buffer.read()
-        except (gzip.BadGzipFile, EOFError, zlib.error) as e:
-            raise SgtkError(f"{flag} {path} is a damaged gzip file ({e}): recompress it") from None
+    """A UTF-8 text file, or a gzip-compressed one (decompressed as a stream), read once and
+    at most ``sgtk.data.io.max_input_bytes()`` of it."""
+    raw = read_bytes(path, flag)
     if not raw:
         raise SgtkError(f"text file {path} is empty: pass a UTF-8 text file with some text")
     if b"\x00" in raw:

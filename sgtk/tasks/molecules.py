@@ -58,6 +58,7 @@ class MoleculeConfig:
     augment: int = 10
     split: str = "random"
     split_seed: int = 0
+    drop_invalid: bool = False  # drop rows whose target is NaN or infinite (else refused)
 
     def validate(self) -> None:
         if self.model not in MOLECULE_MODELS:
@@ -137,6 +138,7 @@ class MoleculeTask(Task):
                 config.root,
                 variants,
                 config.delimiter_char(),
+                drop_invalid=config.drop_invalid,
             )
             molecules, self.delimiter = ds.molecules(), ds.meta["delimiter"]
             self.target_name = ds.source.target_col

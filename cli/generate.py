@@ -23,60 +23,58 @@ def generate(
         "--tau",
         "--temperature",
         help="Temperature(s): sample from softmax(p / tau); tau < 1 is sharper, tau > 1 "
-        "flatter, tau -> 0 greedy. A list (0.5,1,2) prints one block each, same seed. "
-        "Default 1 (0.5,1,2 with --quality).",
+        "flatter; a tiny tau (1e-40) samples the likeliest character, as --greedy does. A list "
+        "(0.5,1,2) prints one block each, same seed. Default 1 (0.5,1,2 with --quality).",
     ),
-    length: int = typer.Option(300, "--length", "-n", help="Characters to generate."),
+    length: int = typer.Option(
+        None, "--length", "-n", help="Characters to generate (default 300; 3,000 with --quality)."
+    ),
     checkpoint: Path = typer.Option(
         None,
         "--checkpoint",
         help="A `sgtk train text` run directory or .pt file (default: the newest run, else "
         "the pretrained model).",
     ),
-    greedy: bool = typer.Option(False, "--greedy", help="Always take the likeliest character."),
+    greedy: bool = typer.Option(
+        False, "--greedy", help="Always take the likeliest character (no --tau, --top-k)."
+    ),
     top_k: int = typer.Option(None, "--top-k", help="Sample among the k likeliest only."),
-    beam: int = typer.Option(None, "--beam", help="Beam search with this many beams."),
+    beam: int = typer.Option(
+        None,
+        "--beam",
+        help="Beam search with this many beams; prints the --num-samples best (default 1). "
+        "Draws nothing, so no --tau, --top-k or --greedy.",
+    ),
     seed: int = typer.Option(None, "--seed", help="Random seed, for a repeatable sample."),
-    num_samples: int = typer.Option(1, "--num-samples", help="Independent samples."),
+    num_samples: int = typer.Option(
+        None, "--num-samples", help="Independent samples (default 1; 4 with --quality)."
+    ),
     device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
     quality: Path = typer.Option(
         None,
         "--quality",
         help="Instead of printing samples: the share of generated words (letters, lower-cased) "
-        "found in this corpus, per temperature, over 4 samples of 3,000 characters (seed 0 "
-        "unless --seed).",
+        "found in this corpus, per temperature, over --num-samples samples of --length "
+        "characters (default 4 of 3,000; seed 0 unless --seed).",
     ),
 ) -> None:
     """Sample text from a char-LSTM (temperature, top-k, greedy or beam search)."""
-    from sgtk.errors import SgtkError
-    from sgtk.generate import (
-        beam_search,
-        check_sampling,
-        first_characters,
-        load_char_model,
-        parse_taus,
-        sample,
-    )
+    from sgtk.generate import beam_texts, first_characters, load_char_model, sample
+    from sgtk.generate_options import check_against_model, resolve_options
     from sgtk.train.trainer import resolve_device
 
     def go():
         import torch
 
-        default_taus = "0.5,1,2" if quality else "1"
-        taus = parse_taus(tau if tau is not None else default_taus)
-        for t in taus:
-            check_sampling(t, top_k, length)
-        if num_samples < 1:
-            raise SgtkError(f"--num-samples {num_samples} must be at least 1")
-        if prefix == "":
-            raise SgtkError("--prefix is empty: pass at least one character, or leave it out")
+        opts = resolve_options(prefix, tau, length, greedy, top_k, beam, seed, num_samples, quality)
         dev = resolve_device(device)
         model, vocab, source = load_char_model(checkpoint, device=dev)
         if prefix is not None:
             vocab.encode(prefix)  # a clear error before anything is printed
+        check_against_model(opts, len(vocab), model.lstm.hidden_size, model.lstm.num_layers)
         err.print(f"[dim]model: {source}[/]")
         if quality is not None:
-            _quality(model, vocab, quality, taus, 0 if seed is None else seed)
+            _quality(model, vocab, quality, opts, dev)
             return
         if vocab.counts is None and prefix is None:
             err.print("[dim]no character counts in this model: first character drawn uniformly[/]")
@@ -86,22 +84,26 @@ def generate(
             start = prefix
             if start is None:
                 start = first_characters(vocab, 1, torch.Generator().manual_seed(run_seed))[0]
-            text = start + beam_search(model, vocab, start, length, beam, dev)
-            out.print(text, markup=False, highlight=False)
+            texts = beam_texts(model, vocab, start, opts.length, beam, opts.num_samples, dev)
+            for i, text in enumerate(texts):
+                if len(texts) > 1:
+                    out.rule(f"beam {i + 1}", characters="·")
+                out.print(start + text, markup=False, highlight=False)
             return
         lead = prefix or ""
+        n, taus = opts.num_samples, opts.taus
         for t in taus:
             if len(taus) > 1:
                 out.rule(f"τ = {t:g}")
-            if num_samples == 1:
+            if n == 1:
                 sys.stdout.write(lead)
-                sample(model, vocab, prefix, length, t, greedy, top_k, run_seed, 1, dev, _stream)
+                sample(
+                    model, vocab, prefix, opts.length, t, greedy, top_k, run_seed, 1, dev, _stream
+                )
                 sys.stdout.write("\n")
                 sys.stdout.flush()
                 continue
-            texts = sample(
-                model, vocab, prefix, length, t, greedy, top_k, run_seed, num_samples, dev
-            )
+            texts = sample(model, vocab, prefix, opts.length, t, greedy, top_k, run_seed, n, dev)
             for i, text in enumerate(texts):
                 out.rule(f"sample {i + 1}", characters="·")
                 out.print(lead + text, markup=False, highlight=False)
@@ -109,16 +111,30 @@ def generate(
     guarded(go)
 
 
-def _quality(model, vocab, corpus: Path, taus: list[float], seed: int) -> None:
+def _quality(model, vocab, corpus: Path, opts, device) -> None:
     from rich.table import Table
 
     from sgtk.data.text import read_text
-    from sgtk.generate_quality import LENGTH, SAMPLES, word_validity
+    from sgtk.generate_quality import word_validity
 
-    rows = word_validity(model, vocab, read_text(corpus, "--quality"), taus, seed=seed)
+    seed = 0 if opts.seed is None else opts.seed
+    rows = word_validity(
+        model,
+        vocab,
+        read_text(corpus, "--quality"),
+        opts.taus,
+        opts.num_samples,
+        opts.length,
+        seed,
+        opts.top_k,
+        opts.prefix,
+        device,
+    )
+    top_k = f", top-k {opts.top_k}" if opts.top_k is not None else ""
+    after = f", after {opts.prefix!r}" if opts.prefix is not None else ""
     table = Table(
-        title=f"words found in {corpus.name} ({SAMPLES} × {LENGTH:,} characters per τ, "
-        f"seed {seed})",
+        title=f"words found in {corpus.name} ({opts.num_samples} × {opts.length:,} characters "
+        f"per τ, seed {seed}{top_k}{after})",
         title_justify="left",
     )
     for name in ("τ", "words", "found"):

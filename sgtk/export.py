@@ -2,7 +2,9 @@
 
 Neither file can hold code, so an export from anywhere is safe to load. ``load_model_files``
 reads a run folder (its ``best.pt``, loaded with ``weights_only=True``), a ``best.pt`` itself,
-or an export folder, and returns the same thing for each.
+or an export folder, and returns the same thing for each; a folder that holds both a
+``best.pt`` and an export is refused rather than guessed at, and weights that are not finite
+are refused, so nothing downstream prints NaN. An export is never written into a run folder.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from torch import Tensor, nn
 
 from sgtk.errors import SgtkError
 from sgtk.train.checkpoint import atomic_write_bytes, load_checkpoint
+from sgtk.train.finite import require_finite
 
 WEIGHTS, CONFIG = "model.safetensors", "config.json"
 EXPORT_FORMAT = 1
@@ -56,31 +59,57 @@ def load_export(directory: Path | str) -> ModelFiles:
     return ModelFiles(task, config, state, str(weights))
 
 
+def require_device(device: torch.device | str) -> torch.device:
+    """``device`` if a tensor can be made there, else one line (never blamed on a file)."""
+    dev = torch.device(device)
+    if dev.type == "cpu":
+        return dev
+    try:
+        torch.empty(1, device=dev)
+    except (RuntimeError, AssertionError, AttributeError) as e:
+        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise SgtkError(
+            f"--device {dev} cannot be used on this machine ({reason}): use --device cpu"
+        ) from None
+    return dev
+
+
 def load_model_files(
     path: Path | str, device: torch.device | str = "cpu", task: str | None = None
 ) -> ModelFiles:
-    """A run folder, its ``best.pt``, or an export folder; with ``task``, only that task's."""
-    files = _load_model_files(Path(path), device)
+    """A run folder, its ``best.pt``, or an export folder; with ``task``, only that task's.
+
+    The weights are read onto the CPU (the caller moves the model), after ``device`` is checked
+    usable, so a device this machine lacks is never reported as a corrupt file.
+    """
+    require_device(device)
+    files = _load_model_files(Path(path))
     if task is not None and files.task != task:
         raise SgtkError(
             f"{files.source} is a {files.task!r} model, not a {task} model: pass a run "
             f"from `sgtk train {task}` or its export"
         )
+    require_finite(files.state, files.source)
     return files
 
 
-def _load_model_files(path: Path, device: torch.device | str) -> ModelFiles:
+def _load_model_files(path: Path) -> ModelFiles:
+    if path.is_file() and path.name in (WEIGHTS, CONFIG):
+        path = path.parent  # a file of an export folder: the folder is the model
     if path.is_dir() and is_export(path):
-        files = load_export(path)
-        files.state = {k: v.to(device) for k, v in files.state.items()}
-        return files
+        if (path / "best.pt").is_file():
+            raise SgtkError(
+                f"{path} holds both best.pt and an export ({WEIGHTS}), so which model to use "
+                f"is ambiguous: pass {path / 'best.pt'}, or move the export to its own folder"
+            )
+        return load_export(path)
     checkpoint = path / "best.pt" if path.is_dir() else path
     if path.is_dir() and not checkpoint.is_file():
         raise SgtkError(
             f"{path} has neither best.pt nor {WEIGHTS}: pass a run folder from `sgtk train` "
             "or a folder from `sgtk export`"
         )
-    state = load_checkpoint(checkpoint, device)
+    state = load_checkpoint(checkpoint, "cpu")
     if not isinstance(state, dict) or "model" not in state or "config" not in state:
         raise SgtkError(f"{checkpoint} is not a best.pt written by `sgtk train`: retrain")
     return ModelFiles(state.get("task", "?"), state["config"], state["model"], str(checkpoint))
@@ -100,11 +129,43 @@ def load_weights(model: nn.Module, files: ModelFiles) -> nn.Module:
     return model
 
 
+def check_out(
+    out: Path | str, inputs: list[Path], folders: list[Path], flag: str = "--out"
+) -> None:
+    """Refuse an output path that is one of ``inputs`` or lies in one of ``folders`` (a run or
+    export folder, which holds one model's files and nothing else)."""
+    out = Path(out).resolve()
+    for path in inputs:
+        same = out.exists() and path.exists() and out.samefile(path)
+        if same or out == path.resolve():
+            raise SgtkError(f"{flag} {out} is the input {path}: write to another file")
+    for folder in folders:
+        folder = folder.resolve()
+        if out == folder or folder in out.parents:
+            raise SgtkError(
+                f"{flag} {out} is inside the model folder {folder}, which holds one model's "
+                f"files only: write it elsewhere, e.g. {folder.parent / (folder.name + '-export')}"
+            )
+
+
+def model_folder(path: Path | str) -> Path:
+    """The run or export folder a model path names (itself, or the folder of its file)."""
+    path = Path(path)
+    return path if path.is_dir() else path.parent
+
+
 def export_run(run: Path | str, out: Path | str) -> list[Path]:
-    """Write ``out/model.safetensors`` and ``out/config.json`` from a run's best model."""
+    """Write ``out/model.safetensors`` and ``out/config.json`` from a run's best model.
+
+    ``out`` may not be the run folder or lie inside it (an export there would sit beside
+    ``best.pt``), nor be another run's folder.
+    """
     from safetensors.torch import save
 
     files = load_model_files(run)
+    check_out(out, [], [model_folder(run)])
+    if (Path(out) / "best.pt").exists():
+        raise SgtkError(f"--out {out} holds a run (best.pt): export to a folder of its own")
     try:
         config_text = json.dumps(
             {"format": EXPORT_FORMAT, "task": files.task, "config": files.config}, indent=1

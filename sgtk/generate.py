@@ -29,7 +29,10 @@ def _next_token(
     if greedy:
         return logits.argmax(-1)
     # softmax(p / tau): tau < 1 sharpens, tau > 1 flattens, tau -> 0 approaches greedy.
-    scaled = logits.detach().float().cpu() / tau
+    # The max is taken off first, so a tiny tau (1e-40) gives 0 and -inf, never inf - inf:
+    # sampling then draws the likeliest character, as greedy does.
+    scaled = logits.detach().float().cpu()
+    scaled = (scaled - scaled.max(-1, keepdim=True).values) / tau
     if top_k is not None and top_k < scaled.shape[-1]:
         kth = scaled.topk(top_k, dim=-1).values[..., -1:]
         scaled = scaled.masked_fill(scaled < kth, float("-inf"))
@@ -103,6 +106,8 @@ def sample(
     check_sampling(tau, top_k, length)
     if prefix == "":
         raise SgtkError("the prefix is empty: pass --prefix with at least one character")
+    if seed is not None and not 0 <= seed < 2**63:
+        raise SgtkError(f"--seed {seed} is out of range: pass a whole number from 0 to 2**63 - 1")
     generator = torch.Generator()
     generator.manual_seed(seed if seed is not None else torch.seed())
     was_training = model.training
@@ -144,7 +149,6 @@ def sample_recompute(
     return vocab.decode(ids[0, len(prefix) :])
 
 
-@torch.no_grad()
 def beam_search(
     model: CharLSTM,
     vocab: Vocab,
@@ -154,8 +158,25 @@ def beam_search(
     device: torch.device | str = "cpu",
 ) -> str:
     """The most likely continuation found by keeping the ``beam`` best partial texts."""
+    return beam_texts(model, vocab, prefix, length, beam, 1, device)[0]
+
+
+@torch.no_grad()
+def beam_texts(
+    model: CharLSTM,
+    vocab: Vocab,
+    prefix: str,
+    length: int,
+    beam: int = 5,
+    count: int = 1,
+    device: torch.device | str = "cpu",
+) -> list[str]:
+    """The ``count`` likeliest continuations a search keeping ``beam`` texts ends with, best
+    first (``count`` <= ``beam``)."""
     if beam < 1:
         raise SgtkError(f"--beam {beam} must be at least 1")
+    if not 1 <= count <= beam:
+        raise SgtkError(f"--num-samples {count} with --beam {beam}: pass 1 to {beam}")
     if not prefix:
         raise SgtkError("the prefix is empty: pass --prefix with at least one character")
     model.eval()
@@ -171,7 +192,8 @@ def beam_search(
         tokens = torch.cat([tokens[parent], token[:, None]], dim=1)
         logits, (h, c) = step(token, (torch.stack(h)[:, parent], torch.stack(c)[:, parent]))
         scores = top.values[:, None] + torch.log_softmax(logits.double(), -1)
-    return vocab.decode(tokens[0])
+    # topk sorts, so the rows are best first; fewer than ``count`` when length is tiny.
+    return [vocab.decode(tokens[i]) for i in range(min(count, len(tokens)))]
 
 
 def load_char_model(
@@ -194,8 +216,6 @@ def load_char_model(
     from sgtk.export import load_model_files, load_weights
 
     path = Path(checkpoint)
-    if path.is_file() and path.name in ("model.safetensors", "config.json"):
-        path = path.parent  # a file of an export folder: the folder is the model
     if not path.is_dir():
         check_readable(path, "--checkpoint")
     files = load_model_files(path, device, task="text")

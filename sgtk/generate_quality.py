@@ -44,15 +44,21 @@ def word_validity(
     samples: int = SAMPLES,
     length: int = LENGTH,
     seed: int = 0,
+    top_k: int | None = None,
+    prefix: str | None = None,
+    device: torch.device | str = "cpu",
 ) -> list[dict[str, float]]:
     """Per temperature: ``samples`` texts of ``length`` characters (drawn in parallel from
-    ``seed``, no prefix), and the share of their words found anywhere in ``corpus``. A sample's
-    last word may be cut short by ``length``, so it is left out."""
+    ``seed``, after ``prefix`` or none, among the ``top_k`` likeliest characters or all), and
+    the share of their words found anywhere in ``corpus``. A sample's last word may be cut
+    short by ``length``, so it is left out; so is the prefix, which the model did not write."""
     check_taus(taus)
     vocabulary = set(words(corpus))
     rows = []
     for tau in taus:
-        texts = sample(model, vocab, None, length, tau, seed=seed, num_samples=samples)
+        texts = sample(
+            model, vocab, prefix, length, tau, False, top_k, seed, samples, device=device
+        )
         counts = [count_found(t, vocabulary, drop_last=True) for t in texts]
         found, total = sum(c[0] for c in counts), sum(c[1] for c in counts)
         rows.append({"tau": tau, "words": total, "found": found_share(found, total)})

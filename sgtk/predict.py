@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import torch
 from sgtk.data.io import read_csv_rows
 from sgtk.data.molecules import FEATURISATION, MoleculeSet, featurise
 from sgtk.errors import SgtkError
-from sgtk.export import load_model_files, load_weights
+from sgtk.export import check_out, load_model_files, load_weights, model_folder
 from sgtk.tasks.molecules import GRAPH_VIEW, build_molecule_model, molecule_batch
 from sgtk.train.checkpoint import atomic_write_bytes
 
@@ -43,6 +44,12 @@ class MoleculePredictor:
                 f"{files.source} was trained on featurisation {cfg['featurisation']}, this "
                 f"sgtk computes {FEATURISATION}: retrain with this version"
             )
+        scaling = {k: cfg[k] for k in ("target_mean", "target_std")}
+        if not all(isinstance(v, int | float) and math.isfinite(v) for v in scaling.values()):
+            raise SgtkError(
+                f"{files.source} holds a target scaling that is not a finite number "
+                f"({scaling}): retrain on targets without NaN or inf"
+            )
         self.config, self.source, self.device = cfg, files.source, torch.device(device)
         self.model = load_weights(build_molecule_model(cfg), files).to(self.device).eval()
         self.target = cfg.get("target", "target")
@@ -68,7 +75,10 @@ class MoleculePredictor:
             pred = self.model(batch).squeeze(-1).float().cpu()
             values = pred * cfg["target_std"] + cfg["target_mean"]
             for i, v in zip(idx.tolist(), values.tolist()):
-                out[int(mols.rows[i])].value = v
+                if math.isfinite(v):
+                    out[int(mols.rows[i])].value = v
+                else:  # said, never printed as a number
+                    out[int(mols.rows[i])].problem = f"the model's output is not finite ({v})"
         return out
 
 
@@ -80,7 +90,11 @@ def predict_csv(
     delimiter: str | None = None,
 ) -> tuple[int, int]:
     """Predict every row of ``data``; write its columns plus ``prediction`` and ``problem``
-    (why a row has no prediction). Returns (rows, rows without a prediction)."""
+    (why a row has no prediction). Returns (rows, rows without a prediction).
+
+    ``out`` may be neither ``data`` (the input is never overwritten) nor inside the model's
+    run or export folder."""
+    check_out(out, [Path(data)], [model_folder(predictor.source)])
     table = read_csv_rows(data, delimiter)
     if smiles_col not in table.columns:
         raise SgtkError(

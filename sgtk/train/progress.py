@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Any, TextIO
+from typing import IO, Any
 
 from sgtk.train.callbacks import Callback
 
@@ -92,7 +92,7 @@ class PlainProgress(ProgressState):
         show: tuple[str, ...] = ("loss",),
         max_time: float | None = None,
         every: float = 30.0,
-        stream: TextIO | None = None,
+        stream: IO[str] | None = None,
     ):
         super().__init__(show, max_time)
         self.title, self.every, self.stream = title, every, stream

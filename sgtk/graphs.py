@@ -10,8 +10,9 @@ d in D with t - d >= 0 (causal), and also from t + d when bidirectional.
   WaveNet's dilated convolutions, van den Oord et al. 2016).
 - ``complete``: D = {1..T-1}, every earlier position: the graph that causal attention uses.
 
-Edges are built by tensor arithmetic from one per-length template and cached per shape, so
-every step of a run shares one ``edge_index`` object (GCNLayer then normalises it once).
+Edges are built by closed-form index arithmetic from one per-length template (a handful of
+tensor ops, no per-sequence loop) and cached per (graph, batch size, length), so every step of
+a run shares one ``edge_index`` object (GCNLayer then normalises it once).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from sgtk.errors import SgtkError
 from sgtk.views import path_edge_index
 
 GRAPH_CHOICES = ("auto", "path", "window:K", "dilated", "complete")
+_TAG = "_sgtk_graph"  # set on the edge lists built here: (kind, B, T, directed)
 
 
 def parse_graph(spec: str) -> tuple[str, int]:
@@ -58,16 +60,27 @@ def offsets(spec: str, length: int) -> list[int]:
 
 
 @lru_cache(maxsize=64)
-def _template(spec: str, length: int, directed: bool) -> tuple[Tensor, Tensor]:
-    # (src, dst) positions of one sequence's edges, ordered by offset then position.
-    d = torch.tensor(offsets(spec, length), dtype=torch.long)
-    dst = torch.arange(length)
-    keep = dst[None, :] >= d[:, None]
-    dst = dst.expand(len(d), length)[keep]
-    src = dst - d[:, None].expand(len(d), length)[keep]
+def _template(spec: str, length: int, directed: bool) -> Tensor:
+    """[2, E] (src, dst) positions of one sequence's edges, from closed-form index arithmetic."""
+    kind, _ = parse_graph(spec)
+    if kind == "complete" and length > 1:
+        # Every pair s < t, ordered by source: one call, no mask.
+        template = torch.triu_indices(length, length, 1)
+    else:
+        d = torch.tensor(offsets(spec, length), dtype=torch.long)
+        dst = torch.arange(length).expand(len(d), length)
+        src = dst - d[:, None]
+        # Ordered by offset, then position; the negative sources of each offset are cut.
+        template = torch.stack([src, dst])[:, src >= 0]
     if not directed:
-        src, dst = torch.cat([src, dst]), torch.cat([dst, src])
-    return src, dst
+        template = torch.cat([template, template.flip(0)], 1)
+    return template
+
+
+def _tag(edge_index: Tensor, spec: str, num_graphs: int, length: int, directed: bool) -> Tensor:
+    # What the edges are, so that attention can take its dense path without comparing them.
+    setattr(edge_index, _TAG, (parse_graph(spec)[0], num_graphs, length, directed))
+    return edge_index
 
 
 @lru_cache(maxsize=64)
@@ -76,13 +89,11 @@ def _uniform_edges(
 ) -> Tensor:
     if parse_graph(spec)[0] == "path":
         return path_edge_index(num_graphs, length, directed, device)  # the views' own object
-    src, dst = (t.to(device) for t in _template(spec, length, directed))
-    starts = torch.arange(num_graphs, device=device).mul_(length)[:, None]
-    # Written in place: complete graphs are large, and a stack would copy them once more.
-    edge_index = torch.empty(2, num_graphs, len(src), dtype=torch.long, device=device)
-    torch.add(starts, src, out=edge_index[0])
-    torch.add(starts, dst, out=edge_index[1])
-    return edge_index.view(2, -1)
+    template = _template(spec, length, directed).to(device)
+    starts = torch.arange(0, num_graphs * length, length, device=device)
+    # One broadcast add: [2, 1, E] + [B, 1] -> [2, B, E], sequence-major like the nodes.
+    edge_index = torch.add(template[:, None, :], starts[:, None]).view(2, -1)
+    return _tag(edge_index, spec, num_graphs, length, directed)
 
 
 def uniform_edges(
@@ -100,11 +111,62 @@ def ragged_edges(spec: str, ptr: Tensor, lengths: Tensor, directed: bool = True)
     """``edge_index`` of sequences of different ``lengths`` laid out by ``ptr``."""
     if lengths.numel() == 0:
         return torch.empty(2, 0, dtype=torch.long, device=ptr.device)
-    src, dst = (t.to(ptr.device) for t in _template(spec, int(lengths.max()), directed))
+    template = _template(spec, int(lengths.max()), directed).to(ptr.device)
     # An edge of the longest sequence's template exists in graph b if both ends fit in it.
-    graph, edge = torch.nonzero(torch.maximum(src, dst)[None, :] < lengths[:, None], as_tuple=True)
-    start = ptr[graph]
-    return torch.stack([start + src[edge], start + dst[edge]])
+    graph, edge = torch.nonzero(template.amax(0)[None, :] < lengths[:, None], as_tuple=True)
+    return template[:, edge] + ptr[graph]
+
+
+def clear_caches() -> None:
+    """Forget every cached template and batch structure (the bench times cold builds)."""
+    from sgtk import views
+
+    _template.cache_clear()
+    _uniform_edges.cache_clear()
+    views.clear_caches()
+
+
+def complete_layout(batch: Batch, edge_index: Tensor) -> tuple[int, int] | None:
+    """``(B, T)`` when ``edge_index`` is the causal complete graph over ``batch``'s B sequences
+    of equal length T (T >= 2), else ``None``. Edges built here are recognised by their tag;
+    any other edge list of the right size is compared once, and the answer kept on it."""
+    length = getattr(batch, "seq_len", None)
+    if length is None or length < 2 or not isinstance(edge_index, Tensor):
+        return None
+    num_graphs = batch.num_graphs
+    want = ("complete", num_graphs, length, True)
+    tag = getattr(edge_index, _TAG, None)
+    if tag is None and edge_index.shape == (2, num_graphs * length * (length - 1) // 2):
+        canonical = uniform_edges("complete", num_graphs, length, True, edge_index.device)
+        n = num_graphs * length
+        same = torch.equal(
+            (edge_index[1] * n + edge_index[0]).sort().values,
+            (canonical[1] * n + canonical[0]).sort().values,
+        )
+        tag = want if same else ("other",)
+        setattr(edge_index, _TAG, tag)
+    return (num_graphs, length) if tag == want else None
+
+
+def sequence_graph_batch(
+    x: Tensor, spec: str, directed: bool = True, y: Tensor | None = None
+) -> Batch:
+    """Equal-length sequences ``x`` [B, T, ...] as a ``Batch`` over the ``spec`` graph: the
+    path view of :func:`sgtk.views.path_graph_batch` with ``spec``'s edges, built directly."""
+    from sgtk.views import uniform_nodes
+
+    num_graphs, length = x.shape[:2]
+    batch, ptr = uniform_nodes(num_graphs, length, x.device)
+    out = Batch(
+        x=x.reshape(num_graphs * length, *x.shape[2:]),
+        edge_index=uniform_edges(spec, num_graphs, length, directed, x.device),
+        batch=batch,
+        ptr=ptr,
+    )
+    out.seq_len = length
+    if y is not None:
+        out.y = y
+    return out
 
 
 def sequence_edges(batch: Batch, spec: str, directed: bool = True) -> Tensor:

@@ -16,21 +16,39 @@ from torch_geometric.utils import to_dense_batch
 
 
 @lru_cache(maxsize=64)
+def _uniform_nodes(num_graphs: int, length: int, device: torch.device) -> tuple[Tensor, Tensor]:
+    ptr = torch.arange(0, num_graphs * length + 1, length, device=device)
+    batch = torch.arange(num_graphs, device=device)[:, None].expand(num_graphs, length)
+    return batch.reshape(-1), ptr
+
+
+def uniform_nodes(
+    num_graphs: int, length: int, device: torch.device | str = "cpu"
+) -> tuple[Tensor, Tensor]:
+    """``(batch, ptr)`` of ``num_graphs`` sequences of ``length`` nodes (shared, read-only)."""
+    return _uniform_nodes(num_graphs, length, torch.device(device))
+
+
+@lru_cache(maxsize=64)
 def _uniform_structure(
     num_graphs: int, length: int, directed: bool, device: torch.device
 ) -> tuple[Tensor, Tensor, Tensor]:
     # Cached so that every step of a run shares one edge_index object: GCNLayer then reuses
     # its normalisation instead of recomputing it.
-    starts = torch.arange(num_graphs, device=device).mul_(length)
-    src = (starts[:, None] + torch.arange(length - 1, device=device)).reshape(-1)
-    dst = src + 1
+    batch, ptr = _uniform_nodes(num_graphs, length, device)
+    src = torch.arange(num_graphs * length, device=device).view(num_graphs, length)[:, :-1]
+    src = src.reshape(-1)
     if directed:
-        edge_index = torch.stack([src, dst])
+        edge_index = torch.stack([src, src + 1])
     else:
-        edge_index = torch.stack([torch.cat([src, dst]), torch.cat([dst, src])])
-    batch = torch.arange(num_graphs, device=device).repeat_interleave(length)
-    ptr = torch.arange(num_graphs + 1, device=device).mul_(length)
+        edge_index = torch.stack([torch.cat([src, src + 1]), torch.cat([src + 1, src])])
     return edge_index, batch, ptr
+
+
+def clear_caches() -> None:
+    """Forget the cached batch structures (the bench times cold builds)."""
+    _uniform_nodes.cache_clear()
+    _uniform_structure.cache_clear()
 
 
 def path_edge_index(

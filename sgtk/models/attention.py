@@ -5,14 +5,23 @@ decoder (Radford et al. 2018) written as a graph network; on any other graph it 
 attention over that graph's neighbours. Attention is PyG's ``TransformerConv`` (Shi et al.
 2021, "Masked label prediction"); positions enter as sinusoidal features added to the input
 (Vaswani et al. 2017), since attention alone cannot tell positions apart.
+
+On the complete causal graph over equal-length sequences, message passing would move T²/2
+messages per sequence; there the same weights run as one dense causal
+``F.scaled_dot_product_attention`` over ``[B, heads, T, C]`` instead (fused kernels on CPU
+and CUDA). The graph has no self-loops, so node t attends to nodes 0..t-1 and node 0 hears
+nothing: queries 1..T-1 attend causally to keys 0..T-2, and node 0's message is zero.
 """
 
 from __future__ import annotations
 
+import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 from torch_geometric.data import Batch
 from torch_geometric.nn import TransformerConv
 
+from sgtk.graphs import complete_layout
 from sgtk.nn import positional_encoding
 from sgtk.views import node_positions
 
@@ -45,9 +54,44 @@ class GraphTransformerBlock(nn.Module):
             nn.Linear(hidden, 4 * hidden), nn.GELU(), nn.Linear(4 * hidden, hidden)
         )
 
-    def forward(self, h: Tensor, edge_index: Tensor) -> Tensor:
-        h = h + self.proj(self.attn(self.norm1(h), edge_index))
+    def forward(
+        self, h: Tensor, edge_index: Tensor, dense: tuple[int, int] | None = None
+    ) -> Tensor:
+        """``dense=(B, T)``: ``edge_index`` is the complete causal graph over B sequences of T."""
+        x = self.norm1(h)
+        att = (
+            self.attn(x, edge_index)
+            if dense is None
+            else dense_causal_attention(self.attn, x, *dense)
+        )
+        h = h + self.proj(att)
         return h + self.ffn(self.norm2(h))
+
+
+def dense_causal_attention(
+    conv: TransformerConv, x: Tensor, num_graphs: int, length: int
+) -> Tensor:
+    """What ``conv(x, edge_index)`` gives on the complete causal graph, as dense attention."""
+    heads, c = conv.heads, conv.out_channels
+    # One GEMM for the three projections; the weights stay TransformerConv's own.
+    weight = torch.cat([conv.lin_query.weight, conv.lin_key.weight, conv.lin_value.weight])
+    bias = torch.cat([conv.lin_query.bias, conv.lin_key.bias, conv.lin_value.bias])
+    qkv = F.linear(x, weight, bias).view(num_graphs, length, 3, heads, c).permute(2, 0, 3, 1, 4)
+    q, k, v = qkv.unbind(0)  # each [B, heads, T, C]
+    out = F.scaled_dot_product_attention(
+        q[:, :, 1:],
+        k[:, :, :-1],
+        v[:, :, :-1],
+        dropout_p=conv.dropout if conv.training else 0.0,
+        is_causal=True,
+    )
+    out = F.pad(out, (0, 0, 1, 0))  # node 0 has no incoming edge: its message is zero
+    return out.transpose(1, 2).reshape(num_graphs * length, heads * c)
+
+
+def _dense_ok(conv: TransformerConv) -> bool:
+    # The dense path covers the configuration GraphTransformerBlock builds, nothing more.
+    return conv.concat and conv.lin_edge is None and conv.lin_beta is None and not conv.root_weight
 
 
 class GraphTransformer(nn.Module):
@@ -63,9 +107,18 @@ class GraphTransformer(nn.Module):
 
     def forward(self, batch: Batch, x: Tensor, edge_index: Tensor | None = None) -> Tensor:
         edge_index = batch.edge_index if edge_index is None else edge_index
-        h = self.inp(x) + positional_encoding(node_positions(batch), self.hidden).to(x.dtype)
+        dense = complete_layout(batch, edge_index)
+        if dense is not None and not all(_dense_ok(b.attn) for b in self.blocks):
+            dense = None
+        h = self.inp(x)
+        seq_len = getattr(batch, "seq_len", None)
+        if seq_len is not None:  # T positions' features broadcast over the batch
+            pe = positional_encoding(torch.arange(seq_len, device=h.device), self.hidden)
+            h = (h.view(-1, seq_len, self.hidden) + pe.to(x.dtype)).view(-1, self.hidden)
+        else:
+            h = h + positional_encoding(node_positions(batch), self.hidden).to(x.dtype)
         for block in self.blocks:
-            h = block(h, edge_index)
+            h = block(h, edge_index, dense)
         return self.norm(h)
 
 

@@ -1,8 +1,13 @@
+"""The hand-written GRU's two loops (C++ kernel, Python fallback) against nn.GRU."""
+
+import os
+
 import pytest
 import torch
 from torch import nn
 
 from sgtk.nn import GRU
+from tests.test_rnn_kernel import cells_loop, kernel_calls  # noqa: F401  (a fixture)
 
 
 def _pair(d=3, n=5):
@@ -10,6 +15,15 @@ def _pair(d=3, n=5):
     return ref, GRU.from_torch(ref)
 
 
+@pytest.mark.usefixtures("cells_loop")
+def test_fixture_runs_the_loop_it_names(monkeypatch):
+    loop = "python" if os.environ.get("SGTK_NO_EXT") == "1" else "cpp"
+    calls = kernel_calls(monkeypatch)
+    _pair()[1](torch.randn(2, 3, 3, dtype=torch.float64))[0].sum().backward()
+    assert calls == (["gru_forward", "gru_backward"] if loop == "cpp" else [])
+
+
+@pytest.mark.usefixtures("cells_loop")
 @pytest.mark.parametrize("with_h0", [False, True])
 def test_outputs_and_all_gradients_match_nn_gru_float64(with_h0):
     ref, ours = _pair()
@@ -32,6 +46,7 @@ def test_outputs_and_all_gradients_match_nn_gru_float64(with_h0):
         torch.testing.assert_close(a, b, atol=1e-5, rtol=0)
 
 
+@pytest.mark.usefixtures("cells_loop")
 def test_candidate_keeps_its_hidden_bias_inside_the_reset_gate():
     # With the reset gate near 0, b_hn must vanish from n: folding it into b_in would not.
     ref, ours = _pair(2, 3)
@@ -45,6 +60,7 @@ def test_candidate_keeps_its_hidden_bias_inside_the_reset_gate():
     torch.testing.assert_close(ours(x, h0)[0], ref(x, h0[None])[0], atol=1e-10, rtol=0)
 
 
+@pytest.mark.usefixtures("cells_loop")
 def test_loss_on_last_step_only_and_gradcheck():
     ref, ours = _pair(2, 3)
     x = torch.randn(3, 6, 2, dtype=torch.float64, requires_grad=True)
@@ -58,3 +74,11 @@ def test_loss_on_last_step_only_and_gradcheck():
 def test_from_torch_refuses_what_it_cannot_copy():
     with pytest.raises(ValueError):
         GRU.from_torch(nn.GRU(2, 3, num_layers=2))
+
+
+@pytest.mark.usefixtures("cells_loop")
+def test_float32_matches_nn_gru_with_saturated_gates():
+    ref = nn.GRU(3, 64, batch_first=True)
+    ours = GRU.from_torch(ref)
+    x = torch.randn(4, 50, 3) * 4
+    torch.testing.assert_close(ours(x)[0], ref(x)[0], atol=1e-5, rtol=0)

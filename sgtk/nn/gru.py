@@ -2,7 +2,7 @@ r"""A hand-written GRU (Cho et al. 2014) in ``nn.GRU``'s convention, one layer.
 
 Like the cells of :mod:`sgtk.nn.rnn`, the whole sequence runs inside one
 ``autograd.Function``: the backward pass walks back in time and takes the weight gradients as
-one GEMM over all steps.
+one GEMM over all steps. The time loops are in :mod:`sgtk.nn._cells` (C++ where it builds).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import math
 import torch
 from torch import Tensor, nn
 
+from sgtk.nn import _cells as cells
 from sgtk.nn.rnn import _flat, _full_precision
 
 
@@ -20,50 +21,15 @@ class _GRUFunction(torch.autograd.Function):
     def forward(ctx, x: Tensor, h0: Tensor, w_x: Tensor, w_h: Tensor, b_x: Tensor, b_h: Tensor):
         # x: [T, B, d] time-major; returns all hidden states [T, B, n].
         steps, batch = x.shape[:2]
-        n = h0.shape[-1]
-        xg = torch.addmm(b_x, _flat(x), w_x.t()).view(steps, batch, 3 * n)
-        w_h_t = w_h.t()
-        rz = torch.empty(steps, batch, 2 * n, dtype=xg.dtype, device=xg.device)
-        cand = torch.empty(steps, batch, n, dtype=xg.dtype, device=xg.device)
-        hn = torch.empty_like(cand)  # W_hn h + b_hn, kept for the gradient of r
-        hs = torch.empty(steps + 1, batch, n, dtype=xg.dtype, device=xg.device)
-        hs[0] = h0
-        for t in range(steps):
-            hg = torch.addmm(b_h, hs[t], w_h_t)
-            torch.add(xg[t, :, : 2 * n], hg[:, : 2 * n], out=rz[t]).sigmoid_()
-            r, z = rz[t, :, :n], rz[t, :, n:]
-            hn[t] = hg[:, 2 * n :]
-            # n = tanh(W_in x + b_in + r * (W_hn h + b_hn)); the hidden bias stays inside r.
-            torch.addcmul(xg[t, :, 2 * n :], r, hn[t], out=cand[t]).tanh_()
-            # h' = (1 - z) n + z h = n + z (h - n)
-            torch.addcmul(cand[t], z, hs[t] - cand[t], out=hs[t + 1])
+        xg = torch.addmm(b_x, _flat(x), w_x.t()).view(steps, batch, -1)
+        rz, cand, hn, hs = cells.gru_forward(xg, h0, w_h, b_h)
         ctx.save_for_backward(x, w_x, w_h, rz, cand, hn, hs)
         return hs[1:]
 
     @staticmethod
     def backward(ctx, grad_hs: Tensor):
         x, w_x, w_h, rz, cand, hn, hs = ctx.saved_tensors
-        steps = x.shape[0]
-        n = hs.shape[-1]
-        r, z = rz[..., :n], rz[..., n:]
-        # Factors that do not depend on the running dh, for all steps at once:
-        # d a_n = dh (1 - z)(1 - n^2); d a_z = dh (h_prev - n) z (1 - z); d a_r = d a_n hn r (1 - r)
-        to_cand = (1 - z) * (1 - cand * cand)
-        to_z = (hs[:-1] - cand) * z * (1 - z)
-        to_r = hn * r * (1 - r)
-        dhg = rz.new_empty(steps, rz.shape[1], 3 * n)  # grads of W_h h + b_h
-        dcand = torch.empty_like(cand)  # grad of W_in x + b_in + r * hn
-        dh = torch.zeros_like(hs[0])
-        has_grad = grad_hs.flatten(1).ne(0).any(1).tolist()
-        for t in range(steps - 1, -1, -1):
-            if has_grad[t]:
-                dh.add_(grad_hs[t])
-            torch.mul(dh, to_cand[t], out=dcand[t])
-            torch.mul(dcand[t], to_r[t], out=dhg[t, :, :n])
-            torch.mul(dh, to_z[t], out=dhg[t, :, n : 2 * n])
-            torch.mul(dcand[t], r[t], out=dhg[t, :, 2 * n :])
-            dh = torch.addmm(dh * z[t], dhg[t], w_h)
-        dxg = torch.cat([dhg[..., : 2 * n], dcand], -1)
+        dxg, dhg, dh = cells.gru_backward(grad_hs, rz, cand, hn, hs, w_h)
         dxg_flat, dhg_flat = _flat(dxg), _flat(dhg)
         grad_x = (dxg_flat @ w_x).view_as(x) if ctx.needs_input_grad[0] else None
         grad_w_x = (_flat(x).t() @ dxg_flat).t()  # skinny GEMMs are faster this way round

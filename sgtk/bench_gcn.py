@@ -178,5 +178,8 @@ def gcn_memory_row(s: Sizes, device: torch.device) -> Row:
     return make_row(name, peaks[0], peaks[1], "MiB", ref_name, 1.0)
 
 
-def gcn_rows(s: Sizes, device: torch.device) -> list[Row]:
-    return [*_gcn("path", s, device), *_gcn("random", s, device)]
+def gcn_rows(
+    s: Sizes, device: torch.device, kinds: tuple[str, ...] = ("path", "random")
+) -> list[Row]:
+    """The timed GCN rows: for each graph kind, ours against the three references."""
+    return [row for kind in kinds for row in _gcn(kind, s, device)]

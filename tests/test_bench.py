@@ -219,3 +219,28 @@ def test_recurrent_reference_does_its_work_once_a_call(tiny, monkeypatch, cell):
     assert per_call["ours"] and len(per_call["ours"]) == len(per_call["ref"])
     assert set(per_call["ours"]) == {(1, 0)}  # ours: one forward of ours, none of torch's
     assert set(per_call["ref"]) == {(0, 1)}  # the reference: one of torch's, none of ours
+
+
+def test_char_lm_sides_each_run_nn_lstm_once_a_step(tiny, monkeypatch):
+    """The Trainer's step and the plain loop both run the model's nn.LSTM once a call."""
+    from torch import nn
+
+    count = _count_forwards(monkeypatch, nn.LSTM)
+    per_call: dict[str, list[int]] = {"ours": [], "ref": []}
+    time_pair = bench_recurrent.time_pair
+
+    def watched(ours_fn, ref_fn, *args, **kwargs):
+        def watch(side, fn):
+            def run():
+                before = count[0]
+                fn()
+                per_call[side].append(count[0] - before)
+
+            return run
+
+        return time_pair(watch("ours", ours_fn), watch("ref", ref_fn), *args, **kwargs)
+
+    monkeypatch.setattr(bench_recurrent, "time_pair", watched)
+    check_row(bench_recurrent.char_lm_row(tiny, torch.device("cpu")))
+    assert per_call["ours"] and len(per_call["ours"]) == len(per_call["ref"])
+    assert set(per_call["ours"]) == set(per_call["ref"]) == {1}

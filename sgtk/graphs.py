@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+import numpy as np
 import torch
 from torch import Tensor
 from torch_geometric.data import Batch
@@ -67,11 +68,12 @@ def _template(spec: str, length: int, directed: bool) -> Tensor:
         # Every pair s < t, ordered by source: one call, no mask.
         template = torch.triu_indices(length, length, 1)
     else:
-        d = torch.tensor(offsets(spec, length), dtype=torch.long)
-        dst = torch.arange(length).expand(len(d), length)
+        # numpy: these few small ops cost a fraction of torch's per-call overhead.
+        d = np.asarray(offsets(spec, length), dtype=np.int64)
+        dst = np.broadcast_to(np.arange(length), (len(d), length))
         src = dst - d[:, None]
-        # Ordered by offset, then position; the negative sources of each offset are cut.
-        template = torch.stack([src, dst])[:, src >= 0]
+        keep = src >= 0  # ordered by offset, then position; negative sources cut
+        template = torch.from_numpy(np.stack([src[keep], dst[keep]]))
     if not directed:
         template = torch.cat([template, template.flip(0)], 1)
     return template

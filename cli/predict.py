@@ -34,6 +34,7 @@ def molecules(
 ) -> None:
     """Predict a molecular property in the target's units."""
     from sgtk.errors import SgtkError
+    from sgtk.export import check_out, model_folder
     from sgtk.predict import MoleculePredictor, predict_csv
     from sgtk.train.trainer import resolve_device
 
@@ -43,6 +44,8 @@ def molecules(
             raise SgtkError("pass either --smiles S [S ...] or --data FILE.csv --out PREDS.csv")
         if data is not None and out_file is None:
             raise SgtkError("--data needs --out PREDS.csv: where to write the predictions")
+        if data is not None:  # before the model is read: a refusal is the only line
+            check_out(out_file, [data], [model_folder(checkpoint)])
         predictor = MoleculePredictor(checkpoint, resolve_device(device))
         err.print(f"[dim]model: {predictor.source}[/]")
         if data is not None:

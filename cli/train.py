@@ -84,10 +84,10 @@ def palindrome(
 ) -> None:
     """Digit palindromes: predict the last digit from the first T-1, a pure memory task."""
     args = locals()
-    config = args["config"] = resume_config(config, out_dir, resume, "palindrome")
     from sgtk.tasks.palindrome import PalindromeConfig, PalindromeTask
 
     def go():
+        config = args["config"] = resume_config(args["config"], out_dir, resume, "palindrome")
         cfg = layered(
             PalindromeConfig,
             "task",
@@ -170,11 +170,11 @@ def text(
 ) -> None:
     """Character language model on a text file or a built-in corpus."""
     args = locals()
-    config = args["config"] = resume_config(config, out_dir, resume, "text")
     from sgtk.generate import parse_taus
     from sgtk.tasks.text import TextConfig, TextTask
 
     def go():
+        config = args["config"] = resume_config(args["config"], out_dir, resume, "text")
         cfg = layered(
             TextConfig,
             "task",
@@ -294,10 +294,10 @@ def molecules(
 ) -> None:
     """Molecular property regression on the graph or the SMILES string."""
     args = locals()
-    config = args["config"] = resume_config(config, out_dir, resume, "molecules")
     from sgtk.tasks.molecules import MoleculeConfig, MoleculeTask
 
     def go():
+        config = args["config"] = resume_config(args["config"], out_dir, resume, "molecules")
         cfg = layered(
             MoleculeConfig,
             "task",

@@ -122,28 +122,80 @@ def resume_config(
     config: Path | None, out_dir: Path | None, resume: bool, task: str
 ) -> Path | None:
     """Under ``--resume`` the run's own ``config.toml`` is the base layer, so a resumed run
-    keeps its task settings without the user repeating every flag."""
-    if resume and config is None and out_dir is not None:
-        if own_run_record(out_dir, task) is not None:
-            return Path(out_dir) / "config.toml"
+    keeps its task settings without the user repeating every flag. A missing ``config.toml``
+    is restored from the manifest first: its absence must not change the task."""
+    if not (resume and config is None and out_dir is not None):
+        return config
+    own = Path(out_dir) / "config.toml"
+    if not own.exists():
+        return config_from_manifest(Path(out_dir), task)
+    if own_run_record(out_dir, task) is not None:
+        return own
     return config
 
 
-def check_same_task(out_dir: Path | None, task_name: str, task_config: object) -> None:
-    """A resumed run may extend its budget, never change its task: one line if it would."""
-    import dataclasses
+def config_from_manifest(out_dir: Path, task: str) -> Path | None:
+    """The run's config rebuilt from ``manifest.json`` (its task config and the latest train
+    config) in a temporary file: nothing in the run folder is written before the resume's
+    checks pass (the Trainer then writes config.toml again)."""
+    import atexit
+    import tempfile
 
-    record = own_run_record(out_dir, task_name)
-    if record is None or not dataclasses.is_dataclass(task_config):
+    from sgtk.train.config import dumps_toml
+    from sgtk.train.run_dir import RunFolder
+
+    manifest = RunFolder(out_dir).read_manifest()
+    if manifest is None or manifest["task"] != task:
+        return None
+    resumes = manifest.get("resumes") or [{}]
+    train = resumes[-1].get("train_config") or manifest.get("train_config") or {}
+    record = {"run": {"task": task}, "task": manifest.get("task_config") or {}, "train": train}
+    fd, name = tempfile.mkstemp(prefix="sgtk-config-", suffix=".toml")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(dumps_toml(record))
+    atexit.register(Path(name).unlink, missing_ok=True)
+    return Path(name)
+
+
+def check_same_task(out_dir: Path | None, task_name: str, task_config: object) -> None:
+    """A resumed run may extend its budget, never change its task: one line if it would.
+    Checked against the manifest (else, for an older run, its config.toml) before the data
+    is read; the Trainer checks the data's fingerprint too."""
+    from sgtk.train.run_dir import RunFolder, as_plain, differences
+
+    if out_dir is None:
         return
-    saved = record.get("task", {})
-    now = dataclasses.asdict(task_config)  # type: ignore[arg-type]
-    changed = [k for k in saved if k in now and saved[k] != now[k]]
+    folder = RunFolder(out_dir)
+    if folder.read_manifest() is not None:
+        folder.check_same_run(task_name, task_config)
+        return
+    record = own_run_record(out_dir, task_name)
+    if record is None:
+        return
+    changed = differences(record.get("task", {}), as_plain(task_config))
     if changed:
-        diffs = ", ".join(f"{k} {saved[k]!r} -> {now[k]!r}" for k in changed)
         raise SgtkError(
-            f"--resume would change the run's task ({diffs}): drop those flags, or start a "
-            "new run with another --out"
+            f"--resume would change the run's task ({', '.join(changed)}): drop those flags, "
+            "or start a new run with another --out"
+        )
+
+
+def check_devices(devices: int, device: str | None) -> None:
+    """``--devices`` from 1 to the CPU count (the GPU count when training on CUDA)."""
+    if devices < 1:
+        raise SgtkError(f"--devices {devices} must be at least 1")
+    if devices == 1:
+        return
+    import torch
+
+    on_gpu = (device or "auto") in ("auto", "cuda") and torch.cuda.is_available()
+    most, what = (
+        (torch.cuda.device_count(), "CUDA GPU(s)") if on_gpu else (os.cpu_count() or 1, "CPU(s)")
+    )
+    if devices > most:
+        raise SgtkError(
+            f"--devices {devices} is more than this machine's {most} {what}: "
+            f"pass --devices {most} or fewer"
         )
 
 
@@ -174,8 +226,7 @@ def run(task_name: str, task_factory, args: dict, show: tuple[str, ...]) -> dict
 
     config, out_dir, devices = args["config"], args["out_dir"], args["devices"]
     train_flags = {k: args.get(k) for k in TRAIN_FLAGS} | {"compile": args["compile_"]}
-    if devices < 1:
-        raise SgtkError(f"--devices {devices} must be at least 1")
+    check_devices(devices, args.get("device"))
     if devices > 1 and "WORLD_SIZE" not in os.environ:
         launch_torchrun(devices)
     train_cfg = layered(TrainConfig, "train", task_name, config, train_flags)

@@ -121,12 +121,13 @@ def test_resume_with_another_model_size_is_one_line_and_writes_nothing(tmp_path)
     assert invoke(*PALINDROME, "--steps", 10, "--out", tmp_path).exit_code == 0
     r = invoke(*PALINDROME, "--hidden", 48, "--steps", 20, "--out", tmp_path, "--resume")
     assert_one_line_error(r, "--resume would change", "hidden")  # the CLI reads config.toml
-    # Without config.toml (an older run, a hand-edited folder) the checkpoint itself is
-    # checked against the model before anything is written.
+    # Without config.toml or manifest.json (a hand-edited folder) the checkpoint's own copy
+    # of the task config is checked before anything is written.
     (tmp_path / "config.toml").unlink()
+    (tmp_path / "manifest.json").unlink()
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
     r = invoke(*PALINDROME, "--hidden", 48, "--steps", 20, "--out", tmp_path, "--resume")
-    assert_one_line_error(r, "checkpoint.pt", "does not fit")
+    assert_one_line_error(r, "--resume would change", "hidden 32 -> 48")
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()} == before
 
 

@@ -130,7 +130,7 @@ def test_checkpoint_minutes_checkpoints_on_time_whatever_the_step_count(tmp_path
 
 
 def test_a_second_sigterm_during_the_checkpoint_write_does_not_tear_it(tmp_path, monkeypatch):
-    from sgtk.train import trainer as trainer_module
+    from sgtk.train import run_dir as trainer_module  # where checkpoint.pt is written
 
     real_save = trainer_module.save_checkpoint
 

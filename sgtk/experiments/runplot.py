@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +21,10 @@ def read_curves(run_dir: Path) -> dict[str, tuple[list[int], list[float]]]:
     path = Path(run_dir) / "metrics.jsonl"
     if not path.is_file():
         raise SgtkError(f"{run_dir} has no metrics.jsonl: point `plot run` at a run folder")
+    from sgtk.train.metrics import read_metrics  # bad lines skipped, as a resume does
+
     curves: dict[str, tuple[list[int], list[float]]] = {}
-    for line in path.read_text().splitlines():
-        if not line.strip():
-            continue
-        record = json.loads(line)
+    for record in read_metrics(path).records:
         if record.get("final"):
             continue
         for key, value in record.items():

@@ -115,6 +115,18 @@ def molecule_batch(
     return mols.sequence_batch(idx, y, variant, device=device)
 
 
+def dataset_fingerprint(ds: Any, config: MoleculeConfig) -> dict[str, Any]:
+    """The dataset's name, its source file's size and SHA-256, and the processed-cache key."""
+    from pathlib import Path
+
+    from sgtk.train.run_dir import file_fingerprint
+
+    name = "csv" if config.data else config.dataset
+    raw = getattr(ds, "raw_paths", None) or []
+    found = file_fingerprint(raw[0]) if raw else {}
+    return {"dataset": name, **found, "cache_key": Path(ds.processed_paths[0]).stem}
+
+
 class MoleculeTask(Task):
     """Regression on standardised targets; RMSE and MAE are reported in the original units."""
 
@@ -127,6 +139,7 @@ class MoleculeTask(Task):
         self.config = config
         variants = config.augment if config.model not in GRAPH_VIEW else 0
         self.delimiter, self.target_name = "n/a", config.target_col
+        self.data_fingerprint: dict[str, Any] = {"dataset": config.dataset, "given": "in memory"}
         if molecules is None:
             from sgtk.data.molecule_datasets import load_dataset
 
@@ -141,6 +154,7 @@ class MoleculeTask(Task):
                 drop_invalid=config.drop_invalid,
             )
             molecules, self.delimiter = ds.molecules(), ds.meta["delimiter"]
+            self.data_fingerprint = dataset_fingerprint(ds, config)
             self.target_name = ds.source.target_col
         self.mols = molecules
         if len(self.mols) < 10:
@@ -155,6 +169,9 @@ class MoleculeTask(Task):
         self.mean, self.std = y.mean(), y.std().clamp_min(1e-8)
         self._perm: Tensor | None = None
         self._cursor = 0
+
+    def fingerprint(self) -> dict[str, Any]:
+        return self.data_fingerprint
 
     def model_config(self) -> dict[str, Any]:
         """Everything predict needs besides the weights (kept in ``best.pt``)."""

@@ -78,6 +78,12 @@ class PalindromeTask(Task):
         self._eval: dict[tuple[str, int], Batch] = {}
         self.curriculum = config.make_curriculum()
 
+    def fingerprint(self) -> dict[str, Any]:
+        """Generated data: the generator's settings identify it."""
+        c = self.config
+        keys = ("length", "one_hot", "directed", "curriculum", "curriculum_threshold")
+        return {"generated": "palindrome", **{k: getattr(c, k) for k in keys}}
+
     def data_now(self) -> PalindromeData:
         """The data at the length trained now: the curriculum's, else the target."""
         length = self.curriculum.current if self.curriculum else self.config.length

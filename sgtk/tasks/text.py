@@ -36,6 +36,7 @@ from sgtk.models.charlm import CharLSTM, CharNet, State
 from sgtk.models.predictor import check_sizes
 from sgtk.models.registry import check_graph, models_for
 from sgtk.train import distributed as dist
+from sgtk.train.run_dir import text_fingerprint
 from sgtk.train.task import Task
 from sgtk.views import from_sequence, to_sequence
 
@@ -124,9 +125,12 @@ class TextTask(Task):
     def __init__(self, config: TextConfig, text: str | None = None):
         config.validate()
         self.config = config
+        source = Path(config.data).name if config.data else config.corpus
         if text is None:
             path = Path(config.data) if config.data else corpus_path(config.corpus, config.root)
             text = read_text(path)
+        # Of the text as read, not the file: a pipe cannot be read twice.
+        self.data_fingerprint = text_fingerprint(source, text)
         self.data = TextData(text, config.seq_length)
         self.vocab: Vocab = self.data.vocab
         self.counts = self.data.char_counts()
@@ -137,6 +141,9 @@ class TextTask(Task):
         self.train_state: State | None = None
         self.reset: Tensor | None = None
         self.saved_streams: dict[str, Any] = {}
+
+    def fingerprint(self) -> dict[str, Any]:
+        return self.data_fingerprint
 
     def model_config(self) -> dict[str, Any]:
         c = self.config

@@ -9,16 +9,34 @@ from typing import Any
 
 from sgtk.errors import SgtkError
 
+MAX_CONFIG_BYTES = 1 << 20  # a config is a few lines; this stops /dev/zero or a wrong file
+
 
 def read_toml(path: Path) -> dict[str, Any]:
-    from sgtk.data.io import check_readable  # a directory or an unreadable file: one line
-
-    path = check_readable(path, "--config")
+    """A TOML file, read once (a pipe cannot be read twice) and at most ``MAX_CONFIG_BYTES``."""
+    path = Path(path)
+    if path.is_dir():
+        raise SgtkError(f"--config {path} is a directory, not a file: pass the file inside it")
     try:
         with open(path, "rb") as f:
-            return tomllib.load(f)
+            data = f.read(MAX_CONFIG_BYTES + 1)
     except FileNotFoundError:
         raise SgtkError(f"config file {path} does not exist: check the --config path") from None
+    except OSError as e:
+        raise SgtkError(
+            f"--config {path} cannot be read ({e.strerror or e}): check its permissions"
+        ) from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise SgtkError(
+            f"config file {path} is larger than {MAX_CONFIG_BYTES:,} bytes: a config is a few "
+            "lines of TOML; check the --config path"
+        )
+    try:
+        return tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as e:
+        raise SgtkError(
+            f"config file {path} is not UTF-8 text (bad byte at offset {e.start}): fix it"
+        ) from None
     except tomllib.TOMLDecodeError as e:
         raise SgtkError(f"config file {path} is not valid TOML ({e}): fix it") from None
 

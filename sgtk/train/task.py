@@ -48,6 +48,14 @@ class Task(ABC):
         Default: none, for a task without a test split."""
         return {}
 
+    def fingerprint(self) -> dict[str, Any]:
+        """What identifies this task's input data, for the run's manifest: a resume refuses
+        a change. Default: the task config, for data generated from it; a task that reads
+        files returns their size and SHA-256 (see :mod:`sgtk.train.run_dir`)."""
+        from sgtk.train.run_dir import as_plain
+
+        return {"generated": self.name, **as_plain(getattr(self, "config", None) or {})}
+
     def check_memory(self, batch_size: int) -> None:
         """Refuse in one line, before anything is written, a run whose tensors cannot fit
         (see :mod:`sgtk.memory`). Called by the Trainer with the per-step batch size."""

@@ -12,6 +12,8 @@ from sgtk.errors import SgtkError
 from sgtk.train.loggers import parse_loggers
 from sgtk.train.optim import OPTIMIZERS, SCHEDULES
 
+MAX_SEED = 2**31
+
 
 @dataclass
 class TrainConfig:
@@ -56,8 +58,10 @@ class TrainConfig:
             raise SgtkError("--lr-decay must be > 0 and --lr-step >= 0 (0: no step decay)")
         if self.momentum < 0 or self.weight_decay < 0:
             raise SgtkError("--momentum and --weight-decay must be >= 0")
-        if not -(2**63) <= self.seed < 2**63:
-            raise SgtkError(f"--seed {self.seed} is out of range: use a 64-bit integer")
+        if not 0 <= self.seed < MAX_SEED:  # derived seeds (seed * 1000 + rank) stay in range
+            raise SgtkError(
+                f"--seed {self.seed} is out of range: use an integer from 0 to {MAX_SEED - 1}"
+            )
         if self.steps <= 0:
             raise SgtkError(f"--steps {self.steps} must be positive (try --steps 1000)")
         if self.batch_size <= 0:
@@ -91,9 +95,26 @@ def resolve_device(name: str) -> torch.device:
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise SgtkError("--device cuda asked for, but no CUDA GPU is visible: use --device cpu")
     try:
-        return torch.device(name)
+        device = torch.device(name)
     except RuntimeError:
         raise SgtkError(f"unknown device {name!r}: use auto, cpu, cuda or mps") from None
+    if device.type == "mps":
+        mps = getattr(torch.backends, "mps", None)
+        if mps is None or not mps.is_available():
+            raise SgtkError(
+                "--device mps asked for, but this machine has no Apple GPU: use --device cpu "
+                "or auto"
+            )
+    if device.type == "cuda" and device.index is not None:
+        count = torch.cuda.device_count()
+        if device.index >= count:
+            raise SgtkError(
+                f"--device {name}: this machine has {count} CUDA GPU(s) (cuda:0 to "
+                f"cuda:{count - 1}): pick one of those"
+            )
+    if device.type not in ("cpu", "cuda", "mps"):
+        raise SgtkError(f"unknown device {name!r}: use auto, cpu, cuda or mps")
+    return device
 
 
 def mixed_precision(device: torch.device, config: TrainConfig):

@@ -15,21 +15,16 @@ from torch import nn
 from sgtk.errors import SgtkError
 from sgtk.train import distributed as dist
 from sgtk.train.callbacks import Callback, emit
-from sgtk.train.checkpoint import (
-    fit_model_state,
-    load_checkpoint,
-    load_model_state,
-    load_optimizer_state,
-    save_checkpoint,
-)
+from sgtk.train.checkpoint import fit_model_state, load_optimizer_state
 from sgtk.train.config import run_record, write_toml
 from sgtk.train.lock import folder_lock
 from sgtk.train.loggers import check_logger, make_loggers
-from sgtk.train.metrics import MetricsLog
 from sgtk.train.optim import lr_factor, make_optimizer, set_lr
+from sgtk.train.run_dir import RunFolder, read_best
 from sgtk.train.signals import Interrupted, StopSignals
 from sgtk.train.task import Task
 from sgtk.train.train_config import TrainConfig, mixed_precision, resolve_device
+from sgtk.train.train_state import TrainState, check_optimizer
 
 __all__ = [
     "Callback",
@@ -57,6 +52,8 @@ class LoopState:
     sums: dict[str, float] = field(default_factory=dict)  # train statistics since the last eval
     count: int = 0
     stopped_by: str = "steps"
+    saved_step: int | None = None  # the step of checkpoint.pt on disk, for a divergence's line
+    best_step: int | None = None  # and of best.pt
     started: float = field(default_factory=time.perf_counter)
     last_checkpoint: float = field(default_factory=time.perf_counter)
 
@@ -96,6 +93,7 @@ class Trainer:
         check_logger(self.config.logger)
         self.run_dir = Path(self.run_dir)
         self.task.run_dir = self.run_dir  # where a task writes its own files (samples.md)
+        self.folder = RunFolder(self.run_dir)
         self.task.check_memory(self.config.batch_size)
         dist.init_from_env()
         self.device = dist.device_for_rank(resolve_device(self.config.device))
@@ -128,7 +126,7 @@ class Trainer:
             return self._finish(run)
 
     # ---- its parts ---------------------------------------------------------------------
-    def _restore(self, saved: dict[str, Any] | None) -> LoopState:
+    def _restore(self, saved: TrainState | None) -> LoopState:
         """Build the model and optimiser and load ``saved`` into them."""
         cfg = self.config
         torch.manual_seed(cfg.seed)
@@ -139,22 +137,29 @@ class Trainer:
         # Each rank draws its own data; the global batch is split between ranks.
         self.data_gen = torch.Generator().manual_seed(cfg.seed * 1000 + 17 + dist.rank())
         self.batch_size = max(cfg.batch_size // dist.world_size(), 1)
-        self.log = MetricsLog(self.run_dir / "metrics.jsonl")
+        self.log = self.folder.metrics
         run = LoopState()
         if saved is not None:
-            ckpt = self.run_dir / "checkpoint.pt"
-            fit_model_state(self.model, saved, ckpt)
-            load_optimizer_state(self.optimizer, saved["optimizer"], ckpt)
-            self.data_gen.set_state(saved["data_rng"][dist.rank()])
-            self.task.load_state_dict(saved["task_state"][dist.rank()])
-            torch.set_rng_state(saved["torch_rng"])
-            if torch.cuda.is_available() and "cuda_rng" in saved:
-                torch.cuda.set_rng_state_all(saved["cuda_rng"])
-            run.step, run.elapsed_before = saved["step"], saved["elapsed"]
-            run.best, run.best_val = saved["best"], saved.get("best_val", {})
+            ckpt = self.folder.checkpoint_path
+            fit_model_state(self.model, {"model": saved.model}, ckpt)
+            load_optimizer_state(self.optimizer, saved.optimizer, ckpt)
+            try:
+                self.data_gen.set_state(saved.data_rng[dist.rank()])
+                self.task.load_state_dict(saved.task_state[dist.rank()])
+                torch.set_rng_state(saved.torch_rng)
+            except (RuntimeError, TypeError, KeyError, ValueError) as e:
+                raise SgtkError(
+                    f"{ckpt} holds a generator or data position that does not fit ({e}): "
+                    "resume from an earlier copy, or start a new run"
+                ) from None
+            if torch.cuda.is_available() and saved.cuda_rng is not None:
+                torch.cuda.set_rng_state_all(saved.cuda_rng)
+            run.step, run.elapsed_before = saved.step, saved.elapsed
+            run.best, run.best_val = saved.best, saved.best_val
+            run.saved_step = saved.step
             # A checkpoint between evaluations (a signal, --checkpoint-minutes) carries the
             # train statistics gathered since the last one, so the next record is the same.
-            sums = saved.get("train_sums") or [[{}, 0]] * dist.world_size()
+            sums = saved.train_sums or [[{}, 0]] * dist.world_size()
             run.sums, run.count = sums[dist.rank()]
         self._hooks = list(self.callbacks)
         self.train_model = dist.wrap(self.model, self.device)
@@ -181,10 +186,7 @@ class Trainer:
         with self.autocast:
             loss, stats = self.task.loss(self.train_model, batch)
         if not torch.isfinite(loss):
-            raise TrainingDiverged(
-                f"loss became {loss.item()} at step {run.step + 1}: lower --lr or "
-                f"--max-norm; the last good checkpoint is kept in {self.run_dir}"
-            )
+            self._diverged(run, run.step + 1, f"the loss became {loss.item()}")
         self.optimizer.zero_grad(set_to_none=True)
         scaler = self.scaler
         if scaler is not None:
@@ -200,6 +202,8 @@ class Trainer:
         else:
             self.optimizer.step()
         run.step += 1
+        if not self._weights_finite():
+            self._diverged(run, run.step, "the update made some weights NaN or inf")
         stats = {"loss": loss.item(), **stats}
         for k, v in stats.items():
             run.sums[k] = run.sums.get(k, 0.0) + v
@@ -239,10 +243,15 @@ class Trainer:
         record = self._evaluation_record(run)
         run.sums, run.count = {}, 0
         value = record[self.task.metric]
-        if not math.isfinite(value):
-            raise TrainingDiverged(
-                f"{self.task.metric} became {value} at step {run.step}: lower --lr"
-            )
+        # Any non-finite val figure ends the run: a NaN val_loss beside a finite accuracy is
+        # a diverged model, never a better one.
+        bad = [
+            f"{k} became {v}"
+            for k, v in record.items()
+            if k.startswith("val_") and isinstance(v, float) and not math.isfinite(v)
+        ]
+        if bad:
+            self._diverged(run, run.step, ", ".join(bad))
         eligible = self.task.eligible(record)  # False at a curriculum's shorter lengths
         if eligible and self.task.better(value, run.best):
             run.best = value
@@ -255,7 +264,8 @@ class Trainer:
                     "metric": value,
                     "config": self.extra_config,
                 }
-                save_checkpoint(best, self.run_dir / "best.pt")
+                self.folder.save_best(best)
+            run.best_step = run.step
         if self.is_main:
             self.log.append(record)
         event = self.task.after_eval(record)
@@ -276,31 +286,33 @@ class Trainer:
         run.last_checkpoint = time.perf_counter()
         if not self.is_main:
             return
-        state = {
-            "task": self.task.name,
-            "model": self.model.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "data_rng": data_rng,
-            "torch_rng": torch.get_rng_state(),
-            "task_state": task_state,
-            "train_sums": train_sums,
-            "step": run.step,
-            "elapsed": run.elapsed(),
-            "best": run.best,
-            "best_val": run.best_val,
-        }
-        if torch.cuda.is_available():
-            state["cuda_rng"] = torch.cuda.get_rng_state_all()
-        save_checkpoint(state, self.run_dir / "checkpoint.pt")
+        state = TrainState(
+            task=self.task.name,
+            model=self.model.state_dict(),
+            optimizer=self.optimizer.state_dict(),
+            data_rng=data_rng,
+            torch_rng=torch.get_rng_state(),
+            task_state=task_state,
+            train_sums=train_sums,
+            step=run.step,
+            elapsed=run.elapsed(),
+            best=run.best,
+            best_val=run.best_val,
+            task_config=self._task_config(),
+            optimizer_kind=self.config.optimizer,
+            cuda_rng=torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
+        )
+        self.folder.save_state(state)
+        run.saved_step = run.step
         emit(self._hooks, "on_checkpoint", run.step)
 
     def _finish(self, run: LoopState) -> dict[str, Any]:
         """Report the test figures of the model in ``best.pt``, once, and log them last."""
         seconds = run.elapsed()
         dist.barrier()  # rank 0 has finished writing best.pt
-        best_path = self.run_dir / "best.pt"
+        best_path = self.folder.best_path
         if best_path.exists():
-            load_model_state(self.model, best_path, self.task.name, self.device)
+            fit_model_state(self.model, read_best(best_path, self.device), best_path)
         self.model.eval()
         with torch.no_grad():
             report = self.task.report(self.model, self.device)
@@ -319,24 +331,25 @@ class Trainer:
         return result
 
     # ---- helpers -----------------------------------------------------------------------
-    def _load_resume_state(self) -> dict[str, Any]:
-        ckpt_path = self.run_dir / "checkpoint.pt"
-        if not ckpt_path.exists():
+    def _load_resume_state(self) -> TrainState:
+        """The checkpoint, checked against this run before anything is written: the same task,
+        task config and data (the manifest), process count and optimiser family."""
+        state = self.folder.load_state(self.device)
+        ckpt = self.folder.checkpoint_path
+        if state.task != self.task.name:
             raise SgtkError(
-                f"--resume given, but {self.run_dir} has no checkpoint.pt: drop "
-                "--resume to start a new run, or point --out at an earlier run"
+                f"{ckpt} is a {state.task!r} checkpoint, not {self.task.name!r}: resume it "
+                f"with `sgtk train {state.task}`"
             )
-        state = load_checkpoint(ckpt_path, self.device)
-        if state.get("task") != self.task.name:
+        self.folder.check_same_run(
+            self.task.name, self._task_config(), self.task.fingerprint(), state
+        )
+        if len(state.data_rng) != dist.world_size():
             raise SgtkError(
-                f"{ckpt_path} is a {state.get('task')!r} checkpoint, not "
-                f"{self.task.name!r}: resume it with `sgtk train {state.get('task')}`"
-            )
-        if len(state["data_rng"]) != dist.world_size():
-            raise SgtkError(
-                f"{ckpt_path} was written by {len(state['data_rng'])} process(es); "
+                f"{ckpt} was written by {len(state.data_rng)} process(es); "
                 f"resume it with the same number (now {dist.world_size()})"
             )
+        check_optimizer(state, self.config.optimizer, ckpt)
         return state
 
     def _prepare_run_dir(self, run: LoopState, resume: bool) -> None:
@@ -353,10 +366,16 @@ class Trainer:
                 f"cannot write to output directory {self.run_dir} "
                 f"({e.strerror or e}): choose a writable --out"
             ) from None
-        if not resume and (self.run_dir / "checkpoint.pt").exists():
-            raise SgtkError(
-                f"{self.run_dir} already holds a run: pass --resume to continue "
-                "it, or choose another --out"
+        if resume:
+            self.folder.record_resume(self.command, run.step, self.config)
+        else:
+            self.folder.check_fresh()  # never overwrite a run, finished or not
+            self.folder.start(
+                self.task.name,
+                self._task_config(),
+                self.config,
+                self.task.fingerprint(),
+                self.command,
             )
         write_toml(
             self.run_dir / "config.toml",
@@ -364,14 +383,31 @@ class Trainer:
         )
         if resume:
             self.log.truncate_after(run.step)
-        else:  # a fresh run: nothing of an older one may leak in
-            self.log.path.unlink(missing_ok=True)
-            (self.run_dir / "best.pt").unlink(missing_ok=True)
         self._hooks += make_loggers(
             self.config.logger,
             self.run_dir,
             units=getattr(self.task, "units", None),
             title=f"{self.task.name} · {self.extra_config.get('model', '')}",
+        )
+
+    def _task_config(self) -> dict[str, Any]:
+        from sgtk.train.run_dir import as_plain
+
+        return as_plain(getattr(self.task, "config", None) or {})
+
+    def _weights_finite(self) -> bool:
+        params = [p.detach() for p in self.model.parameters()]
+        return not params or bool(torch.stack([torch.isfinite(p).all() for p in params]).all())
+
+    def _diverged(self, run: LoopState, step: int, what: str) -> None:
+        """End the run in one line: nothing of the diverged model is written, and the files
+        on disk are the last finite ones."""
+        kept = [f"checkpoint.pt of step {run.saved_step}"] if run.saved_step is not None else []
+        if run.best_step is not None or self.folder.best_path.exists():
+            kept.append("best.pt" + (f" of step {run.best_step}" if run.best_step else ""))
+        keeps = f"{self.run_dir} keeps the last finite " + (" and ".join(kept) or "files")
+        raise TrainingDiverged(
+            f"training diverged at step {step} ({what}): lower --lr or --max-norm; {keeps}"
         )
 
     def _reached(self, value: float, target: float) -> bool:

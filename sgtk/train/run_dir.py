@@ -1,0 +1,247 @@
+"""The run folder, the unit of trust: the one place that creates, checks, resumes and reads it.
+
+A run folder holds ``manifest.json`` (written once at the start: the resolved configs, a
+fingerprint of every input, the versions and the command line), ``config.toml``,
+``metrics.jsonl``, ``checkpoint.pt`` (a :class:`TrainState`) and ``best.pt``. A fresh run never
+replaces another run's files, a resume refuses changed data or a changed task, and no file
+written here ever holds non-finite weights.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import platform
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from sgtk.errors import SgtkError
+from sgtk.train.checkpoint import atomic_write_bytes, load_checkpoint, save_checkpoint
+from sgtk.train.finite import require_finite
+from sgtk.train.metrics import MetricsLog
+from sgtk.train.train_state import TrainState
+
+MANIFEST = "manifest.json"
+CHECKPOINT, BEST = "checkpoint.pt", "best.pt"
+# Files that mean "a run lives here": a fresh run refuses a folder holding any of them.
+ARTEFACTS = (
+    MANIFEST,
+    CHECKPOINT,
+    BEST,
+    "last.pt",
+    "metrics.jsonl",
+    "row.json",
+    "model.safetensors",
+)
+MAX_MANIFEST_BYTES = 4 << 20
+
+
+def file_fingerprint(path: Path | str) -> dict[str, Any]:
+    """Size and SHA-256 of a regular file, read in chunks (a pipe gets its name only)."""
+    path = Path(path)
+    if not path.is_file():
+        return {"file": path.name}
+    digest, size = hashlib.sha256(), 0
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+    return {"file": path.name, "size": size, "sha256": digest.hexdigest()}
+
+
+def text_fingerprint(name: str, text: str) -> dict[str, Any]:
+    """Size and SHA-256 of text as read (also right for a pipe, which cannot be read twice)."""
+    data = text.encode("utf-8")
+    return {"file": name, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+
+
+def versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    def installed(name: str) -> str:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return "not installed"
+
+    return {
+        "sgtk": installed("sgtk"),
+        "torch": torch.__version__,
+        "torch_geometric": installed("torch-geometric"),
+        "python": platform.python_version(),
+    }
+
+
+def as_plain(config: Any) -> dict[str, Any]:
+    """A task or train config as a plain dict (JSON types), for the manifest and checks."""
+    if dataclasses.is_dataclass(config) and not isinstance(config, type):
+        config = dataclasses.asdict(config)
+    return json.loads(json.dumps(dict(config or {}), default=str))
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    if isinstance(value, str) and len(value) == 64:  # a SHA-256: its head is enough
+        text = value[:8] + "…"
+    return text
+
+
+def differences(saved: dict[str, Any], now: dict[str, Any]) -> list[str]:
+    """``key old -> new`` for each key of ``saved`` that ``now`` holds with another value."""
+    return [
+        f"{k} {_short(saved[k])} -> {_short(now[k])}"
+        for k in saved
+        if k in now and saved[k] != now[k]
+    ]
+
+
+class RunFolder:
+    """One run folder; every read and write of its run files goes through here."""
+
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+        self.manifest_path = self.path / MANIFEST
+        self.checkpoint_path = self.path / CHECKPOINT
+        self.best_path = self.path / BEST
+        self.metrics = MetricsLog(self.path / "metrics.jsonl")
+
+    # ---- a fresh run ---------------------------------------------------------------------
+    def check_fresh(self) -> None:
+        """Refuse, in one line, a fresh run into a folder that holds any run's files."""
+        held = [name for name in ARTEFACTS if (self.path / name).exists()]
+        if held:
+            hint = "pass --resume to continue it, or " if CHECKPOINT in held else ""
+            raise SgtkError(
+                f"{self.path} already holds a run ({', '.join(held)}): {hint}choose another "
+                "--out; sgtk never overwrites a run"
+            )
+
+    def start(
+        self, task: str, task_config: Any, train_config: Any, fingerprint: dict, command: str
+    ) -> dict[str, Any]:
+        """Write the manifest of a fresh run (atomically) and return it."""
+        manifest = {
+            "format": 1,
+            "task": task,
+            "task_config": as_plain(task_config),
+            "train_config": as_plain(train_config),
+            "fingerprint": as_plain(fingerprint),
+            "versions": versions(),
+            "command": command,
+            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "resumes": [],
+        }
+        self._write_manifest(manifest)
+        return manifest
+
+    # ---- a resume ------------------------------------------------------------------------
+    def read_manifest(self) -> dict[str, Any] | None:
+        """The manifest, or None for a folder written before manifests; damage is one line."""
+        path = self.manifest_path
+        if not path.is_file():
+            return None
+        try:
+            with open(path, "rb") as f:
+                data = f.read(MAX_MANIFEST_BYTES + 1)
+            if len(data) > MAX_MANIFEST_BYTES:
+                raise ValueError(f"larger than {MAX_MANIFEST_BYTES} bytes")
+            manifest = json.loads(data)
+            if not isinstance(manifest, dict) or not isinstance(manifest.get("task"), str):
+                raise ValueError("not a manifest object")
+        except (OSError, ValueError) as e:
+            raise SgtkError(
+                f"{path} is damaged ({e}): restore it from a copy, or start a new run with "
+                "another --out"
+            ) from None
+        return manifest
+
+    def saved_task_config(self) -> dict[str, Any] | None:
+        manifest = self.read_manifest()
+        return manifest.get("task_config") if manifest else None
+
+    def check_same_run(
+        self,
+        task: str,
+        task_config: Any,
+        fingerprint: dict[str, Any] | None = None,
+        state: TrainState | None = None,
+    ) -> None:
+        """Refuse a resume that would change the task, its config or its data, naming what
+        changed. Without a manifest (an older run) the checkpoint's own task config is used."""
+        manifest = self.read_manifest()
+        saved_task = manifest["task"] if manifest else state.task if state else task
+        if saved_task != task:
+            raise SgtkError(
+                f"{self.path} holds a {saved_task!r} run, not {task!r}: resume it with "
+                f"`sgtk train {saved_task}`"
+            )
+        saved = manifest.get("task_config") if manifest else state.task_config if state else None
+        changed = differences(saved or {}, as_plain(task_config))
+        if changed:
+            raise SgtkError(
+                f"--resume would change the run's task ({', '.join(changed)}): drop those "
+                "flags, or start a new run with another --out"
+            )
+        if manifest is None or fingerprint is None:
+            return
+        then = manifest.get("fingerprint") or {}
+        changed = differences(then, as_plain(fingerprint))
+        if changed:
+            name = then.get("file") or then.get("dataset") or "the data"
+            raise SgtkError(
+                f"--resume: the data changed since this run started ({name}: "
+                f"{', '.join(changed)}): restore it, or start a new run with another --out"
+            )
+
+    def record_resume(self, command: str, step: int, train_config: Any) -> None:
+        """Add this resume (its command, step and train config) to the manifest."""
+        manifest = self.read_manifest()
+        if manifest is None:
+            return
+        manifest.setdefault("resumes", []).append(
+            {"command": command, "step": step, "train_config": as_plain(train_config)}
+        )
+        self._write_manifest(manifest)
+
+    def load_state(self, map_location: str | torch.device = "cpu") -> TrainState:
+        """``checkpoint.pt`` as a checked :class:`TrainState`."""
+        path = self.checkpoint_path
+        if not path.exists():
+            raise SgtkError(
+                f"--resume given, but {self.path} has no checkpoint.pt: drop --resume to start "
+                "a new run in another --out, or point --out at an earlier run"
+            )
+        return TrainState.from_dict(load_checkpoint(path, map_location), path)
+
+    # ---- writes --------------------------------------------------------------------------
+    def save_state(self, state: TrainState) -> None:
+        require_finite(state.model, self.checkpoint_path)
+        save_checkpoint(state.to_dict(), self.checkpoint_path)
+
+    def save_best(self, best: dict[str, Any]) -> None:
+        require_finite(best["model"], self.best_path)
+        save_checkpoint(best, self.best_path)
+
+    def _write_manifest(self, manifest: dict[str, Any]) -> None:
+        text = json.dumps(manifest, indent=1, sort_keys=False, allow_nan=False) + "\n"
+        atomic_write_bytes(self.manifest_path, text.encode())
+
+
+def read_best(path: Path | str, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    """A ``best.pt`` (or a run folder's), checked: it names its task and holds finite weights."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / BEST
+    best = load_checkpoint(path, map_location)
+    if not isinstance(best.get("task"), str) or not isinstance(best.get("model"), dict):
+        missing = "task" if not isinstance(best.get("task"), str) else "model"
+        raise SgtkError(
+            f"{path} lacks a valid {missing!r} key: it is damaged or not an sgtk checkpoint; "
+            "point at a best.pt that sgtk wrote"
+        )
+    require_finite(best["model"], path)
+    return best

@@ -22,6 +22,13 @@ from sgtk.errors import SgtkError
 from sgtk.experiments.budget import count_params, pick_lr, solve_hidden
 from sgtk.experiments.parallel import resolve_jobs, run_parallel
 from sgtk.experiments.sweep import Sweep, has_depth, load_shared, make_task, train_config
+from sgtk.experiments.sweep_files import (
+    check_resume,
+    read_curve,
+    read_row,
+    read_rows,
+    write_sweep_file,
+)
 from sgtk.train.callbacks import Patience
 from sgtk.train.checkpoint import atomic_write_bytes
 
@@ -201,7 +208,7 @@ class SweepRunner:
     def series(self, run: dict[str, Any]) -> list[str]:
         return self.sweep.series(run)
 
-    def execute(self, run: dict[str, Any]) -> dict[str, Any]:
+    def execute(self, run: dict[str, Any], callbacks: list | None = None) -> dict[str, Any]:
         """Train one run into its folder (resuming an interrupted one) and return its row."""
         run_dir = self.out_dir / "runs" / run["name"]
         hidden = self.hidden(run)
@@ -210,12 +217,12 @@ class SweepRunner:
         curve = CurveRecorder()
         resume = (run_dir / "checkpoint.pt").exists()
         if resume and (run_dir / "curve.json").exists():
-            curve.values = json.loads((run_dir / "curve.json").read_text())
+            curve.values = read_curve(run_dir / "curve.json")
         short = self.sweep.unreachable_steps
         steps = min(short, self.sweep.steps) if short and cannot_reach(task) else None
         try:
             result = train_run(
-                self.sweep, run, task, lr, run_dir, steps, callbacks=[curve], resume=resume
+                self.sweep, run, task, lr, run_dir, steps, [curve, *(callbacks or [])], resume
             )
         except KeyboardInterrupt:  # the checkpoint is written; keep the curve up to it
             atomic_write_bytes(run_dir / "curve.json", json.dumps(curve.values).encode())
@@ -270,20 +277,6 @@ def report_last_step(task: Any, run_dir: Path) -> dict[str, Any]:
     return {**report, "selected": "last step"}
 
 
-def read_rows(out_dirs: list[Path]) -> tuple[list[dict[str, Any]], dict[str, list[float]]]:
-    """The finished runs' rows and curves under each ``DIR/runs``, deduplicated by name."""
-    rows: dict[str, dict[str, Any]] = {}
-    curves: dict[str, list[float]] = {}
-    for d in out_dirs:
-        for done in sorted(Path(d).glob("runs/*/row.json")):
-            row = json.loads(done.read_text())
-            rows.setdefault(row["name"], row)
-            curve = done.parent / "curve.json"
-            if curve.exists():
-                curves.setdefault(row["name"], json.loads(curve.read_text()))
-    return list(rows.values()), curves
-
-
 def write_results(rows: list[dict[str, Any]], out_dir: Path) -> None:
     """``results.json`` (a list of rows) and ``results.csv``, each written atomically."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -296,23 +289,16 @@ def write_results(rows: list[dict[str, Any]], out_dir: Path) -> None:
 
 
 def check_out_dir(sweep: Sweep, out_dir: Path, resume: bool) -> None:
-    """A folder with runs is only continued with --resume, and only with the same settings."""
-    settings_file = out_dir / "sweep.json"
+    """A folder with runs is only continued with --resume, only with the same settings, and
+    only when its finished runs' files can be read (checked here, before anything is written)."""
     if (out_dir / "runs").exists() and any((out_dir / "runs").iterdir()):
         if not resume:
             raise SgtkError(
                 f"{out_dir} already holds a sweep: pass --resume to finish it, or choose "
                 "another --out"
             )
-        if settings_file.exists() and json.loads(settings_file.read_text()) != _settings(sweep):
-            raise SgtkError(
-                f"{out_dir} holds a sweep with other settings (see its sweep.json): "
-                "resume with the same flags, or choose another --out"
-            )
-
-
-def _settings(sweep: Sweep) -> dict[str, Any]:
-    return json.loads(json.dumps(sweep.settings()))
+        check_resume(sweep, out_dir)
+        read_rows([out_dir])
 
 
 def prepare(sweep: Sweep, out_dir: Path, resume: bool = False) -> SweepRunner:
@@ -352,7 +338,7 @@ def threads(n: int) -> Iterator[None]:
 def _run_all(runner: SweepRunner, on_run) -> tuple[list[dict[str, Any]], dict[str, list[float]]]:
     sweep, out_dir = runner.sweep, runner.out_dir
     out_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(out_dir / "sweep.json", json.dumps(_settings(sweep), indent=1).encode())
+    write_sweep_file(sweep, out_dir)
     runs = sweep.runs()
     order = {run["name"]: i for i, run in enumerate(runs)}
     rows: list[dict[str, Any]] = []
@@ -363,7 +349,7 @@ def _run_all(runner: SweepRunner, on_run) -> tuple[list[dict[str, Any]], dict[st
         rows.append(row)
         rows.sort(key=lambda r: order.get(r["name"], len(order)))  # sweep order, whoever ran it
         curve = out_dir / "runs" / run["name"] / "curve.json"
-        curves[run["name"]] = json.loads(curve.read_text()) if curve.exists() else []
+        curves[run["name"]] = read_curve(curve) if curve.exists() else []
         write_results(rows, out_dir)
         if on_run is not None:
             on_run(len(rows), len(runs), row, skipped)
@@ -372,7 +358,7 @@ def _run_all(runner: SweepRunner, on_run) -> tuple[list[dict[str, Any]], dict[st
     for run in runs:
         done = out_dir / "runs" / run["name"] / "row.json"
         if done.exists():
-            keep(run, json.loads(done.read_text()), True)
+            keep(run, read_row(done), True)
         else:
             todo.append(run)
     jobs = min(resolve_jobs(sweep.jobs), len(todo))

@@ -12,6 +12,7 @@ from typing import Any
 
 from sgtk.experiments.compare import read_rows, write_results
 from sgtk.experiments.stats import budget_table, markdown, result_table
+from sgtk.experiments.sweep_files import check_same_sweep
 from sgtk.train.checkpoint import atomic_write_bytes
 
 
@@ -50,7 +51,10 @@ def finish(task: str, rows: list[dict[str, Any]], curves: dict, out_dir: Path) -
 
 
 def merge(dirs: list[Path], out_dir: Path) -> list[Outcome]:
-    """Rebuild results, tables and plots from the run folders of several sweeps (shards).
+    """Rebuild results, tables and plots from the run folders of several shards of a sweep.
+
+    Shards of different sweeps (their sweep.json differs), and one run found twice with
+    different results, are refused in one line: a merged table mixes nothing.
 
     One task goes straight into ``out_dir``; several go into ``out_dir/<task>`` with a report.
     """
@@ -61,6 +65,7 @@ def merge(dirs: list[Path], out_dir: Path) -> list[Outcome]:
         raise SgtkError(
             f"{', '.join(missing)} holds no runs/ folder: point merge at compare --out folders"
         )
+    check_same_sweep([Path(d) for d in dirs])  # before a row is read: one sweep, or nothing
     rows, curves = read_rows([Path(d) for d in dirs])
     if not rows:
         raise SgtkError("no finished runs (runs/*/row.json) in those folders: nothing to merge")

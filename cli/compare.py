@@ -164,7 +164,11 @@ def _run_one(runner):
             done = " (finished before)" if skipped else ""
             progress.update(bar, completed=i, last=f"{row['name']}: {shown}{done}")
 
-        rows, curves = run_sweep(runner, on_run=on_run)
+        try:
+            rows, curves = run_sweep(runner, on_run=on_run)
+        except BaseException:  # a stop or an error is one line: the bar leaves no other
+            progress.live.transient = True
+            raise
     outcome = finish(sweep.task, rows, curves, where)
     _render(outcome)
     return outcome

@@ -30,7 +30,12 @@ def graph_build_row(spec: str, s: Sizes, device: torch.device) -> Row:
 
     def ours():
         graphs.clear_caches()  # the cost of the first step of a new shape
-        return graphs.sequence_graph_batch(x, spec)
+        built = graphs.sequence_graph_batch(x, spec)
+        # Dropped with the result, as the reference's batch is: the cache would otherwise keep
+        # a 4 MB edge list (complete graph) alive across the reference's run, which pushes the
+        # next one out of the malloc heap into fresh page-faulting memory (measured ~10x).
+        graphs.clear_caches()
+        return built
 
     def ref():
         return Batch.from_data_list([Data(x=x[i], edge_index=one) for i in range(s.batch)])
@@ -38,6 +43,7 @@ def graph_build_row(spec: str, s: Sizes, device: torch.device) -> Row:
     built, want = ours(), ref()
     for key in ("x", "edge_index", "batch", "ptr"):
         assert torch.equal(built[key], want[key]), key
+    del built, want  # nor may these stay alive while timing, for the same reason
     a, b = time_pair(ours, ref, device, s.repeats * 5)
     name = f"{spec} graph Batch {s.batch}x T={steps}, cold caches"
     return make_row(name, a * 1e3, b * 1e3, "ms", "Batch.from_data_list", 1 / 20)

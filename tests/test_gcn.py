@@ -349,3 +349,45 @@ def test_init_is_one_glorot_draw_so_seeded_runs_do_not_move():
     w = torch.nn.init.xavier_uniform_(torch.empty(16, 8))  # GCNConv's glorot, nothing else
     assert torch.equal(layer.lin.weight, w) and torch.equal(torch.rand(1), after)
     assert not layer.bias.any()
+
+
+# ---- the one-node path-graph layer (sgtk.nn.gcn_path) -----------------------------------
+@pytest.mark.parametrize("fin,fout", SIZES + [(16, 1)])
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("x_grad", [True, False])
+def test_path_graph_layer_is_one_autograd_node_equal_to_gcnconv(fin, fout, bias, x_grad):
+    layer, conv = _pair(fin, fout, bias=bias)
+    x = torch.randn(9, fin, dtype=torch.double, requires_grad=x_grad)
+    ei = path_edge_index(1, 9)
+    assert type(layer(x, ei).grad_fn).__name__ == "PathConvBackward"
+    _check(layer, conv, x, (ei,))
+    # A gradient that is not contiguous, as .sum() hands back (an expanded scalar).
+    ours = torch.autograd.grad(layer(x, ei).sum(), layer.lin.weight)
+    torch.testing.assert_close(ours, torch.autograd.grad(conv(x, ei).sum(), conv.lin.weight))
+
+
+def test_path_graph_layer_falls_back_where_it_does_not_serve():
+    layer, conv = _pair(4, 6)
+    ei = path_edge_index(1, 5)
+    x = _x(2, 5, 4)  # one graph under batched features
+    batched = layer(x, ei)
+    assert type(batched.grad_fn).__name__ != "PathConvBackward"
+    assert torch.allclose(batched, conv(x, ei), atol=1e-5)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        half = layer.float()(torch.randn(5, 4), ei)
+    assert type(half.grad_fn).__name__ != "PathConvBackward"
+
+
+def test_large_outputs_are_advised_huge_pages_small_ones_not(monkeypatch):
+    from sgtk.nn import gcn_path
+
+    calls = []
+    monkeypatch.setattr(gcn_path, "_madvise", lambda: lambda *a: calls.append(a) or 0)
+    like = torch.zeros(1)
+    big = gcn_path.empty_rows(1 << 20, 4, like)  # 16 MiB
+    (start, length, advice), *_ = calls
+    assert advice == gcn_path._MADV_HUGEPAGE and start % gcn_path._HUGE_PAGE == 0
+    assert length % gcn_path._HUGE_PAGE == 0 and length >= 14 << 20
+    assert big.data_ptr() <= start and start + length <= big.data_ptr() + (16 << 20)
+    gcn_path.empty_rows(100, 4, like)
+    assert len(calls) == 1

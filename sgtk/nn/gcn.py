@@ -10,6 +10,7 @@ from torch import Tensor, nn
 
 from sgtk.errors import SgtkError
 from sgtk.nn.gcn_graph import as_edges, gcn_norm
+from sgtk.nn.gcn_path import PathConv
 
 if TYPE_CHECKING:
     from torch_geometric.nn import GCNConv
@@ -218,6 +219,17 @@ class GCNLayer(nn.Module):
         w = self.lin.weight
         return torch.sparse.mm(x, w.t()) if x.is_sparse else x @ w.t()
 
+    def _fused(self, x: Tensor) -> bool:
+        """Whether the one-node path-graph layer (:class:`PathConv`) serves ``x``: a single
+        graph's dense [N, F] features in the weights' full-precision dtype, no autocast."""
+        return (
+            x.dim() == 2
+            and x.layout == torch.strided
+            and x.dtype in (torch.float32, torch.float64)
+            and x.dtype == self.lin.weight.dtype
+            and not torch.is_autocast_enabled(x.device.type)
+        )
+
     def forward(self, x: Tensor, edge_index, edge_weight: Tensor | None = None) -> Tensor:
         """``x`` [N, F] or [..., N, F]; ``edge_index`` [2, E], a torch.sparse ``adj_t`` or a
         ``SparseTensor``; ``edge_weight`` [E] only with ``edge_index``."""
@@ -233,6 +245,8 @@ class GCNLayer(nn.Module):
             out = _gather_scatter(h, row, col, norm.to(h.dtype))
         else:
             op = self._adjacency(edge_index, edge_weight, num_nodes, dtype)
+            if op.tridiagonal and self._fused(x):
+                return PathConv.apply(x, self.lin.weight, self.bias, op.bands, op.bands_t)
             if self.in_channels < self.out_channels and not x.is_sparse:
                 out = op.propagate(x) @ self.lin.weight.t()
             else:

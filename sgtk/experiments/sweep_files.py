@@ -30,6 +30,7 @@ def _fix_row(path: Path) -> str:
 
 def read_json(path: Path, what: str, fix: str) -> Any:
     """``path`` parsed, or one line naming it and ``fix``. ``what``: row, curve or sweep."""
+    why: str | None
     try:
         value = json.loads(Path(path).read_text(encoding="utf-8"))
     except UnicodeDecodeError:

@@ -12,6 +12,9 @@ extensions dir (``TORCH_EXTENSIONS_DIR``, by default ``~/.cache/torch_extensions
 processes load the cached library in well under a second. Where there is no compiler or the
 build fails, or with ``SGTK_NO_EXT=1``, :func:`lstm_kernel` returns ``None`` and the LSTM runs
 its Python loop, which computes the same maths.
+
+torch guards the build folder with a lock file that a killed build leaves behind and waits on
+forever; :mod:`sgtk.nn._build_turn` takes a stale one over and bounds the wait.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from pathlib import Path
 
 import torch
 from torch import Tensor
+
+from sgtk.nn._build_turn import release, take_turn
 
 log = logging.getLogger(__name__)
 _SOURCE = Path(__file__).with_suffix(".cpp")
@@ -80,11 +85,22 @@ def _build() -> object | None:
     # -fno-trapping-math lets gcc vectorise the clamps in exp_fast; it changes no result.
     flags = ["-O3", "-fno-trapping-math", *_ARCH_FLAGS.get(cap, [])]
     start = time.perf_counter()
+    name = f"sgtk_lstm_{cap.lower()}"
+    try:
+        from torch.utils.cpp_extension import _get_build_directory
+
+        turn, why_not = take_turn(Path(_get_build_directory(name, verbose=False)))
+    except OSError as exc:  # an unwritable extensions folder: torch could not build there
+        turn, why_not = None, f"no C++ LSTM kernel ({exc})"
+    if why_not is not None:
+        log.warning("sgtk: %s; using the Python loop (same results)", why_not)
+        _state["seconds"] = time.perf_counter() - start
+        return None
     log.info("building the C++ LSTM kernel (once per machine, about a minute)")
     try:
         # A TORCH_LIBRARY op, not a pybind11 module: no pybind11 headers to compile.
         load(
-            name=f"sgtk_lstm_{cap.lower()}",
+            name=name,
             sources=[str(_SOURCE)],
             extra_cflags=flags,
             is_python_module=False,
@@ -99,6 +115,8 @@ def _build() -> object | None:
             first,
         )
         module = None
+    finally:
+        release(turn)
     _state["seconds"] = time.perf_counter() - start
     return module
 

@@ -1,4 +1,4 @@
-"""Shared CLI plumbing: config layering, one-line errors, consoles and the progress bar."""
+"""Shared CLI plumbing: config layering, one-line errors, consoles, JSON and summary tables."""
 
 from __future__ import annotations
 
@@ -13,11 +13,9 @@ from typing import Any, NoReturn
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from sgtk.errors import SgtkError
-from sgtk.train.callbacks import Callback
 from sgtk.train.config import checked_values, default_config, read_config_file
 from sgtk.train.signals import Interrupted
 
@@ -91,66 +89,3 @@ def summary_table(title: str, rows: dict[str, Any]) -> Table:
     for k, v in rows.items():
         table.add_row(k, f"{v:.4f}" if isinstance(v, float) else str(v))
     return table
-
-
-class RichProgress(Callback):
-    """The Trainer's progress bar: step, loss, the task's statistics, steps/s and ETA.
-
-    Under ``--max-time`` (``max_time``) the bar's total and ETA are seconds, not steps.
-    """
-
-    def __init__(
-        self,
-        title: str,
-        show: tuple[str, ...] = ("loss",),
-        enabled: bool = True,
-        max_time: float | None = None,
-    ):
-        self.title, self.show, self.max_time = title, show, max_time
-        count = "step {task.fields[step]}  {task.completed:.0f}/{task.total:.0f} s"
-        self.progress = Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            TextColumn(count if max_time else "{task.completed}/{task.total}"),
-            TextColumn("{task.fields[stats]}"),
-            TextColumn("{task.fields[rate]}"),
-            TimeRemainingColumn(),
-            console=err,
-            transient=False,
-            disable=not enabled,
-        )
-        self.last: dict[str, float] = {}
-        self.evals: dict[str, Any] = {}
-
-    def on_start(self, total_steps: int, start_step: int) -> None:
-        self.t0, self.start = time.perf_counter(), start_step
-        self.progress.start()
-        self.task = self.progress.add_task(
-            self.title,
-            total=self.max_time or total_steps,
-            completed=0 if self.max_time else start_step,
-            step=start_step,
-            stats="",
-            rate="",
-        )
-
-    def on_step(self, step: int, logs: dict[str, float]) -> None:
-        # Smooth the noisy per-batch figures.
-        for k, v in logs.items():
-            self.last[k] = v if k not in self.last else 0.9 * self.last[k] + 0.1 * v
-        rate = (step - self.start) / max(time.perf_counter() - self.t0, 1e-9)
-        stats = "  ".join(f"{k} {self.last[k]:.3f}" for k in self.show if k in self.last)
-        stats += "".join(f"  [cyan]eval {k} {v:.3f}[/]" for k, v in self.evals.items())
-        # The Trainer's elapsed time counts earlier processes of a resumed run too.
-        done = min(logs.get("elapsed", 0.0), self.max_time) if self.max_time else step
-        self.progress.update(
-            self.task, completed=done, step=step, stats=stats, rate=f"{rate:.0f} it/s"
-        )
-
-    def on_eval(self, step: int, record: dict[str, Any]) -> None:
-        self.evals = {
-            k: v for k, v in record.items() if k.startswith("val_") and isinstance(v, float)
-        }
-
-    def stop(self) -> None:
-        self.progress.stop()

@@ -10,14 +10,9 @@ from pathlib import Path
 import typer
 
 from sgtk.errors import SgtkError
-from sgtk_cli.common import (
-    RichProgress,
-    default_run_dir,
-    layered,
-    out,
-    print_json,
-    summary_table,
-)
+from sgtk_cli.common import default_run_dir, err, layered, out, print_json, summary_table
+from sgtk_cli.progress import RichProgress, progress_for
+from sgtk_cli.tables import show_table
 
 # Options shared by every task; None means "take it from the config".
 Steps = typer.Option(None, "--steps", help="Training steps.")
@@ -240,25 +235,26 @@ def run(task_name: str, task_factory, args: dict, show: tuple[str, ...]) -> dict
     model = extra.get("model", "")
     run_dir = out_dir or default_run_dir(task_name, model)
     is_main = int(os.environ.get("RANK", "0")) == 0
-    progress = RichProgress(
-        f"{task_name} {model}", show=show, enabled=is_main, max_time=train_cfg.max_time
-    )
+    # A redrawn bar on a terminal; plain lines in a log or a pipe; nothing on other ranks.
+    progress = progress_for(f"{task_name} {model}", err, show, train_cfg.max_time)
     trainer = Trainer(
         task,
         train_cfg,
         run_dir,
         extra_config=extra,
-        callbacks=[progress],
+        callbacks=[progress] if is_main else [],
         command=command_line(args["ctx"]),
+        progress=is_main,
     )
     try:
         result = trainer.fit(resume=args["resume"])
     finally:
-        progress.stop()
+        if isinstance(progress, RichProgress):
+            progress.stop()
     if not is_main:
         return result
     if args["as_json"]:
         print_json(result)
     else:
-        out.print(summary_table(f"{task_name} · {model}", result))
+        show_table(summary_table(f"{task_name} · {model}", result), out)
     return result

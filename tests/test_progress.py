@@ -62,3 +62,18 @@ def test_without_a_terminal_the_display_is_plain_lines():
 
 def test_clock():
     assert (clock(75), clock(3725)) == ("1:15", "1:02:05")
+
+
+def test_train_in_a_pipe_prints_a_plain_line_at_every_evaluation(tmp_path):
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "sgtk", "train", "palindrome", "--model", "rnn", "--length", "5",
+         "--steps", "6", "--eval-every", "2", "--out", str(tmp_path / "run")],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    steps = [line.split(" · ")[0] for line in done.stderr.splitlines() if " step " in line]
+    assert steps == [f"palindrome rnn step {s}/6 ({100 * s / 6:.0f} %)" for s in (2, 4, 6)], steps
+    assert (tmp_path / "run" / "curves.png").is_file()

@@ -216,14 +216,33 @@ def test_tensorboard_logger_writes_the_val_curve_and_the_test_figures(tmp_path):
 
 
 def test_the_progress_bar_follows_time_under_max_time():
-    from sgtk_cli.common import RichProgress
+    import io
 
-    by_time = RichProgress("t", enabled=False, max_time=10.0)
+    from rich.console import Console
+
+    from sgtk_cli.progress import RichProgress
+
+    console = Console(file=io.StringIO(), force_terminal=True)
+    by_time = RichProgress("t", console, max_time=10.0)
     by_time.on_start(total_steps=100000, start_step=0)
     by_time.on_step(5, {"loss": 1.0, "elapsed": 4.0})
     bar = by_time.progress.tasks[0]
-    assert (bar.total, bar.completed, bar.fields["step"]) == (10.0, 4.0, 5)
-    by_steps = RichProgress("s", enabled=False)
+    assert (bar.total, bar.completed, by_time.step) == (10.0, 4.0, 5)
+    by_steps = RichProgress("s", console)
     by_steps.on_start(total_steps=100, start_step=0)
     by_steps.on_step(5, {"loss": 1.0, "elapsed": 4.0})
     assert (by_steps.progress.tasks[0].total, by_steps.progress.tasks[0].completed) == (100, 5)
+    by_time.stop()
+    by_steps.stop()
+
+
+def test_a_trainer_from_python_shows_plain_progress_unless_told_not_to(tmp_path, capsys):
+    _fit(tmp_path / "a")
+    lines = capsys.readouterr().err.splitlines()
+    assert [line.split(" · ")[0] for line in lines if " step " in line] == [
+        "toy step 10/40 (25 %)", "toy step 20/40 (50 %)", "toy step 30/40 (75 %)",
+        "toy step 40/40 (100 %)",
+    ]  # fmt: skip
+    config = TrainConfig(steps=40, eval_every=10, lr=0.05)
+    Trainer(ToyTask(), config, tmp_path / "b", progress=False).fit()
+    assert " step " not in capsys.readouterr().err

@@ -20,6 +20,7 @@ from sgtk.train.config import run_record, write_toml
 from sgtk.train.lock import folder_lock
 from sgtk.train.loggers import check_logger, make_loggers
 from sgtk.train.optim import lr_factor, make_optimizer, set_lr
+from sgtk.train.progress import PlainProgress, ProgressState
 from sgtk.train.run_dir import RunFolder, read_best
 from sgtk.train.signals import Interrupted, StopSignals
 from sgtk.train.task import Task
@@ -76,6 +77,9 @@ class Trainer:
     extra_config: dict[str, Any] = field(default_factory=dict)
     callbacks: list[Callback] = field(default_factory=list)
     command: str = ""  # the command line that started the run, for config.toml
+    # Plain progress lines on stderr (each evaluation, every 30 s) unless a callback shows
+    # progress already (the CLI's bar) or this is False.
+    progress: bool = True
     stop_reason: str | None = field(default=None, init=False)  # see request_stop
 
     def request_stop(self, reason: str) -> None:
@@ -162,6 +166,10 @@ class Trainer:
             sums = saved.train_sums or [[{}, 0]] * dist.world_size()
             run.sums, run.count = sums[dist.rank()]
         self._hooks = list(self.callbacks)
+        shown = any(isinstance(c, ProgressState) for c in self._hooks)
+        if self.progress and self.is_main and not shown:
+            title = f"{self.task.name} {self.extra_config.get('model', '')}".strip()
+            self._hooks.append(PlainProgress(title, max_time=cfg.max_time))
         self.train_model = dist.wrap(self.model, self.device)
         if cfg.compile:
             # torch.compile(module) is an OptimizedModule (an nn.Module); its stub says Callable.

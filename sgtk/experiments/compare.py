@@ -216,6 +216,8 @@ class SweepRunner:
         lr, source = self.lr(run)
         curve = CurveRecorder()
         resume = (run_dir / "checkpoint.pt").exists()
+        if not resume and run_dir.exists():
+            start_again(run_dir)
         if resume and (run_dir / "curve.json").exists():
             curve.values = read_curve(run_dir / "curve.json")
         short = self.sweep.unreachable_steps
@@ -262,6 +264,17 @@ class SweepRunner:
             (run_dir / "checkpoint.pt").replace(run_dir / "last.pt")
         (run_dir / "checkpoint.pt").unlink(missing_ok=True)  # best.pt keeps the chosen model
         return row
+
+
+def start_again(run_dir: Path) -> None:
+    """Clear a run stopped before its first checkpoint (kill -9, a crash): without row.json or
+    checkpoint.pt it holds nothing to report or resume, and a fresh run refuses its files."""
+    import logging
+
+    logging.getLogger(__name__).warning(
+        "sgtk: %s stopped before its first checkpoint: training it again", run_dir
+    )
+    shutil.rmtree(run_dir)
 
 
 def report_last_step(task: Any, run_dir: Path) -> dict[str, Any]:

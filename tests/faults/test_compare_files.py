@@ -123,3 +123,29 @@ def test_a_corrupt_sweep_file_is_one_line_naming_it_and_the_fix(
     assert str(target.parent) in r.output.replace("\n", "")
     assert (sweep / "results.json").read_bytes() == results_before  # nothing rewritten
     assert not (tmp_path / "out").exists()
+
+
+def test_a_run_killed_before_its_first_checkpoint_is_trained_again_on_resume(tmp_path, monkeypatch):
+    # A kill -9 or a crash mid-run leaves best.pt, metrics.jsonl and the manifest but no
+    # checkpoint.pt: nothing to resume, and a fresh run refuses a folder holding a run's files.
+    from sgtk.experiments import compare
+    from sgtk.experiments.compare import prepare, run_sweep
+    from sgtk.experiments.sweep import Sweep
+    from tests.test_compare import TINY
+
+    sweep = Sweep.from_config("palindrome", **TINY)
+    real_on_step = compare.CurveRecorder.on_step
+
+    def killed_at_step_4(self, step, logs):
+        real_on_step(self, step, logs)
+        if step == 4:
+            raise SystemExit("killed")
+
+    monkeypatch.setattr(compare.CurveRecorder, "on_step", killed_at_step_4)
+    with pytest.raises(SystemExit):
+        run_sweep(prepare(sweep, tmp_path))
+    first = next((tmp_path / "runs").iterdir())
+    assert (first / "metrics.jsonl").exists() and not (first / "checkpoint.pt").exists()
+    monkeypatch.setattr(compare.CurveRecorder, "on_step", real_on_step)
+    rows, _ = run_sweep(prepare(sweep, tmp_path, resume=True))
+    assert len(rows) == 6 and all(r["steps"] == 6 for r in rows)

@@ -220,6 +220,7 @@ def run_bench(
     lstm_kernel()  # a first build (about a minute, once per machine) stays out of every timing
     # These import this module, so not at the top.
     from sgtk.bench_gcn import gcn_memory_row, gcn_rows
+    from sgtk.bench_limits import limit_rows
     from sgtk.bench_zoo import zoo_rows
 
     jobs: list[Callable[[], Row | list[Row]]] = [
@@ -233,6 +234,7 @@ def run_bench(
         lambda: _molecule_cache(quick),
         lambda: _cli_start(quick),
         lambda: zoo_rows(s, device),  # sequence graphs, attention, GRU
+        lambda: limit_rows(s, device),  # GCN bytes/s vs a copy, LSTM FLOP/s vs its GEMMs
     ]
     if not quick:  # two 75 s trainings
         from sgtk.bench_text import text_budget_row

@@ -244,3 +244,48 @@ def test_char_lm_sides_each_run_nn_lstm_once_a_step(tiny, monkeypatch):
     check_row(bench_recurrent.char_lm_row(tiny, torch.device("cpu")))
     assert per_call["ours"] and len(per_call["ours"]) == len(per_call["ref"])
     assert set(per_call["ours"]) == set(per_call["ref"]) == {1}
+
+
+# ---- rows against the machine (sgtk.bench_limits) -----------------------------------------
+def test_gcn_layer_bytes_count_every_tensor_the_layer_must_touch():
+    """On a 5-node path graph, the floor is the sum of the real tensors' sizes."""
+    from sgtk.bench_limits import gcn_layer_bytes
+    from sgtk.nn import GCNLayer
+    from sgtk.views import path_edge_index
+
+    layer = GCNLayer(2, 3)
+    x = torch.randn(5, 2)
+    out = layer(x, path_edge_index(1, 5))
+    out.backward(grad := torch.randn_like(out))
+    bands = layer._cache.operator.bands  # Â's three bands, [3, N]
+
+    def size(*tensors):
+        return sum(t.numel() * t.element_size() for t in tensors)
+
+    params = (layer.lin.weight, layer.bias)
+    forward = size(x, bands, *params, out)  # read X, Â, W, b; write H'
+    backward = size(grad, x, layer.lin.weight.grad, layer.bias.grad)  # read G, ÂX; write dW, db
+    assert gcn_layer_bytes(5, 2, 3) == (forward, backward) == (4 * 49, 4 * 34)
+    assert gcn_layer_bytes(5, 2, 3, bias=False) == (4 * 46, 4 * 31)
+
+
+def test_limit_rows_report_a_fraction_of_a_same_run_machine_rate(tiny):
+    from sgtk import bench_limits
+
+    rows = bench_limits.limit_rows(tiny, torch.device("cpu"))
+    assert [row.unit for row in rows] == ["GB/s", "GB/s", "GFLOP/s"]
+    for row in rows:
+        check_row(row)
+        assert row.higher_is_better and row.limit == 0.5 and row.ratio > 0
+    # No layer moves its bytes much faster than a plain copy moves as many (tiny shapes are
+    # Python-bound, so the LSTM's fraction at them says nothing and is not bounded here).
+    assert all(row.ratio < 1.5 for row in rows[:2]), rows
+    assert rows[0].reference == rows[1].reference  # one copy measurement for both passes
+    assert "copy_" in rows[0].ref_name and "GEMM" in rows[2].ref_name
+
+
+def test_lstm_forward_flops_are_its_two_gemms():
+    from sgtk.bench_limits import lstm_forward_flops
+
+    # B=2, T=3, d=4, H=5: per step [2, 4] x [4, 20] and [2, 5] x [5, 20], 2 FLOPs a MAC.
+    assert lstm_forward_flops(2, 3, 4, 5) == 3 * 2 * (2 * 4 * 20 + 2 * 5 * 20)

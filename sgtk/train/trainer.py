@@ -89,6 +89,10 @@ class Trainer:
         self.stop_reason = reason
 
     @property
+    def folder(self) -> RunFolder:
+        return RunFolder(self.run_dir)
+
+    @property
     def should_stop(self) -> bool:
         return self.stop_reason is not None
 
@@ -97,7 +101,6 @@ class Trainer:
         check_logger(self.config.logger)
         self.run_dir = Path(self.run_dir)
         self.task.run_dir = self.run_dir  # where a task writes its own files (samples.md)
-        self.folder = RunFolder(self.run_dir)
         self.task.check_memory(self.config.batch_size)
         dist.init_from_env()
         self.device = dist.device_for_rank(resolve_device(self.config.device))

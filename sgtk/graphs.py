@@ -18,6 +18,7 @@ a run shares one ``edge_index`` object (GCNLayer then normalises it once).
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -28,7 +29,7 @@ from sgtk.errors import SgtkError
 from sgtk.views import path_edge_index
 
 GRAPH_CHOICES = ("auto", "path", "window:K", "dilated", "complete")
-_TAG = "_sgtk_graph"  # set on the edge lists built here: (kind, B, T, directed)
+_TAG = "_sgtk_graph"  # on the edge lists built here: (kind, B, T or None, directed, ptr or None)
 
 
 def parse_graph(spec: str) -> tuple[str, int]:
@@ -79,9 +80,17 @@ def _template(spec: str, length: int, directed: bool) -> Tensor:
     return template
 
 
-def _tag(edge_index: Tensor, spec: str, num_graphs: int, length: int, directed: bool) -> Tensor:
+def _tag(
+    edge_index: Tensor,
+    spec: str,
+    num_graphs: int,
+    length: int | None,
+    directed: bool,
+    ptr: Tensor | None = None,
+) -> Tensor:
     # What the edges are, so that attention can take its dense path without comparing them.
-    setattr(edge_index, _TAG, (parse_graph(spec)[0], num_graphs, length, directed))
+    # A ragged batch's edges name its ptr object: they fit that batch and no other.
+    setattr(edge_index, _TAG, (parse_graph(spec)[0], num_graphs, length, directed, ptr))
     return edge_index
 
 
@@ -116,7 +125,7 @@ def ragged_edges(spec: str, ptr: Tensor, lengths: Tensor, directed: bool = True)
     template = _template(spec, int(lengths.max()), directed).to(ptr.device)
     # An edge of the longest sequence's template exists in graph b if both ends fit in it.
     graph, edge = torch.nonzero(template.amax(0)[None, :] < lengths[:, None], as_tuple=True)
-    return template[:, edge] + ptr[graph]
+    return _tag(template[:, edge] + ptr[graph], spec, len(lengths), None, directed, ptr)
 
 
 def clear_caches() -> None:
@@ -128,26 +137,46 @@ def clear_caches() -> None:
     views.clear_caches()
 
 
-def complete_layout(batch: Batch, edge_index: Tensor) -> tuple[int, int] | None:
-    """``(B, T)`` when ``edge_index`` is the causal complete graph over ``batch``'s B sequences
-    of equal length T (T >= 2), else ``None``. Edges built here are recognised by their tag;
-    any other edge list of the right size is compared once, and the answer kept on it."""
-    length = getattr(batch, "seq_len", None)
-    if length is None or length < 2 or not isinstance(edge_index, Tensor):
+class Layout(NamedTuple):
+    """Where a batch's graph is complete: B sequences, the longest of ``length`` nodes."""
+
+    num_graphs: int
+    length: int
+    directed: bool  # causal: node t hears 0..t-1; otherwise every other node of its sequence
+    lengths: Tensor | None  # a ragged batch's sequence lengths; None when all are ``length``
+
+
+def complete_layout(batch: Batch, edge_index: Tensor) -> Layout | None:
+    """The :class:`Layout` when ``edge_index`` is the complete graph (causal or both ways,
+    no self-loops) over every sequence of ``batch``, else ``None``. Edges built here are known
+    by their tag; another edge list over equal-length sequences is compared once, if it has
+    the right size, and the answer is kept on it."""
+    if not isinstance(edge_index, Tensor):
         return None
-    num_graphs = batch.num_graphs
-    want = ("complete", num_graphs, length, True)
+    num_graphs, length = batch.num_graphs, getattr(batch, "seq_len", None)
     tag = getattr(edge_index, _TAG, None)
-    if tag is None and edge_index.shape == (2, num_graphs * length * (length - 1) // 2):
-        canonical = uniform_edges("complete", num_graphs, length, True, edge_index.device)
+    if length is None:  # ragged: only the edges built for this very batch
+        if tag is None or tag[0] != "complete" or tag[4] is not batch.ptr:
+            return None
+        lengths = batch.ptr[1:] - batch.ptr[:-1]
+        longest = int(lengths.max()) if num_graphs else 0
+        return Layout(num_graphs, longest, tag[3], lengths) if longest >= 2 else None
+    if length < 2:  # no edges at all: message passing is free
+        return None
+    pairs = num_graphs * length * (length - 1) // 2
+    if tag is None and edge_index.shape[1] in (pairs, 2 * pairs) and edge_index.shape[0] == 2:
+        directed = edge_index.shape[1] == pairs
+        canonical = uniform_edges("complete", num_graphs, length, directed, edge_index.device)
         n = num_graphs * length
         same = torch.equal(
             (edge_index[1] * n + edge_index[0]).sort().values,
             (canonical[1] * n + canonical[0]).sort().values,
         )
-        tag = want if same else ("other",)
+        tag = ("complete" if same else "other", num_graphs, length, directed, None)
         setattr(edge_index, _TAG, tag)
-    return (num_graphs, length) if tag == want else None
+    if tag is None or tag[:3] != ("complete", num_graphs, length) or tag[4] is not None:
+        return None
+    return Layout(num_graphs, length, tag[3], None)
 
 
 def sequence_graph_batch(

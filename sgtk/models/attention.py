@@ -6,11 +6,12 @@ attention over that graph's neighbours. Attention is PyG's ``TransformerConv`` (
 2021, "Masked label prediction"); positions enter as sinusoidal features added to the input
 (Vaswani et al. 2017), since attention alone cannot tell positions apart.
 
-On the complete causal graph over equal-length sequences, message passing would move T²/2
-messages per sequence; there the same weights run as one dense causal
-``F.scaled_dot_product_attention`` over ``[B, heads, T, C]`` instead (fused kernels on CPU
-and CUDA). The graph has no self-loops, so node t attends to nodes 0..t-1 and node 0 hears
-nothing: queries 1..T-1 attend causally to keys 0..T-2, and node 0's message is zero.
+On a complete graph (causal, or both ways as for SMILES) message passing would move T² messages
+per sequence; there the same weights run as dense ``F.scaled_dot_product_attention`` over
+``[B, heads, T, C]`` instead (fused kernels on CPU and CUDA). The graphs have no self-loops: on
+the causal one node t attends to nodes 0..t-1 and node 0 hears nothing, so queries 1..T-1
+attend causally to keys 0..T-2 (the fused causal kernel, no mask) and node 0's message is
+zero. Ragged batches and the two-way graph take a boolean mask.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch_geometric.data import Batch
 from torch_geometric.nn import TransformerConv
+from torch_geometric.utils import to_dense_batch
 
-from sgtk.graphs import complete_layout
+from sgtk.graphs import Layout, complete_layout
 from sgtk.nn import positional_encoding
 from sgtk.views import node_positions
 
@@ -54,39 +56,64 @@ class GraphTransformerBlock(nn.Module):
             nn.Linear(hidden, 4 * hidden), nn.GELU(), nn.Linear(4 * hidden, hidden)
         )
 
-    def forward(
-        self, h: Tensor, edge_index: Tensor, dense: tuple[int, int] | None = None
-    ) -> Tensor:
-        """``dense=(B, T)``: ``edge_index`` is the complete causal graph over B sequences of T."""
+    def forward(self, h: Tensor, edge_index: Tensor, dense: DensePlan | None = None) -> Tensor:
+        """With ``dense``, ``edge_index`` is a complete graph and attention runs dense."""
         x = self.norm1(h)
-        att = (
-            self.attn(x, edge_index)
-            if dense is None
-            else dense_causal_attention(self.attn, x, *dense)
-        )
+        att = self.attn(x, edge_index) if dense is None else dense.attend(self.attn, x)
         h = h + self.proj(att)
         return h + self.ffn(self.norm2(h))
 
 
-def dense_causal_attention(
-    conv: TransformerConv, x: Tensor, num_graphs: int, length: int
-) -> Tensor:
-    """What ``conv(x, edge_index)`` gives on the complete causal graph, as dense attention."""
-    heads, c = conv.heads, conv.out_channels
-    # One GEMM for the three projections; the weights stay TransformerConv's own.
-    weight = torch.cat([conv.lin_query.weight, conv.lin_key.weight, conv.lin_value.weight])
-    bias = torch.cat([conv.lin_query.bias, conv.lin_key.bias, conv.lin_value.bias])
-    qkv = F.linear(x, weight, bias).view(num_graphs, length, 3, heads, c).permute(2, 0, 3, 1, 4)
-    q, k, v = qkv.unbind(0)  # each [B, heads, T, C]
-    out = F.scaled_dot_product_attention(
-        q[:, :, 1:],
-        k[:, :, :-1],
-        v[:, :, :-1],
-        dropout_p=conv.dropout if conv.training else 0.0,
-        is_causal=True,
-    )
-    out = F.pad(out, (0, 0, 1, 0))  # node 0 has no incoming edge: its message is zero
-    return out.transpose(1, 2).reshape(num_graphs * length, heads * c)
+class DensePlan:
+    """Dense attention over a complete graph's :class:`Layout`; masks made once per batch."""
+
+    def __init__(self, layout: Layout, batch: Batch):
+        self.layout = layout
+        b, t = layout.num_graphs, layout.length
+        self.node_mask: Tensor | None = None
+        self.allowed: Tensor | None = None
+        self.empty: Tensor | None = None
+        self.shifted = layout.directed and layout.lengths is None
+        if self.shifted:
+            return
+        self.batch = batch.batch
+        pos = torch.arange(t, device=batch.ptr.device)
+        allowed = pos[None, :] != pos[:, None]  # [query, key]: no self-loops
+        if layout.directed:
+            allowed = allowed & (pos[None, :] < pos[:, None])
+        allowed = allowed.expand(b, t, t)
+        if layout.lengths is not None:
+            allowed = allowed & (pos < layout.lengths[:, None])[:, None, :]
+        # A query with no key (node 0 of a one-node sequence, padding) would be a softmax
+        # over nothing: NaN. It gets every key, and its output is zeroed, as message passing
+        # leaves a node without incoming edges at zero.
+        self.empty = ~allowed.any(-1)
+        self.allowed = (allowed | self.empty[..., None])[:, None]
+
+    def attend(self, conv: TransformerConv, x: Tensor) -> Tensor:
+        """What ``conv(x, edge_index)`` gives on the complete graph of :attr:`layout`."""
+        heads, c = conv.heads, conv.out_channels
+        b, t = self.layout.num_graphs, self.layout.length
+        # One GEMM for the three projections; the weights stay TransformerConv's own.
+        weight = torch.cat([conv.lin_query.weight, conv.lin_key.weight, conv.lin_value.weight])
+        bias = torch.cat([conv.lin_query.bias, conv.lin_key.bias, conv.lin_value.bias])
+        qkv = F.linear(x, weight, bias)
+        if self.layout.lengths is None:
+            qkv = qkv.view(b, t, 3 * heads * c)
+        else:
+            qkv, self.node_mask = to_dense_batch(qkv, self.batch, batch_size=b, max_num_nodes=t)
+        q, k, v = qkv.view(b, t, 3, heads, c).permute(2, 0, 3, 1, 4).unbind(0)  # [B, h, T, C]
+        dropout = conv.dropout if conv.training else 0.0
+        if self.shifted:
+            out = F.scaled_dot_product_attention(
+                q[:, :, 1:], k[:, :, :-1], v[:, :, :-1], dropout_p=dropout, is_causal=True
+            )
+            out = F.pad(out, (0, 0, 1, 0))  # node 0 has no incoming edge: its message is zero
+        else:
+            out = F.scaled_dot_product_attention(q, k, v, self.allowed, dropout_p=dropout)
+            out = out.masked_fill(self.empty[:, None, :, None], 0.0)  # type: ignore[index]
+        out = out.transpose(1, 2).reshape(b, t, heads * c)
+        return out.reshape(b * t, -1) if self.node_mask is None else out[self.node_mask]
 
 
 def _dense_ok(conv: TransformerConv) -> bool:
@@ -107,9 +134,10 @@ class GraphTransformer(nn.Module):
 
     def forward(self, batch: Batch, x: Tensor, edge_index: Tensor | None = None) -> Tensor:
         edge_index = batch.edge_index if edge_index is None else edge_index
-        dense = complete_layout(batch, edge_index)
-        if dense is not None and not all(_dense_ok(b.attn) for b in self.blocks):
-            dense = None
+        layout = complete_layout(batch, edge_index)
+        dense = None
+        if layout is not None and all(_dense_ok(b.attn) for b in self.blocks):
+            dense = DensePlan(layout, batch)
         h = self.inp(x)
         seq_len = getattr(batch, "seq_len", None)
         if seq_len is not None:  # T positions' features broadcast over the batch

@@ -101,7 +101,7 @@ def test_from_torch_refuses_what_it_cannot_copy():
         VanillaRNN.from_torch(nn.RNN(2, 3, num_layers=2))
 
 
-def test_extension_name_and_flags_follow_the_aten_capability(monkeypatch):
+def test_extension_name_and_flags_follow_the_aten_capability(monkeypatch, tmp_path):
     seen = {}
 
     def fake_load(**kwargs):
@@ -109,6 +109,7 @@ def test_extension_name_and_flags_follow_the_aten_capability(monkeypatch):
         raise RuntimeError("stop here")
 
     monkeypatch.delenv("SGTK_NO_EXT", raising=False)
+    monkeypatch.setenv("TORCH_EXTENSIONS_DIR", str(tmp_path))  # the build lock's folder
     monkeypatch.setattr(cells, "_state", {})
     monkeypatch.setattr(cells.lstm_ext, "_missing_tool", lambda: None)
     monkeypatch.setattr("torch.utils.cpp_extension.load", fake_load)

@@ -10,7 +10,6 @@ from the LSTM's scheme); ``SGTK_NO_EXT=1``, no compiler, or a failed build: the 
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from pathlib import Path
@@ -20,7 +19,6 @@ from torch import Tensor
 
 from sgtk.nn import _lstm_kernel as lstm_ext
 
-log = logging.getLogger(__name__)
 _SOURCE = Path(__file__).with_name("_cells_kernel.cpp")
 _lock = threading.Lock()
 _state: dict[str, object] = {}
@@ -44,29 +42,9 @@ def build_seconds() -> float | None:
 
 
 def _build() -> object | None:
-    from torch.utils.cpp_extension import load
-
-    missing = lstm_ext._missing_tool()
-    if missing is not None:
-        log.warning("sgtk: %s, so the RNN and GRU run their Python loops", missing)
-        return None
-    cap = torch.backends.cpu.get_cpu_capability()
-    flags = ["-O3", "-fno-trapping-math", *lstm_ext._ARCH_FLAGS.get(cap, [])]
+    # The LSTM's loader: the same flags per CPU capability, the same bounded build lock.
     start = time.perf_counter()
-    log.info("building the C++ RNN/GRU kernel (once per machine, about a minute)")
-    try:
-        load(
-            name=f"sgtk_cells_{cap.lower()}",
-            sources=[str(_SOURCE)],
-            extra_cflags=flags,
-            is_python_module=False,
-            verbose=False,
-        )
-        module = torch.ops.sgtk_cells
-    except Exception as exc:  # a failed build: the Python loops run
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-        log.warning("sgtk: no C++ RNN/GRU kernel (%s); using the Python loops", first)
-        module = None
+    module = lstm_ext.build_extension("sgtk_cells", _SOURCE, "RNN/GRU")
     _state["seconds"] = time.perf_counter() - start
     return module
 

@@ -74,50 +74,60 @@ def _missing_tool() -> str | None:
 
 
 def _build() -> object | None:
+    start = time.perf_counter()
+    module = build_extension("sgtk_lstm", _SOURCE, "LSTM")
+    _state["seconds"] = time.perf_counter() - start
+    return module
+
+
+def build_extension(name: str, source: Path, what: str) -> object | None:
+    """Build (or load the cached) ``source``, whose ``TORCH_LIBRARY`` namespace is ``name``,
+    as ``<name>_<capability>``; its ops, or ``None`` with one line saying why. Every sgtk
+    kernel goes through here (``what`` names it in that line): one lock scheme, one flag set."""
     from torch.utils.cpp_extension import load
 
     missing = _missing_tool()  # say so in one line, before torch's own multi-line warnings
     if missing is not None:
-        log.warning("sgtk: %s, so the LSTM runs its Python loop (SGTK_NO_EXT=1: quiet)", missing)
+        log.warning(
+            "sgtk: %s, so the %s runs its Python loop (SGTK_NO_EXT=1: quiet)", missing, what
+        )
         return None
 
     cap = torch.backends.cpu.get_cpu_capability()
     # -fno-trapping-math lets gcc vectorise the clamps in exp_fast; it changes no result.
     flags = ["-O3", "-fno-trapping-math", *_ARCH_FLAGS.get(cap, [])]
-    start = time.perf_counter()
-    name = f"sgtk_lstm_{cap.lower()}"
+    full_name = f"{name}_{cap.lower()}"
     try:
         from torch.utils.cpp_extension import _get_build_directory
 
-        turn, why_not = take_turn(Path(_get_build_directory(name, verbose=False)))
+        turn, why_not = take_turn(Path(_get_build_directory(full_name, verbose=False)))
     except OSError as exc:  # an unwritable extensions folder: torch could not build there
-        turn, why_not = None, f"no C++ LSTM kernel ({exc})"
+        turn, why_not = None, f"no C++ {what} kernel ({exc})"
     if why_not is not None:
         log.warning("sgtk: %s; using the Python loop (same results)", why_not)
-        _state["seconds"] = time.perf_counter() - start
         return None
-    log.info("building the C++ LSTM kernel (once per machine, about a minute)")
+    log.info("building the C++ %s kernel (once per machine, about a minute)", what)
     try:
         # A TORCH_LIBRARY op, not a pybind11 module: no pybind11 headers to compile.
         load(
-            name=name,
-            sources=[str(_SOURCE)],
+            name=full_name,
+            sources=[str(source)],
             extra_cflags=flags,
             is_python_module=False,
             verbose=False,
         )
-        module = torch.ops.sgtk_lstm
+        module = getattr(torch.ops, name)
     except Exception as exc:  # no compiler, no ninja, a failed build: the Python loop runs
         # One line, not the compiler's log: this repeats in every process on such a machine.
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
         log.warning(
-            "sgtk: no C++ LSTM kernel (%s); using the Python loop (SGTK_NO_EXT=1 skips the try)",
+            "sgtk: no C++ %s kernel (%s); using the Python loop (SGTK_NO_EXT=1 skips the try)",
+            what,
             first,
         )
         module = None
     finally:
         release(turn)
-    _state["seconds"] = time.perf_counter() - start
     return module
 
 

@@ -1,4 +1,4 @@
-"""Issue 27, item 10: SIGTERM to the parent alone of ``compare --jobs 2`` (what ``docker
+"""Issue 27, item 10: SIGTERM (or SIGINT) to the parent alone of ``compare --jobs 2`` (what ``docker
 stop`` sends to PID 1) reaches every worker, which checkpoints its run; every finished row is
 in results.json; no worker is left behind; ``--resume`` completes the sweep."""
 
@@ -10,6 +10,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+import pytest
 
 from tests.helpers import invoke
 
@@ -51,7 +53,10 @@ def _wait_until(condition, proc, seconds: float, what: str) -> None:
         time.sleep(0.05)
 
 
-def test_sigterm_to_the_parent_alone_stops_every_worker_and_keeps_finished_rows(tmp_path):
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_stop_signal_to_the_parent_alone_stops_every_worker_and_keeps_finished_rows(
+    tmp_path, sig
+):
     out = tmp_path / "cmp"
     runs = out / "runs"
     proc = subprocess.Popen(
@@ -75,7 +80,7 @@ def test_sigterm_to_the_parent_alone_stops_every_worker_and_keeps_finished_rows(
         time.sleep(0.3)  # well inside the run's fit
         workers = _children(proc.pid)
         assert len(workers) >= 2, workers
-        proc.send_signal(signal.SIGTERM)  # the parent alone, as docker stop does
+        proc.send_signal(sig)  # the parent alone, as docker stop does
         _, stderr = proc.communicate(timeout=120)
     finally:
         if proc.poll() is None:
@@ -86,7 +91,7 @@ def test_sigterm_to_the_parent_alone_stops_every_worker_and_keeps_finished_rows(
         time.sleep(0.1)
     assert not any(_alive(p) for p in workers), "a worker outlived the stopped compare"
 
-    assert proc.returncode == 143, stderr
+    assert proc.returncode == 128 + sig, stderr
     lines = [line for line in stderr.splitlines() if line.strip()]
     assert "Traceback" not in stderr and len(lines) == 1 and "--resume" in lines[0], stderr
 

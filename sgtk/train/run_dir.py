@@ -23,7 +23,7 @@ from sgtk.errors import SgtkError
 from sgtk.train.checkpoint import atomic_write_bytes, load_checkpoint, save_checkpoint
 from sgtk.train.finite import require_finite
 from sgtk.train.metrics import MetricsLog
-from sgtk.train.train_state import TrainState
+from sgtk.train.train_state import TrainState, check_optimizer
 
 MANIFEST = "manifest.json"
 CHECKPOINT, BEST = "checkpoint.pt", "best.pt"
@@ -216,6 +216,33 @@ class RunFolder:
                 "a new run in another --out, or point --out at an earlier run"
             )
         return TrainState.from_dict(load_checkpoint(path, map_location), path)
+
+    def resume_state(
+        self,
+        task: str,
+        task_config: Any,
+        fingerprint: dict[str, Any],
+        optimizer: str,
+        world_size: int,
+        map_location: str | torch.device = "cpu",
+    ) -> TrainState:
+        """The checkpoint, once this resume is checked against the run: the same task, task
+        config and data (the manifest), process count and optimiser family."""
+        state = self.load_state(map_location)
+        ckpt = self.checkpoint_path
+        if state.task != task:
+            raise SgtkError(
+                f"{ckpt} is a {state.task!r} checkpoint, not {task!r}: resume it with "
+                f"`sgtk train {state.task}`"
+            )
+        self.check_same_run(task, task_config, fingerprint, state)
+        if len(state.data_rng) != world_size:
+            raise SgtkError(
+                f"{ckpt} was written by {len(state.data_rng)} process(es); "
+                f"resume it with the same number (now {world_size})"
+            )
+        check_optimizer(state, optimizer, ckpt)
+        return state
 
     # ---- writes --------------------------------------------------------------------------
     def save_state(self, state: TrainState) -> None:

@@ -25,7 +25,7 @@ from sgtk.train.run_dir import RunFolder, read_best
 from sgtk.train.signals import Interrupted, StopSignals
 from sgtk.train.task import Task
 from sgtk.train.train_config import TrainConfig, mixed_precision, resolve_device
-from sgtk.train.train_state import TrainState, check_optimizer
+from sgtk.train.train_state import TrainState
 
 __all__ = [
     "Callback",
@@ -109,7 +109,16 @@ class Trainer:
     # ---- the loop ----------------------------------------------------------------------
     def fit(self, resume: bool = False) -> dict[str, Any]:
         cfg = self.config
-        saved = self._load_resume_state() if resume else None
+        saved = None
+        if resume:  # checked against this run before anything is written
+            saved = self.folder.resume_state(
+                self.task.name,
+                self._task_config(),
+                self.task.fingerprint(),
+                self.config.optimizer,
+                dist.world_size(),
+                self.device,
+            )
         run = self._restore(saved)  # writes nothing, so a misfit checkpoint changes nothing
         with folder_lock(self.run_dir) if self.is_main else nullcontext():
             self._prepare_run_dir(run, resume)
@@ -342,27 +351,6 @@ class Trainer:
         return result
 
     # ---- helpers -----------------------------------------------------------------------
-    def _load_resume_state(self) -> TrainState:
-        """The checkpoint, checked against this run before anything is written: the same task,
-        task config and data (the manifest), process count and optimiser family."""
-        state = self.folder.load_state(self.device)
-        ckpt = self.folder.checkpoint_path
-        if state.task != self.task.name:
-            raise SgtkError(
-                f"{ckpt} is a {state.task!r} checkpoint, not {self.task.name!r}: resume it "
-                f"with `sgtk train {state.task}`"
-            )
-        self.folder.check_same_run(
-            self.task.name, self._task_config(), self.task.fingerprint(), state
-        )
-        if len(state.data_rng) != dist.world_size():
-            raise SgtkError(
-                f"{ckpt} was written by {len(state.data_rng)} process(es); "
-                f"resume it with the same number (now {dist.world_size()})"
-            )
-        check_optimizer(state, self.config.optimizer, ckpt)
-        return state
-
     def _prepare_run_dir(self, run: LoopState, resume: bool) -> None:
         """Write ``config.toml``, cut ``metrics.jsonl`` back to ``run.step``, open the loggers."""
         if not self.is_main:

@@ -68,6 +68,23 @@ def test_item3_resume_refuses_text_that_changed_by_one_character(tmp_path, share
     assert _files(run) == before
 
 
+def test_item3_resume_refuses_a_molecule_csv_with_reordered_rows(tmp_path, shared_data,
+                                                                 monkeypatch):  # fmt: skip
+    monkeypatch.chdir(tmp_path)  # the processed cache goes under ./data
+    lines = (shared_data / "freesolv.csv").read_text().splitlines()[:61]
+    csv = tmp_path / "mols.csv"
+    csv.write_text("\n".join(lines) + "\n")
+    args = ["train", "molecules", "--data", csv, "--smiles-col", "smiles", "--target-col",
+            "expt", "--model", "gcn", "--hidden", 16, "--layers", 2, "--batch-size", 16,
+            "--eval-every", 2, "--out", tmp_path / "run"]  # fmt: skip
+    assert invoke(*args, "--steps", 2).exit_code == 0
+    csv.write_text("\n".join(lines[:1] + lines[:0:-1]) + "\n")  # the split would move
+    before = _files(tmp_path / "run")
+    r = invoke(*args, "--steps", 4, "--resume")
+    assert_one_line_error(r, "the data changed since this run started", "mols.csv", "sha256")
+    assert _files(tmp_path / "run") == before
+
+
 def test_item4_a_missing_config_toml_never_changes_the_task(tmp_path):
     run = tmp_path / "run"
     _train(run, "--length", 9)

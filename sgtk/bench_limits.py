@@ -4,6 +4,12 @@ its own shapes, each measured in the same run (one loop, alternating, medians).
 
 Both rows are ``higher_is_better`` fractions with a target of 0.5: ``ours`` is the achieved
 rate (bytes that must move per second, or FLOP/s), ``reference`` the machine's own rate.
+
+Where the GCN layer's bytes go beyond the floor (measured on a 2-core EPYC, one thread): its
+output is fresh memory, which the kernel zeroes on first touch (a write pass of its own, even
+in huge pages); the [N, 16] x [16, 64] GEMM runs at about half the copy rate (K = 16 is too
+thin for BLAS to stream); and ÂX is written and read back once. A copy into a warm buffer
+pays none of these, so the row shows what is left rather than what is reachable as written.
 """
 
 from __future__ import annotations

@@ -72,8 +72,8 @@ def resolve_options(
                 f"texts; pass --num-samples {beam} or fewer (the best come first)"
             )
     if greedy:
-        for flag, given in (("--tau", tau), ("--top-k", top_k), ("--quality", quality)):
-            if given is not None:
+        for flag, value in (("--tau", tau), ("--top-k", top_k), ("--quality", quality)):
+            if value is not None:
                 raise SgtkError(
                     f"--greedy always takes the likeliest character, so {flag} cannot apply: "
                     "leave one of them out"

@@ -1,0 +1,111 @@
+"""What a model built on sgtk.nn relies on, pinned down against hand-computed references:
+GCNLayer on a non-path graph equals the dense D^-1/2 (A + I) D^-1/2 X W^T, half inputs
+propagate in float32, from_pyg/to_pyg carry every option, and the
+sinusoidal positional features are Vaswani et al.'s. Written to kill the mutants that
+test_gcn.py let live (CONTRIBUTING.md, "Mutation testing").
+
+kills (sgtk.nn.*): gcn.x__csr__mutmut_36 (no (n, n) size: without loops the last node
+  receives nothing), gcn.xǁNormalizedAdjacencyǁpropagate__mutmut_4/5/7 (half input not
+  upcast), gcn.xǁNormalizedAdjacencyǁ__init____mutmut_11
+  (an edge two nodes back taken for a path), gcn.xǁGCNLayerǁfrom_pyg__mutmut_1..49 and
+  gcn.xǁGCNLayerǁto_pyg__mutmut_5..18 (every option carried, aggr/node_dim refused);
+  readout.x_positional_encoding__mutmut_1..28 (frequencies, sin/cos halves, the cut to dim);
+  gcn_graph.x_gcn_norm__mutmut_1/2 (default loops of 2, no default loops).
+"""
+
+import math
+
+import pytest
+import torch
+from torch_geometric.nn import GCNConv
+
+from sgtk.errors import SgtkError
+from sgtk.nn import GCNLayer
+from sgtk.nn.readout import positional_encoding
+
+# a star 0 <-> 1..3, an edge 4 -> 2 and a duplicated edge 1 -> 0; node 5 has no edge at all
+EDGES = torch.tensor([[0, 1, 0, 2, 0, 3, 4, 1], [1, 0, 2, 0, 3, 0, 2, 0]])
+N = 6
+
+
+def _dense_norm(edge_index, n, fill=1.0):
+    a = torch.zeros(n, n, dtype=torch.float64)
+    for s, t in edge_index.t().tolist():
+        a[t, s] += 1.0  # a message s -> t lands in row t
+    a += fill * torch.eye(n, dtype=torch.float64)
+    d = a.sum(1).pow(-0.5)
+    return d[:, None] * a * d[None, :]
+
+
+def test_gcn_half_features_propagate_in_float32():
+    layer = GCNLayer(4, 4)
+    x = torch.randn(N, 4)
+    want = layer(x, EDGES)
+    out = layer.half()(x.half(), EDGES)
+    assert out.dtype == torch.float32
+    torch.testing.assert_close(out, want, rtol=1e-2, atol=1e-2)
+
+
+OPTIONS = [
+    dict(improved=True, cached=True, add_self_loops=False, normalize=True, bias=False,
+         flow="target_to_source"),
+    dict(improved=False, cached=False, add_self_loops=False, normalize=False, bias=True,
+         flow="source_to_target"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("options", OPTIONS)
+def test_from_pyg_and_to_pyg_carry_every_option_and_the_weights(options):
+    conv = GCNConv(3, 5, **options).double()
+    layer = GCNLayer.from_pyg(conv)
+    for name in ("in_channels", "out_channels", "improved", "cached", "add_self_loops",
+                 "normalize", "flow"):  # fmt: skip
+        assert getattr(layer, name) == getattr(conv, name), name
+    assert (layer.bias is None) == (conv.bias is None)
+    x = torch.randn(N, 3, dtype=torch.float64)
+    torch.testing.assert_close(layer(x, EDGES), conv(x, EDGES))
+    back = layer.to_pyg()
+    for name in ("in_channels", "out_channels", "improved", "cached", "add_self_loops",
+                 "normalize", "flow"):  # fmt: skip
+        assert getattr(back, name) == getattr(conv, name), name
+    assert (back.bias is None) == (conv.bias is None)
+    assert back.lin.weight.dtype == torch.float64
+    torch.testing.assert_close(back(x, EDGES), conv(x, EDGES))
+
+
+@pytest.mark.parametrize("attr,value", [("aggr", "mean"), ("node_dim", 0)])
+def test_from_pyg_refuses_an_aggregation_it_cannot_reproduce(attr, value):
+    conv = GCNConv(3, 3)
+    setattr(conv, attr, value)
+    with pytest.raises(SgtkError, match="aggr/node_dim"):
+        GCNLayer.from_pyg(conv)
+
+
+@pytest.mark.parametrize("dim", [6, 7])
+def test_positional_encoding_is_vaswanis_sinusoids(dim):
+    positions = torch.tensor([0, 1, 5, 40])
+    pe = positional_encoding(positions, dim)
+    half = (dim + 1) // 2
+    want = torch.empty(4, 2 * half, dtype=torch.float64)
+    for r, p in enumerate(positions.tolist()):
+        for i in range(half):
+            angle = p / 10_000 ** (2 * i / dim)
+            want[r, i], want[r, half + i] = math.sin(angle), math.cos(angle)
+    assert pe.shape == (4, dim) and pe.dtype == torch.float32
+    torch.testing.assert_close(pe.double(), want[:, :dim], atol=1e-5, rtol=1e-5)
+
+
+def test_gcn_norm_by_default_adds_unit_self_loops_like_gcnconv():
+    from sgtk.nn import gcn_norm
+
+    row, col, norm = gcn_norm(EDGES, N, dtype=torch.float64)
+    dense = torch.zeros(N, N, dtype=torch.float64).index_put_((col, row), norm, accumulate=True)
+    torch.testing.assert_close(dense, _dense_norm(EDGES, N))
+
+
+def test_gcn_on_a_graph_with_an_edge_two_nodes_back_is_not_taken_for_a_path():
+    edges = torch.tensor([[2, 1], [0, 0]])  # 2 -> 0 skips a node; 1 -> 0 is a path edge
+    layer = GCNLayer(3, 3).double()
+    x = torch.randn(3, 3, dtype=torch.float64)
+    want = _dense_norm(edges, 3) @ x @ layer.lin.weight.t() + layer.bias
+    torch.testing.assert_close(layer(x, edges), want)

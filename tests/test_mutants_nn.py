@@ -8,9 +8,11 @@ kills (sgtk.nn.*): gcn.x__csr__mutmut_36 (no (n, n) size: without loops the last
   receives nothing), gcn.xǁNormalizedAdjacencyǁpropagate__mutmut_4/5/7 (half input not
   upcast), gcn.xǁNormalizedAdjacencyǁ__init____mutmut_11
   (an edge two nodes back taken for a path), gcn.xǁGCNLayerǁfrom_pyg__mutmut_1..49 and
-  gcn.xǁGCNLayerǁto_pyg__mutmut_5..18 (every option carried, aggr/node_dim refused);
+  gcn.xǁGCNLayerǁto_pyg__mutmut_5..18 (every option carried, aggr/node_dim refused, the
+  message: 29, 30);
   readout.x_positional_encoding__mutmut_1..28 (frequencies, sin/cos halves, the cut to dim);
-  gcn_graph.x_gcn_norm__mutmut_1/2 (default loops of 2, no default loops).
+  gcn_graph.x_gcn_norm__mutmut_1/2 (default loops of 2, no default loops);
+  readout.x_readout__mutmut_1..22 (pools lost or renamed, size= dropped, the message).
 """
 
 import math
@@ -77,8 +79,9 @@ def test_from_pyg_and_to_pyg_carry_every_option_and_the_weights(options):
 def test_from_pyg_refuses_an_aggregation_it_cannot_reproduce(attr, value):
     conv = GCNConv(3, 3)
     setattr(conv, attr, value)
-    with pytest.raises(SgtkError, match="aggr/node_dim"):
+    with pytest.raises(SgtkError) as e:
         GCNLayer.from_pyg(conv)
+    assert str(e.value) == "GCNConv with aggr/node_dim other than 'add'/-2: not supported"
 
 
 @pytest.mark.parametrize("dim", [6, 7])
@@ -109,3 +112,21 @@ def test_gcn_on_a_graph_with_an_edge_two_nodes_back_is_not_taken_for_a_path():
     x = torch.randn(3, 3, dtype=torch.float64)
     want = _dense_norm(edges, 3) @ x @ layer.lin.weight.t() + layer.bias
     torch.testing.assert_close(layer(x, edges), want)
+
+
+def test_each_readout_pools_each_graph_of_a_batch_on_its_own():
+    from torch_geometric.data import Batch, Data
+
+    from sgtk.nn.readout import readout
+
+    h = torch.tensor([[1.0], [2.0], [3.0], [10.0], [20.0]])
+    batch = Batch.from_data_list([Data(num_nodes=3), Data(num_nodes=2)])
+    want = {"last": [3.0, 20.0], "mean": [2.0, 15.0], "sum": [6.0, 30.0], "max": [3.0, 20.0]}
+    for how, rows in want.items():
+        torch.testing.assert_close(readout(h, batch, how), torch.tensor(rows)[:, None])
+    with_empty = Batch.from_data_list([Data(num_nodes=3), Data(num_nodes=2), Data(num_nodes=0)])
+    sums = readout(h, with_empty, "sum")  # an empty last graph still gets its (zero) row
+    torch.testing.assert_close(sums, torch.tensor([[6.0], [30.0], [0.0]]))
+    with pytest.raises(ValueError) as e:
+        readout(h, batch, "median")
+    assert str(e.value) == "unknown readout 'median': choose one of last, mean, sum, max"

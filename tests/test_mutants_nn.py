@@ -11,7 +11,8 @@ kills (sgtk.nn.*): gcn.x__csr__mutmut_36 (no (n, n) size: without loops the last
   gcn.xǁGCNLayerǁto_pyg__mutmut_5..18 (every option carried, aggr/node_dim refused, the
   message: 29, 30);
   readout.x_positional_encoding__mutmut_1..28 (frequencies, sin/cos halves, the cut to dim);
-  gcn_graph.x_gcn_norm__mutmut_1/2 (default loops of 2, no default loops);
+  gcn_graph.x_gcn_norm__mutmut_1/2 (default loops of 2, no default loops), 3/4 (an existing
+  loop's weight replaced by default);
   readout.x_readout__mutmut_1..22 (pools lost or renamed, size= dropped, the message).
 """
 
@@ -130,3 +131,15 @@ def test_each_readout_pools_each_graph_of_a_batch_on_its_own():
     with pytest.raises(ValueError) as e:
         readout(h, batch, "median")
     assert str(e.value) == "unknown readout 'median': choose one of last, mean, sum, max"
+
+
+def test_gcn_norm_by_default_keeps_the_weight_of_a_self_loop_already_there():
+    from sgtk.nn import gcn_norm
+
+    edges = torch.tensor([[0, 1, 1], [1, 0, 1]])  # node 1 has a loop of weight 3
+    weight = torch.tensor([1.0, 1.0, 3.0], dtype=torch.float64)
+    row, col, norm = gcn_norm(edges, 2, weight, torch.float64)
+    dense = torch.zeros(2, 2, dtype=torch.float64).index_put_((col, row), norm, accumulate=True)
+    a = torch.tensor([[1.0, 1.0], [1.0, 3.0]], dtype=torch.float64)  # node 0 gets a unit loop
+    d = a.sum(1).pow(-0.5)
+    torch.testing.assert_close(dense, d[:, None] * a * d[None, :])

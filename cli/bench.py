@@ -22,8 +22,8 @@ def bench(
     """Time every hot path against its reference in the same process."""
     import torch
 
-    from sgtk.bench import lstm_kernel_info, rows_as_dicts, run_bench
-    from sgtk.bench_recurrent import plot_size_curve
+    from sgtk.bench.recurrent import plot_size_curve
+    from sgtk.bench.suite import lstm_kernel_info, rows_as_dicts, run_bench
     from sgtk.train.trainer import resolve_device
 
     def go():

@@ -14,7 +14,7 @@ def export(
     out_dir: Path = typer.Option(..., "--out", help="Folder to write the export into."),
 ) -> None:
     """Export a run's best model for `sgtk predict` and `sgtk generate`."""
-    from sgtk.export import export_run
+    from sgtk.inference.export import export_run
 
     def go():
         for path in export_run(run, out_dir):

@@ -59,8 +59,9 @@ def generate(
     ),
 ) -> None:
     """Sample text from a char-LSTM (temperature, top-k, greedy or beam search)."""
-    from sgtk.generate import beam_texts, first_characters, load_char_model, sample
-    from sgtk.generate_options import check_against_model, resolve_options
+    from sgtk.inference.generate import load_char_model
+    from sgtk.inference.options import check_against_model, resolve_options
+    from sgtk.models.sampling import beam_texts, first_characters, sample
     from sgtk.train.trainer import resolve_device
 
     def go():
@@ -115,7 +116,7 @@ def _quality(model, vocab, corpus: Path, opts, device) -> None:
     from rich.table import Table
 
     from sgtk.data.text import read_text
-    from sgtk.generate_quality import word_validity
+    from sgtk.inference.quality import word_validity
 
     seed = 0 if opts.seed is None else opts.seed
     rows = word_validity(

@@ -34,8 +34,8 @@ def molecules(
 ) -> None:
     """Predict a molecular property in the target's units."""
     from sgtk.errors import SgtkError
-    from sgtk.export import check_out, model_folder
-    from sgtk.predict import MoleculePredictor, predict_csv
+    from sgtk.inference.export import check_out, model_folder
+    from sgtk.inference.predict import MoleculePredictor, predict_csv
     from sgtk.train.trainer import resolve_device
 
     def go():

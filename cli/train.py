@@ -170,7 +170,7 @@ def text(
 ) -> None:
     """Character language model on a text file or a built-in corpus."""
     args = locals()
-    from sgtk.generate import parse_taus
+    from sgtk.models.sampling import parse_taus
     from sgtk.tasks.text import TextConfig, TextTask
 
     def go():

@@ -4,10 +4,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from sgtk.graphs import Layout, complete_layout, sequence_edges, uniform_edges
+from sgtk.graphs.builders import Layout, complete_layout, sequence_edges, uniform_edges
+from sgtk.graphs.views import path_graph_batch
 from sgtk.models import attention
 from sgtk.models.attention import GraphTransformer
-from sgtk.views import path_graph_batch
 
 
 def _model(seed=0, hidden=8, layers=2):

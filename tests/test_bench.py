@@ -8,8 +8,10 @@ from dataclasses import replace
 import pytest
 import torch
 
-from sgtk import bench, bench_gcn, bench_recurrent
-from sgtk.bench import Row, Sizes, check_row, make_row
+from sgtk.bench.core import Row, Sizes, check_row, make_row
+from sgtk.bench.core import gcn as bench_gcn
+from sgtk.bench.core import recurrent as bench_recurrent
+from sgtk.bench.core import suite as bench
 from tests.helpers import invoke, last_json
 
 
@@ -246,12 +248,12 @@ def test_char_lm_sides_each_run_nn_lstm_once_a_step(tiny, monkeypatch):
     assert set(per_call["ours"]) == set(per_call["ref"]) == {1}
 
 
-# ---- rows against the machine (sgtk.bench_limits) -----------------------------------------
+# ---- rows against the machine (sgtk.bench.limits) -----------------------------------------
 def test_gcn_layer_bytes_count_every_tensor_the_layer_must_touch():
     """On a 5-node path graph, the floor is the sum of the real tensors' sizes."""
-    from sgtk.bench_limits import gcn_layer_bytes
+    from sgtk.bench.limits import gcn_layer_bytes
+    from sgtk.graphs.views import path_edge_index
     from sgtk.nn import GCNLayer
-    from sgtk.views import path_edge_index
 
     layer = GCNLayer(2, 3)
     x = torch.randn(5, 2)
@@ -270,7 +272,7 @@ def test_gcn_layer_bytes_count_every_tensor_the_layer_must_touch():
 
 
 def test_limit_rows_report_a_fraction_of_a_same_run_machine_rate(tiny):
-    from sgtk import bench_limits
+    from sgtk.bench.core import limits as bench_limits
 
     rows = bench_limits.limit_rows(tiny, torch.device("cpu"))
     assert [row.unit for row in rows] == ["GB/s", "GB/s", "GFLOP/s"]
@@ -285,7 +287,7 @@ def test_limit_rows_report_a_fraction_of_a_same_run_machine_rate(tiny):
 
 
 def test_lstm_forward_flops_are_its_two_gemms():
-    from sgtk.bench_limits import lstm_forward_flops
+    from sgtk.bench.limits import lstm_forward_flops
 
     # B=2, T=3, d=4, H=5: per step [2, 4] x [4, 20] and [2, 5] x [5, 20], 2 FLOPs a MAC.
     assert lstm_forward_flops(2, 3, 4, 5) == 3 * 2 * (2 * 4 * 20 + 2 * 5 * 20)

@@ -7,7 +7,7 @@ import pytest
 
 from sgtk.experiments.compare import prepare, run_sweep
 from sgtk.experiments.sweep import Sweep, auto_depth
-from sgtk.graphs import uniform_edges
+from sgtk.graphs.builders import uniform_edges
 from tests.helpers import assert_one_line_error, invoke
 from tests.test_graphs import _reach
 

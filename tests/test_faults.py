@@ -12,8 +12,8 @@ import pytest
 import torch
 
 from sgtk.errors import SgtkError
+from sgtk.io.lock import LOCK_NAME, folder_lock
 from sgtk.train.checkpoint import load_checkpoint, load_model_state
-from sgtk.train.lock import LOCK_NAME, folder_lock
 from sgtk.train.metrics import MetricsLog
 from tests.helpers import assert_one_line_error, invoke, last_json
 from tests.test_reliability import PALINDROME, ROOT, _records, _sgtk, _wait_for_checkpoint
@@ -67,7 +67,7 @@ def test_a_second_run_on_the_same_out_refuses_in_one_line_naming_the_pid(tmp_pat
 _HOLD = textwrap.dedent(
     """
     import sys, time
-    from sgtk.train.lock import folder_lock
+    from sgtk.io.lock import folder_lock
     with folder_lock(sys.argv[1]):
         print("held", flush=True)
         time.sleep(600)

@@ -9,8 +9,8 @@ import torch
 from torch_geometric.nn import GCNConv
 
 from sgtk.errors import SgtkError
+from sgtk.graphs.views import path_edge_index
 from sgtk.nn import GCNLayer
-from sgtk.views import path_edge_index
 
 STAR = torch.tensor([[0, 0, 0, 1, 2, 3], [1, 2, 3, 0, 0, 0]])  # PyG's test graph
 GRAPHS = {"star": STAR, "path": path_edge_index(1, 4)}

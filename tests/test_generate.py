@@ -3,8 +3,9 @@ import torch
 
 from sgtk.data.text import Vocab
 from sgtk.errors import SgtkError
-from sgtk.generate import SampleWriter, first_characters, parse_taus, sample
 from sgtk.models.charlm import CharLSTM
+from sgtk.models.sampling import first_characters, parse_taus, sample
+from sgtk.tasks.text_samples import SampleWriter
 from tests.helpers import assert_one_line_error, invoke
 
 TEXT = "the quick brown fox jumps over the lazy dog. " * 40

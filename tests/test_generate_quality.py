@@ -3,7 +3,7 @@
 import torch
 
 from sgtk.data.text import TextData, Vocab
-from sgtk.generate_quality import count_found, word_validity, words
+from sgtk.inference.quality import count_found, word_validity, words
 from sgtk.models.charlm import CharLSTM
 from tests.helpers import invoke
 

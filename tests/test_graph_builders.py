@@ -5,8 +5,8 @@ import pytest
 import torch
 from torch_geometric.data import Batch, Data
 
-from sgtk import graphs
-from sgtk.views import path_graph_batch
+from sgtk.graphs import builders as graphs
+from sgtk.graphs.views import path_graph_batch
 
 SPECS = ["path", "window:1", "window:3", "window:50", "dilated", "complete"]
 

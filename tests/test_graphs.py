@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from sgtk.errors import SgtkError
-from sgtk.graphs import offsets, parse_graph, ragged_edges, sequence_edges, uniform_edges
-from sgtk.views import path_graph_batch
+from sgtk.graphs.builders import offsets, parse_graph, ragged_edges, sequence_edges, uniform_edges
+from sgtk.graphs.views import path_graph_batch
 
 
 def _reach(edge_index, num_nodes, layers):

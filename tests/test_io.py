@@ -2,8 +2,9 @@ import gzip
 
 import pytest
 
-from sgtk.data.io import open_text, read_csv_rows, read_text
+from sgtk.data.csv_table import read_csv_rows
 from sgtk.errors import SgtkError
+from sgtk.io.files import open_text, read_text
 
 
 def test_bom_is_dropped_from_the_first_column(tmp_path):

@@ -13,7 +13,7 @@ WITHOUT_POSIX = textwrap.dedent(
     sys.modules["fcntl"] = None  # `import fcntl` now fails, as on Windows
     del signal.SIGUSR1
     import sgtk, sgtk.train
-    from sgtk.train.lock import folder_lock
+    from sgtk.io.lock import folder_lock
     from sgtk.train.signals import STOP_SIGNALS
     from sgtk.train.trainer import Trainer, TrainConfig
     from tests.test_trainer import ToyTask

@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from sgtk.errors import SgtkError
-from sgtk.export import export_run
-from sgtk.predict import MoleculePredictor
+from sgtk.inference.export import export_run
+from sgtk.inference.predict import MoleculePredictor
 from sgtk.tasks.molecules import MoleculeConfig, MoleculeTask
 from sgtk.train.trainer import TrainConfig, Trainer
 from tests.helpers import assert_one_line_error, invoke
@@ -97,7 +97,7 @@ def test_predict_refuses_what_it_cannot_use(run, tmp_path):
 
 
 def test_export_keeps_a_text_runs_config_and_weights(tmp_path):
-    from sgtk.export import load_export, load_model_files
+    from sgtk.inference.export import load_export, load_model_files
     from sgtk.train.checkpoint import save_checkpoint
 
     weights = {"embed.weight": torch.randn(5, 3), "head.bias": torch.zeros(5)}

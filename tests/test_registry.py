@@ -6,11 +6,11 @@ import pytest
 import torch
 
 from sgtk.errors import SgtkError
+from sgtk.graphs.views import path_graph_batch
 from sgtk.models import registry
 from sgtk.models.charlm import CharNet
 from sgtk.models.predictor import Predictor
 from sgtk.models.registry import REGISTRY, check_graph, check_model, models_for
-from sgtk.views import path_graph_batch
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 

@@ -3,8 +3,9 @@ import torch
 
 from sgtk.data.text import TextData, Vocab, read_text
 from sgtk.errors import SgtkError
-from sgtk.generate import beam_search, load_char_model, sample
+from sgtk.inference.generate import load_char_model
 from sgtk.models.charlm import CharLSTM
+from sgtk.models.sampling import beam_search, sample
 from tests.helpers import assert_one_line_error, invoke, last_json
 
 TEXT = "the quick brown fox jumps over the lazy dog. " * 40
@@ -152,7 +153,7 @@ def test_train_text_bad_files(tmp_path, content, word):
 
 
 def test_export_makes_a_small_loadable_model(tmp_path, monkeypatch):
-    from sgtk.generate import export_char_model
+    from sgtk.inference.generate import export_char_model
 
     corpus = tmp_path / "corpus.txt"
     corpus.write_text(TEXT)

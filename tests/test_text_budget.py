@@ -2,8 +2,8 @@
 
 import pytest
 
-from sgtk import bench_text
-from sgtk.bench import check_row
+from sgtk.bench.core import check_row
+from sgtk.bench.core import text as bench_text
 from sgtk.tasks import text_budget
 from sgtk.tasks.text import TextConfig
 from sgtk.tasks.text_budget import MIN_STEPS, apply_budget_fit, multiply_adds

@@ -1,7 +1,7 @@
 import torch
 from torch_geometric.data import Batch, Data
 
-from sgtk.views import from_sequence, path_graph_batch, to_sequence
+from sgtk.graphs.views import from_sequence, path_graph_batch, to_sequence
 
 
 def test_uniform_batch_edges_offsets_and_direction():

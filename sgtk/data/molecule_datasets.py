@@ -23,10 +23,10 @@ from pathlib import Path
 import torch
 from torch_geometric.data import Data, InMemoryDataset
 
-from sgtk.data.io import check_readable, parse_csv_text, read_bytes
+from sgtk.data.csv_table import parse_csv_text
 from sgtk.data.molecules import FEATURISATION, MoleculeSet, collate_molecules, featurise
 from sgtk.errors import SgtkError
-from sgtk.train.checkpoint import atomic_write_bytes
+from sgtk.io.files import atomic_write_bytes, check_readable, read_bytes
 
 log = logging.getLogger(__name__)
 # The data file's tensors and the meta keys that MoleculeSet reads: a cache without them is

@@ -18,7 +18,7 @@ from torch_geometric.data import Batch, Data
 from torch_geometric.utils.smiles import e_map, x_map
 
 from sgtk.errors import SgtkError
-from sgtk.views import path_graph_batch
+from sgtk.graphs.views import path_graph_batch
 
 # Schwaller et al. (2019): bracket atoms, two-letter halogens, ring-bond numbers %nn.
 _TOKEN = re.compile(

@@ -15,9 +15,9 @@ import torch
 from torch import Tensor
 from torch_geometric.data import Batch
 
+from sgtk.data.memory import check_memory, palindrome_data_bytes
 from sgtk.errors import SgtkError
-from sgtk.memory import check_memory, palindrome_data_bytes
-from sgtk.views import path_graph_batch
+from sgtk.graphs.views import path_graph_batch
 
 NUM_CLASSES = 10
 SPLITS = ("train", "val", "test")

@@ -15,10 +15,10 @@ from torch import Tensor
 from torch_geometric.data import Batch
 
 from sgtk.data.download import fetch
-from sgtk.data.io import read_bytes
+from sgtk.data.memory import check_memory
 from sgtk.errors import SgtkError
-from sgtk.memory import check_memory
-from sgtk.views import path_graph_batch
+from sgtk.graphs.views import path_graph_batch
+from sgtk.io.files import read_bytes
 
 CORPORA = {
     "tinyshakespeare": "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/"
@@ -42,7 +42,7 @@ def corpus_path(name: str, root: Path | str = "data") -> Path:
 
 def read_text(path: Path | str, flag: str = "--data") -> str:
     """A UTF-8 text file, or a gzip-compressed one (decompressed as a stream), read once and
-    at most ``sgtk.data.io.max_input_bytes()`` of it."""
+    at most ``sgtk.io.files.max_input_bytes()`` of it."""
     raw = read_bytes(path, flag)
     if not raw:
         raise SgtkError(f"text file {path} is empty: pass a UTF-8 text file with some text")

@@ -29,8 +29,8 @@ from sgtk.experiments.sweep_files import (
     read_rows,
     write_sweep_file,
 )
+from sgtk.io.files import atomic_write_bytes
 from sgtk.train.callbacks import Patience
-from sgtk.train.checkpoint import atomic_write_bytes
 
 FIELDS = (
     "task", "model", "length", "layers", "graph", "seed", "params", "hidden", "lr", "lr_source",
@@ -329,7 +329,7 @@ def run_sweep(
 ) -> tuple[list[dict[str, Any]], dict[str, list[float]]]:
     """Train every run of the runner's sweep (this shard's) and keep rows, results and curves."""
     out_dir = runner.out_dir
-    from sgtk.train.lock import folder_lock
+    from sgtk.io.lock import folder_lock
 
     with folder_lock(out_dir, "compare"), threads(runner.sweep.threads):
         return _run_all(runner, on_run)

@@ -68,7 +68,7 @@ def plot_grad_norms(curves: dict[str, torch.Tensor], path: Path, length: int) ->
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from sgtk.train.checkpoint import atomic_write_bytes
+    from sgtk.io.files import atomic_write_bytes
 
     fig, ax = plt.subplots(figsize=(6.5, 4))
     for label, values in curves.items():

@@ -18,7 +18,7 @@ import numpy as np  # noqa: E402
 from matplotlib.transforms import offset_copy  # noqa: E402
 
 from sgtk.experiments.stats import HEADLINE, SHOW_SEEDS, Stat, _ordered, summarise  # noqa: E402
-from sgtk.train.checkpoint import atomic_write_bytes  # noqa: E402
+from sgtk.io.files import atomic_write_bytes  # noqa: E402
 
 CHANCE = 0.1  # ten digits
 BOUNDARY_LABEL = "k = T-2: the last node reaches the first digit"

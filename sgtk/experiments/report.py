@@ -13,7 +13,7 @@ from typing import Any
 from sgtk.experiments.compare import read_rows, write_results
 from sgtk.experiments.stats import budget_table, markdown, result_table
 from sgtk.experiments.sweep_files import check_same_sweep
-from sgtk.train.checkpoint import atomic_write_bytes
+from sgtk.io.files import atomic_write_bytes
 
 
 @dataclass

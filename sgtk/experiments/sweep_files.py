@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from sgtk.errors import SgtkError
-from sgtk.train.checkpoint import atomic_write_bytes
+from sgtk.io.files import atomic_write_bytes
 
 SWEEP_FILE = "sweep.json"
 # Which runs a sweep holds, beside its settings: a resume may add runs (more seeds, lengths),

@@ -23,9 +23,9 @@ from torch_geometric.data import Batch
 from torch_geometric.nn import TransformerConv
 from torch_geometric.utils import to_dense_batch
 
-from sgtk.graphs import Layout, complete_layout
+from sgtk.graphs.builders import Layout, complete_layout
+from sgtk.graphs.views import node_positions
 from sgtk.nn import positional_encoding
-from sgtk.views import node_positions
 
 
 def num_heads(hidden: int) -> int:

@@ -9,9 +9,9 @@ import torch
 from torch import Tensor, nn
 from torch_geometric.data import Batch
 
-from sgtk.graphs import sequence_edges
+from sgtk.graphs.builders import sequence_edges
+from sgtk.graphs.views import from_sequence, to_sequence
 from sgtk.models import registry
-from sgtk.views import from_sequence, to_sequence
 
 State = tuple[Tensor, Tensor]
 # The stepper's (h, c): each [L, B, n] (as forward_tokens returns them) or a list of one

@@ -3,7 +3,7 @@
 Every model reads the same ``Batch``. Recurrent backbones read each graph's nodes in position
 order; graph, attention and hybrid backbones propagate over an edge set: the batch's own
 (``graph=None``: molecular bonds, or the view's path) or a sequence graph from
-:mod:`sgtk.graphs` (``path``, ``window:K``, ``dilated``, ``complete``).
+:mod:`sgtk.graphs.builders` (``path``, ``window:K``, ``dilated``, ``complete``).
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from torch import Tensor, nn
 from torch_geometric.data import Batch
 
 from sgtk.errors import SgtkError
-from sgtk.graphs import sequence_edges
+from sgtk.graphs.builders import sequence_edges
+from sgtk.graphs.views import node_positions
 from sgtk.models import registry
 from sgtk.models.graph_nets import GraphConvStack  # noqa: F401  (its historical home)
 from sgtk.nn import positional_encoding, readout
-from sgtk.views import node_positions
 
 
 def check_sizes(hidden: int, layers: int) -> None:

@@ -1,7 +1,7 @@
 """Recurrent backbones: hand-written RNN, LSTM and GRU cells reading each graph's nodes in order.
 
 A recurrent cell is message passing along the causal path, one node at a time: it needs no
-``edge_index``, only the position order that :func:`sgtk.views.to_sequence` gives.
+``edge_index``, only the position order that :func:`sgtk.graphs.views.to_sequence` gives.
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 from torch import Tensor, nn
 from torch_geometric.data import Batch
 
+from sgtk.graphs.views import from_sequence, to_sequence
 from sgtk.nn import GRU, LSTM, VanillaRNN
-from sgtk.views import from_sequence, to_sequence
 
 
 def make_cell(cell: str, in_features: int, hidden: int, init: str, t_max: int) -> nn.Module:

@@ -121,7 +121,7 @@ class GCNLayer(nn.Module):
 
     Unlike GCNConv, the normalisation is cached by default, per graph: keyed on the
     ``edge_index`` object (and its in-place version), so a batch structure that is reused
-    across steps (as :mod:`sgtk.views` does) is normalised once and a new graph is never
+    across steps (as :mod:`sgtk.graphs.views` does) is normalised once and a new graph is never
     served a stale one. ``cached=True`` is GCNConv's transductive cache: the first graph's
     normalisation is kept for every later call, whatever graph is passed.
 

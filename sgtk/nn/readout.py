@@ -10,7 +10,7 @@ from torch_geometric.data import Batch
 from torch_geometric.nn import global_add_pool, global_max_pool, global_mean_pool
 
 from sgtk.choices import READOUTS
-from sgtk.views import last_node_index
+from sgtk.graphs.views import last_node_index
 
 
 def readout(h: Tensor, batch: Batch, how: str) -> Tensor:

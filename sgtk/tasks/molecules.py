@@ -17,7 +17,7 @@ from torch import Tensor, nn
 from torch_geometric.data import Batch
 from torch_geometric.utils.smiles import x_map
 
-from sgtk.data.io import parse_delimiter
+from sgtk.data.csv_table import parse_delimiter
 from sgtk.data.molecules import FEATURISATION, MoleculeSet
 from sgtk.data.splits import SPLITS, split_indices
 from sgtk.errors import SgtkError

@@ -11,9 +11,9 @@ from torch import Tensor, nn
 from torch_geometric.data import Batch
 
 from sgtk.choices import INITS
+from sgtk.data.memory import check_memory, palindrome_bytes
 from sgtk.data.palindrome import NUM_CLASSES, PalindromeData
 from sgtk.errors import SgtkError
-from sgtk.memory import check_memory, palindrome_bytes
 from sgtk.models.predictor import Predictor, check_sizes
 from sgtk.models.registry import check_graph, check_model
 from sgtk.nn.readout import READOUTS

@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch_geometric.data import Batch
 
+from sgtk.data.memory import check_memory, sequence_batch_bytes
 from sgtk.data.text import (
     STREAMS,
     TextData,
@@ -30,15 +31,15 @@ from sgtk.data.text import (
     text_batch,
 )
 from sgtk.errors import SgtkError
-from sgtk.generate import SampleWriter, check_taus
-from sgtk.memory import check_memory, sequence_batch_bytes
+from sgtk.graphs.views import from_sequence, to_sequence
 from sgtk.models.charlm import CharLSTM, CharNet, State
 from sgtk.models.predictor import check_sizes
 from sgtk.models.registry import check_graph, models_for
+from sgtk.models.sampling import check_taus
+from sgtk.tasks.text_samples import SampleWriter
 from sgtk.train import distributed as dist
 from sgtk.train.run_dir import text_fingerprint
 from sgtk.train.task import Task
-from sgtk.views import from_sequence, to_sequence
 
 TEXT_MODELS = models_for("text")
 CARRY_MODELS = ("lstm",)  # models with forward_tokens(tokens, state)

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import errno
 import io
-import os
 import pickle
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -14,52 +11,7 @@ from typing import Any
 import torch
 
 from sgtk.errors import SgtkError
-
-
-class WriteFailed(SgtkError, OSError):
-    """A file could not be written (full disk, lost permission...): one line, not a traceback.
-
-    Still an ``OSError``, so code that handles I/O errors keeps handling it.
-    """
-
-    def __init__(self, path: Path | str, error: OSError):
-        fix = (
-            "free some disk space"
-            if error.errno in (errno.ENOSPC, errno.EDQUOT)
-            else "check that the folder is writable"
-        )
-        self.message = (
-            f"could not write {path} ({error.strerror or error}): {fix}, then run again "
-            "(with --resume to continue a run); the earlier version of the file is intact"
-        )
-        super().__init__(error.errno, self.message, str(path))
-
-    def __str__(self) -> str:
-        return self.message
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write to a temp file in the same folder, fsync, then rename over ``path``.
-
-    On any failure the temp file is removed and ``path`` keeps its earlier content.
-    """
-    path = Path(path)
-    try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as e:
-        raise WriteFailed(path, e) from None
-    try:
-        os.fchmod(fd, 0o644)  # mkstemp's 0600 would make shared run folders unreadable
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException as e:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(e, OSError) and not isinstance(e, WriteFailed):
-            raise WriteFailed(path, e) from None
-        raise
+from sgtk.io.files import atomic_write_bytes
 
 
 def save_checkpoint(obj: dict[str, Any], path: Path) -> None:

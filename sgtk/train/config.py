@@ -84,7 +84,7 @@ def dumps_toml(data: dict[str, Any]) -> str:
 
 
 def write_toml(path: Path, data: dict[str, Any]) -> None:
-    from sgtk.train.checkpoint import atomic_write_bytes  # torch: not needed by `--help`
+    from sgtk.io.files import atomic_write_bytes  # torch: not needed by `--help`
 
     atomic_write_bytes(Path(path), dumps_toml(data).encode())
 

@@ -62,7 +62,7 @@ def plot_curves(
     matplotlib.use("Agg")  # no display needed, also on a cluster node
     from matplotlib.figure import Figure
 
-    from sgtk.train.checkpoint import atomic_write_bytes
+    from sgtk.io.files import atomic_write_bytes
 
     metrics = sorted(curves, key=lambda m: (m != "loss", m))
     fig = Figure(figsize=(4.2 * len(metrics), 3.4), layout="constrained")

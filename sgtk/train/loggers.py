@@ -119,7 +119,7 @@ def _remembered_id(run_dir: Path, name: str) -> str | None:
 
 
 def _remember_id(run_dir: Path, name: str, run_id: str) -> None:
-    from sgtk.train.checkpoint import atomic_write_bytes
+    from sgtk.io.files import atomic_write_bytes
 
     atomic_write_bytes(Path(run_dir) / name, f"{run_id}\n".encode())
 
@@ -144,7 +144,7 @@ class CsvLogger(Callback):
         self._mirror()
 
     def _mirror(self) -> None:
-        from sgtk.train.checkpoint import atomic_write_bytes
+        from sgtk.io.files import atomic_write_bytes
 
         rows = [
             {"step": r["step"], "final": bool(r.get("final")), **_numbers(r)}

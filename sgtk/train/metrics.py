@@ -71,7 +71,7 @@ class MetricsLog:
                 f.flush()
                 os.fsync(f.fileno())
         except OSError as e:
-            from sgtk.train.checkpoint import WriteFailed
+            from sgtk.io.files import WriteFailed
 
             raise WriteFailed(self.path, e) from None
 
@@ -82,7 +82,7 @@ class MetricsLog:
         """Keep the records up to ``step`` (the resumed checkpoint); drop the later ones and
         the final record of a finished run, which a longer resumed run writes again. A bad
         line in the middle moves to ``metrics.jsonl.corrupt`` with its line number."""
-        from sgtk.train.checkpoint import atomic_write_bytes
+        from sgtk.io.files import atomic_write_bytes
 
         read = read_metrics(self.path)
         if read.bad:

@@ -20,7 +20,8 @@ from typing import Any
 import torch
 
 from sgtk.errors import SgtkError
-from sgtk.train.checkpoint import atomic_write_bytes, load_checkpoint, save_checkpoint
+from sgtk.io.files import atomic_write_bytes
+from sgtk.train.checkpoint import load_checkpoint, save_checkpoint
 from sgtk.train.finite import require_finite
 from sgtk.train.metrics import MetricsLog
 from sgtk.train.train_state import TrainState, check_optimizer

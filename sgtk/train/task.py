@@ -58,7 +58,7 @@ class Task(ABC):
 
     def check_memory(self, batch_size: int) -> None:
         """Refuse in one line, before anything is written, a run whose tensors cannot fit
-        (see :mod:`sgtk.memory`). Called by the Trainer with the per-step batch size."""
+        (see :mod:`sgtk.data.memory`). Called by the Trainer with the per-step batch size."""
 
     def on_eval(self, model: nn.Module, device: torch.device, step: int) -> dict[str, Any]:
         """Extra things to log at an evaluation (a text sample, say)."""

@@ -13,11 +13,11 @@ import torch
 from torch import nn
 
 from sgtk.errors import SgtkError
+from sgtk.io.lock import folder_lock
 from sgtk.train import distributed as dist
 from sgtk.train.callbacks import Callback, emit
 from sgtk.train.checkpoint import fit_model_state, load_optimizer_state
 from sgtk.train.config import run_record, write_toml
-from sgtk.train.lock import folder_lock
 from sgtk.train.loggers import check_logger, make_loggers
 from sgtk.train.optim import lr_factor, make_optimizer, set_lr
 from sgtk.train.progress import PlainProgress, ProgressState

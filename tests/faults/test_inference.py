@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from sgtk.generate import PRETRAINED
+from sgtk.inference.generate import PRETRAINED
 from tests.faults.test_inputs import SMILES, TINY_RUN, targets_with, write_csv
 from tests.helpers import assert_one_line_error, invoke
 

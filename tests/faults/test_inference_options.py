@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from sgtk.generate import PRETRAINED
+from sgtk.inference.generate import PRETRAINED
 from sgtk.models.charlm import CharLSTM
 from sgtk_cli.generate import generate
 from tests.helpers import invoke

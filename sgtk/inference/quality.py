@@ -12,8 +12,8 @@ import re
 import torch
 
 from sgtk.data.text import Vocab
-from sgtk.generate import check_taus, sample
 from sgtk.models.charlm import CharLSTM
+from sgtk.models.sampling import check_taus, sample
 
 LETTERS = re.compile(r"[^\W\d_]+")  # letters only, in any script
 SAMPLES, LENGTH = 4, 3000  # per temperature, as issue 18 measured the first shipped model

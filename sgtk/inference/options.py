@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from sgtk.data.memory import check_memory
 from sgtk.errors import SgtkError
-from sgtk.generate import check_sampling, parse_taus
-from sgtk.generate_quality import LENGTH, SAMPLES
-from sgtk.memory import check_memory
+from sgtk.inference.quality import LENGTH, SAMPLES
+from sgtk.models.sampling import check_sampling, parse_taus
 
 SEED_LIMIT = 2**63  # torch.Generator takes a signed or unsigned 64-bit seed; ours are >= 0
 DEFAULT_LENGTH, DEFAULT_TAUS, QUALITY_TAUS = 300, "1", "0.5,1,2"

@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from sgtk.bench import Row, make_row
+from sgtk.bench.core import Row, make_row
 from sgtk.models.charlm import CharLSTM
 from sgtk.tasks.text import TextConfig, TextTask
 from sgtk.tasks.text_budget import apply_budget_fit

@@ -20,7 +20,7 @@ import multiprocessing as mp
 import torch
 from torch import nn
 
-from sgtk.bench import Row, Sizes, _proc_status_kib, make_row, time_many
+from sgtk.bench.core import Row, Sizes, _proc_status_kib, make_row, time_many
 
 # float32 over two layers; the sums run in a different order (shift-and-add or CSR in ours,
 # SpMM or scatter in GCNConv), so agreement is to rounding, not bitwise.
@@ -41,7 +41,7 @@ def _gcn_step(model: nn.ModuleList, x: torch.Tensor, graph) -> None:
 
 
 def _gcn_inputs(kind: str, s: Sizes, device: torch.device):
-    from sgtk.views import path_edge_index
+    from sgtk.graphs.views import path_edge_index
 
     if kind == "path":
         return torch.randn(s.path_nodes, 16, device=device), path_edge_index(

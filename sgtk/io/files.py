@@ -1,5 +1,5 @@
-"""Reading the files people actually have: gzip or plain text, spreadsheet CSVs with a
-byte-order mark and `,` `;` or tab delimiters; every failure is one line naming the fix.
+"""Files in and out: inputs read once and bounded (gzip or plain, UTF-8), outputs written
+atomically; every failure is one line naming the fix.
 
 A path is opened and read once, so a pipe (``/dev/stdin``, ``<(...)``) gives all of its bytes,
 and never more than :func:`max_input_bytes` of them: ``--data /dev/zero`` ends in one line.
@@ -7,19 +7,18 @@ and never more than :func:`max_input_bytes` of them: ``--data /dev/zero`` ends i
 
 from __future__ import annotations
 
-import csv
+import errno
 import gzip
 import io
 import os
 import stat
+import tempfile
 import zlib
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, TextIO
 
 from sgtk.errors import SgtkError
 
-DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab"}
 _GZIP_MAGIC = b"\x1f\x8b"
 # Generous: the largest text corpora people train a char model on fit, /dev/zero does not.
 MAX_INPUT_BYTES = 1 << 30
@@ -133,72 +132,47 @@ def read_text(path: Path | str, flag: str = "--data") -> str:
         raise SgtkError(f"{flag} {path} is not UTF-8 text ({e.reason}): convert it") from None
 
 
-@dataclass
-class CsvTable:
-    columns: list[str]
-    rows: list[list[str]]
-    delimiter: str  # the character used, detected or given
-    lines: list[int] = field(default_factory=list)  # each row's line in the file, from 1
+class WriteFailed(SgtkError, OSError):
+    """A file could not be written (full disk, lost permission...): one line, not a traceback.
 
-    @property
-    def delimiter_name(self) -> str:
-        return DELIMITERS.get(self.delimiter, repr(self.delimiter))
+    Still an ``OSError``, so code that handles I/O errors keeps handling it.
+    """
 
-    def column(self, name: str) -> list[str]:
-        i = self.columns.index(name)
-        return [row[i] if i < len(row) else "" for row in self.rows]
-
-
-def parse_delimiter(delimiter: str | None) -> str | None:
-    """``None`` (detect), one of , ; tab, or their names (``tab``, ``\\t``, ``semicolon``)."""
-    if delimiter is None:
-        return None
-    names = {v: k for k, v in DELIMITERS.items()} | {"\\t": "\t"}
-    delimiter = names.get(delimiter, delimiter)
-    if delimiter not in DELIMITERS:
-        raise SgtkError(
-            f"--delimiter {delimiter!r} is not supported: use ',', ';' or tab (or leave it out "
-            "to detect it)"
+    def __init__(self, path: Path | str, error: OSError):
+        fix = (
+            "free some disk space"
+            if error.errno in (errno.ENOSPC, errno.EDQUOT)
+            else "check that the folder is writable"
         )
-    return delimiter
+        self.message = (
+            f"could not write {path} ({error.strerror or error}): {fix}, then run again "
+            "(with --resume to continue a run); the earlier version of the file is intact"
+        )
+        super().__init__(error.errno, self.message, str(path))
+
+    def __str__(self) -> str:
+        return self.message
 
 
-def detect_delimiter(header: str) -> str:
-    """The candidate that splits the header line into the most fields (quotes respected);
-    comma on a tie, so a one-column file reads as CSV."""
-    counts = {d: len(next(csv.reader([header], delimiter=d), [])) for d in DELIMITERS}
-    return max(DELIMITERS, key=lambda d: counts[d])  # dicts keep order: comma wins ties
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write to a temp file in the same folder, fsync, then rename over ``path``.
 
-
-def read_csv_rows(path: Path | str, delimiter: str | None = None, flag: str = "--data") -> CsvTable:
-    """Header and rows of a CSV (gzip allowed); lines starting with ``#`` are comments."""
-    return parse_csv_text(read_text(path, flag), path, delimiter, flag)
-
-
-def parse_csv_text(
-    text: str, path: Path | str, delimiter: str | None = None, flag: str = "--data"
-) -> CsvTable:
-    """:func:`read_csv_rows` on text already read (``path`` names it in messages)."""
-    numbered = [
-        (n, line)
-        for n, line in enumerate(text.splitlines(), 1)
-        if line.strip() and not line.startswith("#")
-    ]
-    if not numbered:
-        raise SgtkError(f"{flag} {path} has no header line: is it empty?")
-    lines = [line for _, line in numbered]
-    used = parse_delimiter(delimiter) or detect_delimiter(lines[0])
+    On any failure the temp file is removed and ``path`` keeps its earlier content.
+    """
+    path = Path(path)
     try:
-        parsed = list(csv.reader(lines, delimiter=used))
-    except csv.Error as e:
-        raise SgtkError(f"{flag} {path} is not a valid CSV ({e}): check its quoting") from None
-    columns = [c.strip() for c in parsed[0]]
-    seen: dict[str, int] = {}
-    for i, name in enumerate(columns):
-        if name and name in seen:  # which one would be read is a guess: refuse, never pick
-            raise SgtkError(
-                f"{flag} {path} has two columns named {name!r} (columns {seen[name] + 1} and "
-                f"{i + 1}): rename one"
-            )
-        seen[name] = i
-    return CsvTable(columns, parsed[1:], used, [n for n, _ in numbered[1:]])
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as e:
+        raise WriteFailed(path, e) from None
+    try:
+        os.fchmod(fd, 0o644)  # mkstemp's 0600 would make shared run folders unreadable
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException as e:
+        Path(tmp).unlink(missing_ok=True)
+        if isinstance(e, OSError) and not isinstance(e, WriteFailed):
+            raise WriteFailed(path, e) from None
+        raise

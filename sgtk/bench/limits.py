@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 import torch
 
-from sgtk.bench import Row, Sizes, _sync, make_row
+from sgtk.bench.core import Row, Sizes, _sync, make_row
 
 COPY_BYTES = 256 << 20  # far above any last-level cache, so the copy streams from DRAM
 GCN_IN, GCN_OUT = 16, 64  # the bench model's first layer
@@ -78,8 +78,8 @@ def gcn_limit_rows(s: Sizes, device: torch.device) -> list[Row]:
     """The path-graph GCN layer's achieved bandwidth, forward and backward, as a fraction of a
     same-run copy. Why this reference: no kernel that reads and writes these bytes can beat a
     plain copy of as many, so the fraction says how much is left, whatever the implementation."""
+    from sgtk.graphs.views import path_edge_index
     from sgtk.nn import GCNLayer
-    from sgtk.views import path_edge_index
 
     n = s.path_nodes
     copy_bytes = COPY_BYTES if n >= 100_000 else 32 << 20  # tiny test shapes: a short copy

@@ -18,7 +18,8 @@ import torch
 from torch import Tensor, nn
 
 from sgtk.errors import SgtkError
-from sgtk.train.checkpoint import atomic_write_bytes, load_checkpoint
+from sgtk.io.files import atomic_write_bytes
+from sgtk.train.checkpoint import load_checkpoint
 from sgtk.train.finite import require_finite
 
 WEIGHTS, CONFIG = "model.safetensors", "config.json"

@@ -1,8 +1,8 @@
 """``sgtk bench`` rows for the model zoo: sequence-graph builders, the transformer on the
 complete causal graph, and the GRU, each against the fastest thing a careful user would write.
 
-Kept apart from :mod:`sgtk.bench` (which calls :func:`zoo_rows` lazily) so that each file stays
-short. Every row times ours and its reference alternately in the same process.
+Kept apart from :mod:`sgtk.bench.suite` (which calls :func:`zoo_rows` lazily) so that each
+file stays short. Every row times ours and its reference alternately in the same process.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sgtk.bench import Row, Sizes, make_row, time_pair
+from sgtk.bench.core import Row, Sizes, make_row, time_pair
 
 GRAPH_ROWS = ("window:4", "dilated", "complete")
 
@@ -22,7 +22,7 @@ def graph_build_row(spec: str, s: Sizes, device: torch.device) -> Row:
     every sequence's ``edge_index`` for free: the reference builds nothing, it only batches."""
     from torch_geometric.data import Batch, Data
 
-    from sgtk import graphs
+    from sgtk.graphs import builders as graphs
 
     steps = s.lm_seq  # a text window: where complete graphs are used
     x = F.one_hot(torch.randint(0, 10, (s.batch, steps)), 10).float().to(device)
@@ -155,7 +155,7 @@ def gru_row(steps: int, hidden: int, s: Sizes, device: torch.device) -> Row:
 
 
 def zoo_rows(s: Sizes, device: torch.device) -> list[Row]:
-    """Every row of this module, for ``sgtk.bench.run_bench``."""
+    """Every row of this module, for ``sgtk.bench.suite.run_bench``."""
     from sgtk.nn._cells import cells_kernel
 
     cells_kernel()  # a first build (about 30 s, once per machine) stays out of every timing

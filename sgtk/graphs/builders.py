@@ -26,7 +26,7 @@ from torch import Tensor
 from torch_geometric.data import Batch
 
 from sgtk.errors import SgtkError
-from sgtk.views import path_edge_index
+from sgtk.graphs.views import path_edge_index
 
 GRAPH_CHOICES = ("auto", "path", "window:K", "dilated", "complete")
 _TAG = "_sgtk_graph"  # on the edge lists built here: (kind, B, T or None, directed, ptr or None)
@@ -130,7 +130,7 @@ def ragged_edges(spec: str, ptr: Tensor, lengths: Tensor, directed: bool = True)
 
 def clear_caches() -> None:
     """Forget every cached template and batch structure (the bench times cold builds)."""
-    from sgtk import views
+    from sgtk.graphs import views
 
     _template.cache_clear()
     _uniform_edges.cache_clear()
@@ -183,8 +183,9 @@ def sequence_graph_batch(
     x: Tensor, spec: str, directed: bool = True, y: Tensor | None = None
 ) -> Batch:
     """Equal-length sequences ``x`` [B, T, ...] as a ``Batch`` over the ``spec`` graph: the
-    path view of :func:`sgtk.views.path_graph_batch` with ``spec``'s edges, built directly."""
-    from sgtk.views import uniform_nodes
+    path view of :func:`sgtk.graphs.views.path_graph_batch` with ``spec``'s edges, built
+    directly."""
+    from sgtk.graphs.views import uniform_nodes
 
     num_graphs, length = x.shape[:2]
     batch, ptr = uniform_nodes(num_graphs, length, x.device)
@@ -201,7 +202,8 @@ def sequence_graph_batch(
 
 
 def sequence_edges(batch: Batch, spec: str, directed: bool = True) -> Tensor:
-    """The ``spec`` graph over the sequences of a path-graph ``batch`` (from ``sgtk.views``)."""
+    """The ``spec`` graph over the sequences of a path-graph ``batch`` (from
+    :mod:`sgtk.graphs.views`)."""
     seq_len = getattr(batch, "seq_len", None)
     if seq_len is not None:
         return uniform_edges(spec, batch.num_graphs, seq_len, directed, batch.x.device)

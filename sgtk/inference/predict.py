@@ -10,12 +10,12 @@ from pathlib import Path
 
 import torch
 
-from sgtk.data.io import read_csv_rows
+from sgtk.data.csv_table import read_csv_rows
 from sgtk.data.molecules import FEATURISATION, MoleculeSet, featurise
 from sgtk.errors import SgtkError
-from sgtk.export import check_out, load_model_files, load_weights, model_folder
+from sgtk.inference.export import check_out, load_model_files, load_weights, model_folder
+from sgtk.io.files import atomic_write_bytes
 from sgtk.tasks.molecules import GRAPH_VIEW, build_molecule_model, molecule_batch
-from sgtk.train.checkpoint import atomic_write_bytes
 
 
 @dataclass

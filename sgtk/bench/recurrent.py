@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sgtk.bench import Row, Sizes, make_row, time_pair
+from sgtk.bench.core import Row, Sizes, make_row, time_pair
 
 
 def curve_target(hidden: int) -> float:
@@ -150,7 +150,8 @@ def sampling_row(s: Sizes) -> Row:
     ``torch.inference_mode`` (no autograd bookkeeping)."""
     from pathlib import Path
 
-    from sgtk.generate import load_char_model, sample
+    from sgtk.inference.generate import load_char_model
+    from sgtk.models.sampling import sample
 
     model, vocab, _ = load_char_model(None, runs=Path("/nonexistent-sgtk-runs"), device="cpu")
     n, prefix = s.sample_chars, "I am your"

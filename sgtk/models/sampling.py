@@ -1,6 +1,6 @@
-"""Sampling from a char-LSTM: temperature, top-k, greedy and beam search, all incremental.
+"""Sampling from a char model: temperature, top-k, greedy and beam search, all incremental.
 
-The prefix goes through the LSTM once; after that every character costs one step of the
+The prefix goes through the model once; after that every character costs one step of the
 carried (h, c) state, never a pass over the whole text so far.
 """
 
@@ -8,19 +8,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 from torch import Tensor
 
-from sgtk.data.io import check_readable
 from sgtk.data.text import Vocab
 from sgtk.errors import SgtkError
 from sgtk.models.charlm import CharLSTM, StepState
-from sgtk.train.checkpoint import load_checkpoint
-
-PRETRAINED = Path(__file__).resolve().parent / "pretrained" / "charlm-tinyshakespeare.pt"
 
 
 def _next_token(
@@ -135,20 +129,6 @@ def sample(
     return [start + vocab.decode(row) for start, row in zip(starts, out)]
 
 
-@torch.no_grad()
-def sample_recompute(
-    model: CharLSTM, vocab: Vocab, prefix: str, length: int, tau: float = 1.0, seed: int = 0
-) -> str:
-    """The naive reference: re-read the whole text for every new character (for ``bench``)."""
-    generator = torch.Generator().manual_seed(seed)
-    ids = vocab.encode(prefix)[None]
-    for _ in range(length):
-        logits, _ = model.forward_tokens(ids)
-        token = _next_token(logits[:, -1], tau, False, None, generator)
-        ids = torch.cat([ids, token[:, None]], dim=1)
-    return vocab.decode(ids[0, len(prefix) :])
-
-
 def beam_search(
     model: CharLSTM,
     vocab: Vocab,
@@ -194,128 +174,3 @@ def beam_texts(
         scores = top.values[:, None] + torch.log_softmax(logits.double(), -1)
     # topk sorts, so the rows are best first; fewer than ``count`` when length is tiny.
     return [vocab.decode(tokens[i]) for i in range(min(count, len(tokens)))]
-
-
-def load_char_model(
-    checkpoint: Path | None = None, runs: Path = Path("runs"), device: torch.device | str = "cpu"
-) -> tuple[CharLSTM, Vocab, str]:
-    """A char-LSTM from a run directory (or its ``best.pt``), the newest text run under
-    ``runs``, or else the pretrained model shipped with sgtk. Returns (model, vocab, source)."""
-    if checkpoint is None:
-        candidates = (
-            sorted(runs.glob("*/best.pt"), key=lambda p: p.stat().st_mtime, reverse=True)
-            if runs.is_dir()
-            else []
-        )
-        for path in candidates:
-            if _is_text_checkpoint(path):
-                checkpoint = path
-                break
-        else:
-            checkpoint = PRETRAINED
-    from sgtk.export import load_model_files, load_weights
-
-    path = Path(checkpoint)
-    if not path.is_dir():
-        check_readable(path, "--checkpoint")
-    files = load_model_files(path, device, task="text")
-    cfg = files.config
-    if cfg.get("model") != "lstm":
-        raise SgtkError(
-            f"{files.source} holds a {cfg.get('model')!r} text model; generation needs "
-            "an LSTM run (sgtk train text --model lstm)"
-        )
-    vocab = Vocab(cfg["vocab"], cfg.get("char_counts"))  # older models carry no counts
-    model = CharLSTM(len(vocab), cfg["hidden"], cfg["layers"], cfg["embed"], cfg["dropout"])
-    load_weights(model, files)
-    path = Path(files.source)
-    return model.to(device).eval(), vocab, str(path)
-
-
-def _is_text_checkpoint(path: Path) -> bool:
-    try:
-        return load_checkpoint(path).get("task") == "text"
-    except SgtkError:
-        return False
-
-
-def export_char_model(run_dir: Path | str, dest: Path | str = PRETRAINED) -> Path:
-    """Write a run's best char-LSTM as a small half-precision file (how the pretrained
-    default was made)."""
-    from sgtk.train.checkpoint import save_checkpoint
-
-    state = load_checkpoint(Path(run_dir) / "best.pt")
-    state["model"] = {
-        k: v.half() if v.is_floating_point() else v for k, v in state["model"].items()
-    }
-    save_checkpoint(
-        {
-            "task": state["task"],
-            "config": state["config"],
-            "model": state["model"],
-            "step": state["step"],
-            "metric": state["metric"],
-        },
-        Path(dest),
-    )
-    return Path(dest)
-
-
-@dataclass
-class SampleWriter:
-    """``samples.md`` in a run folder, as the assignment's Listing 1: at each evaluation (or the
-    first one past every ``every`` steps), ``count`` samples per temperature, each block
-    headed by its step and tau. All temperatures share one seed, so their first characters
-    match and the blocks differ by tau alone."""
-
-    path: Path | None
-    every: int = 0
-    last: int | None = None
-
-    def maybe_write(
-        self, model: CharLSTM, vocab: Vocab, step: int, cfg, device: torch.device | str
-    ) -> list[tuple[float, list[str]]]:
-        if self.every and self.last is not None and step // self.every <= self.last // self.every:
-            return []
-        if self.every and self.last is None and step < self.every:
-            return []
-        blocks = [
-            (tau, sample(model, vocab, None, cfg.sample_length, tau, seed=step,
-                         num_samples=cfg.sample_count, device=device))
-            for tau in cfg.sample_tau
-        ]  # fmt: skip
-        if self.path is not None:
-            self._append(self.path, step, blocks)
-        self.last = step
-        return blocks
-
-    def _append(self, path: Path, step: int, blocks: list[tuple[float, list[str]]]) -> None:
-        text = "".join(
-            f"## step {step} · τ = {tau:g}\n\n" + "".join(f"~~~~\n{t}\n~~~~\n\n" for t in texts)
-            for tau, texts in blocks
-        )
-        if self.last is None:  # first write of this process: keep only earlier steps (resume)
-            from sgtk.train.checkpoint import atomic_write_bytes
-
-            kept = _blocks_before(path, step) if path.exists() else "# Samples\n\n"
-            atomic_write_bytes(path, (kept + text).encode())
-        else:
-            with open(path, "a", encoding="utf-8") as f:
-                f.write(text)
-
-
-def _blocks_before(path: Path, step: int) -> str:
-    """The samples.md text up to the first block of ``step`` or later."""
-    text = path.read_text(encoding="utf-8")
-    for line_start, line in _headings(text):
-        if int(line.split()[2]) >= step:
-            return text[:line_start]
-    return text
-
-
-def _headings(text: str):
-    pos = 0
-    for line in text.splitlines(keepends=True):
-        if line.startswith("## step "):
-            yield pos, line
-        pos += len(line)

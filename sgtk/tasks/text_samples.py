@@ -1,0 +1,71 @@
+"""``samples.md``: what a text run writes at each evaluation, so its progress can be read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from sgtk.data.text import Vocab
+from sgtk.io.files import atomic_write_bytes
+from sgtk.models.charlm import CharLSTM
+from sgtk.models.sampling import sample
+
+
+@dataclass
+class SampleWriter:
+    """``samples.md`` in a run folder, as the assignment's Listing 1: at each evaluation (or the
+    first one past every ``every`` steps), ``count`` samples per temperature, each block
+    headed by its step and tau. All temperatures share one seed, so their first characters
+    match and the blocks differ by tau alone."""
+
+    path: Path | None
+    every: int = 0
+    last: int | None = None
+
+    def maybe_write(
+        self, model: CharLSTM, vocab: Vocab, step: int, cfg, device: torch.device | str
+    ) -> list[tuple[float, list[str]]]:
+        if self.every and self.last is not None and step // self.every <= self.last // self.every:
+            return []
+        if self.every and self.last is None and step < self.every:
+            return []
+        blocks = [
+            (tau, sample(model, vocab, None, cfg.sample_length, tau, seed=step,
+                         num_samples=cfg.sample_count, device=device))
+            for tau in cfg.sample_tau
+        ]  # fmt: skip
+        if self.path is not None:
+            self._append(self.path, step, blocks)
+        self.last = step
+        return blocks
+
+    def _append(self, path: Path, step: int, blocks: list[tuple[float, list[str]]]) -> None:
+        text = "".join(
+            f"## step {step} · τ = {tau:g}\n\n" + "".join(f"~~~~\n{t}\n~~~~\n\n" for t in texts)
+            for tau, texts in blocks
+        )
+        if self.last is None:  # first write of this process: keep only earlier steps (resume)
+            kept = _blocks_before(path, step) if path.exists() else "# Samples\n\n"
+            atomic_write_bytes(path, (kept + text).encode())
+        else:
+            with open(path, "a", encoding="utf-8") as f:
+                f.write(text)
+
+
+def _blocks_before(path: Path, step: int) -> str:
+    """The samples.md text up to the first block of ``step`` or later."""
+    text = path.read_text(encoding="utf-8")
+    for line_start, line in _headings(text):
+        if int(line.split()[2]) >= step:
+            return text[:line_start]
+    return text
+
+
+def _headings(text: str):
+    pos = 0
+    for line in text.splitlines(keepends=True):
+        if line.startswith("## step "):
+            yield pos, line
+        pos += len(line)

@@ -38,8 +38,8 @@ def _setup_only(tmp_path, ci: str | None) -> subprocess.CompletedProcess:
     if ci is not None:
         env["CI"] = ci
     targets = [
-        "tests/test_predict.py",
-        "tests/test_molecule_datasets.py",
+        "tests/inference/test_predict.py",
+        "tests/data/test_molecule_datasets.py",
         "-k",
         "predict or scaffold",
     ]

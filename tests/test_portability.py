@@ -16,7 +16,7 @@ WITHOUT_POSIX = textwrap.dedent(
     from sgtk.io.lock import folder_lock
     from sgtk.train.signals import STOP_SIGNALS
     from sgtk.train.trainer import Trainer, TrainConfig
-    from tests.test_trainer import ToyTask
+    from tests.train.test_trainer import ToyTask
     assert "fcntl" not in {type(m).__name__ for m in sys.modules.values() if m}
     assert signal.SIGINT in STOP_SIGNALS and len(STOP_SIGNALS) == 2
     result = Trainer(ToyTask(), TrainConfig(steps=4, eval_every=2), sys.argv[1]).fit()

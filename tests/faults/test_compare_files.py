@@ -131,7 +131,7 @@ def test_a_run_killed_before_its_first_checkpoint_is_trained_again_on_resume(tmp
     from sgtk.experiments import compare
     from sgtk.experiments.compare import prepare, run_sweep
     from sgtk.experiments.sweep import Sweep
-    from tests.test_compare import TINY
+    from tests.experiments.test_compare import TINY
 
     sweep = Sweep.from_config("palindrome", **TINY)
     real_on_step = compare.CurveRecorder.on_step

@@ -16,7 +16,7 @@ from sgtk.io.lock import LOCK_NAME, folder_lock
 from sgtk.train.checkpoint import load_checkpoint, load_model_state
 from sgtk.train.metrics import MetricsLog
 from tests.helpers import assert_one_line_error, invoke, last_json
-from tests.test_reliability import PALINDROME, ROOT, _records, _sgtk, _wait_for_checkpoint
+from tests.train.test_reliability import PALINDROME, ROOT, _records, _sgtk, _wait_for_checkpoint
 
 
 def _stop_with(sig, run, steps):

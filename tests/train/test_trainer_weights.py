@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from sgtk.train.trainer import TrainConfig, Trainer
-from tests.test_trainer import ToyTask
+from tests.train.test_trainer import ToyTask
 
 
 class Scripted(ToyTask):

@@ -5,7 +5,7 @@ import pytest
 from sgtk.train.callbacks import Callback, Patience
 from sgtk.train.metrics import MetricsLog
 from sgtk.train.trainer import TrainConfig, Trainer
-from tests.test_trainer import ToyTask
+from tests.train.test_trainer import ToyTask
 
 
 class StopAt(Callback):

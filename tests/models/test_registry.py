@@ -12,7 +12,7 @@ from sgtk.models.charlm import CharNet
 from sgtk.models.predictor import Predictor
 from sgtk.models.registry import REGISTRY, check_graph, check_model, models_for
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def test_registry_module_does_not_import_torch():

@@ -9,9 +9,9 @@ import pytest
 import torch
 
 from sgtk.bench.core import Row, Sizes, check_row, make_row
-from sgtk.bench.core import gcn as bench_gcn
-from sgtk.bench.core import recurrent as bench_recurrent
-from sgtk.bench.core import suite as bench
+from sgtk.bench import gcn as bench_gcn
+from sgtk.bench import recurrent as bench_recurrent
+from sgtk.bench import suite as bench
 from tests.helpers import invoke, last_json
 
 
@@ -272,7 +272,7 @@ def test_gcn_layer_bytes_count_every_tensor_the_layer_must_touch():
 
 
 def test_limit_rows_report_a_fraction_of_a_same_run_machine_rate(tiny):
-    from sgtk.bench.core import limits as bench_limits
+    from sgtk.bench import limits as bench_limits
 
     rows = bench_limits.limit_rows(tiny, torch.device("cpu"))
     assert [row.unit for row in rows] == ["GB/s", "GB/s", "GFLOP/s"]

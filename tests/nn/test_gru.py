@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from sgtk.nn import GRU
-from tests.test_rnn_kernel import cells_loop, kernel_calls  # noqa: F401  (a fixture)
+from tests.nn.test_rnn_kernel import cells_loop, kernel_calls  # noqa: F401  (a fixture)
 
 
 def _pair(d=3, n=5):

@@ -8,8 +8,8 @@ import pytest
 from sgtk.experiments.compare import prepare, run_sweep
 from sgtk.experiments.sweep import Sweep, auto_depth
 from sgtk.graphs.builders import uniform_edges
+from tests.graphs.test_graphs import _reach
 from tests.helpers import assert_one_line_error, invoke
-from tests.test_graphs import _reach
 
 TINY = dict(lengths=[6], layers=["auto"], seeds=1, steps=4, params=3000, eval_every=2)
 

@@ -18,7 +18,7 @@ from sgtk.train.metrics import MetricsLog
 from sgtk.train.trainer import TrainConfig, Trainer, TrainingDiverged
 from tests.helpers import assert_one_line_error, invoke, last_json
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PALINDROME = [
     "train",
     "palindrome",

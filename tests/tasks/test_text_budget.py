@@ -3,7 +3,7 @@
 import pytest
 
 from sgtk.bench.core import check_row
-from sgtk.bench.core import text as bench_text
+from sgtk.bench import text as bench_text
 from sgtk.tasks import text_budget
 from sgtk.tasks.text import TextConfig
 from sgtk.tasks.text_budget import MIN_STEPS, apply_budget_fit, multiply_adds

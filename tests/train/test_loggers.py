@@ -9,7 +9,7 @@ import pytest
 from sgtk.errors import SgtkError
 from sgtk.train.loggers import parse_loggers
 from sgtk.train.trainer import TrainConfig, Trainer
-from tests.test_trainer import ToyTask
+from tests.train.test_trainer import ToyTask
 
 
 def _fit(run_dir, logger: str, steps: int = 20, resume: bool = False):

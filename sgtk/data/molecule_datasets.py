@@ -307,3 +307,9 @@ def time_cached_load(n: int = 4999, repeats: int = 3) -> tuple[float, float]:
             load_dataset(data=raw, target_col="tpsa", root=tmp).molecules()
             again.append(time.perf_counter() - t)
     return first, sorted(again)[len(again) // 2]
+
+
+def load_molecules(*args, **kwargs) -> MoleculeSet:
+    """A named dataset or a CSV through its processed cache (arguments as
+    :func:`load_dataset`)."""
+    return load_dataset(*args, **kwargs).molecules()

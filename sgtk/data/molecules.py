@@ -238,10 +238,3 @@ def _random_smiles_tokens(smiles: str, count: int, fallback: list[str]) -> list[
     forms = [tokenize(s) for s in Chem.MolToRandomSmilesVect(mol, count, randomSeed=0)]
     return [f if f is not None else fallback for f in forms]
 
-
-def load_molecules(*args, **kwargs) -> MoleculeSet:
-    """A named dataset or a CSV through its processed cache (see
-    ``sgtk.data.molecule_datasets.load_dataset`` for the arguments)."""
-    from sgtk.data.molecule_datasets import load_dataset
-
-    return load_dataset(*args, **kwargs).molecules()

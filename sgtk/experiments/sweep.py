@@ -316,7 +316,7 @@ def load_shared(sweep: Sweep) -> Any:
 
         return read_text(sweep.text_data or corpus_path("tinyshakespeare"))
     if sweep.task == "molecules":
-        from sgtk.data.molecules import load_molecules
+        from sgtk.data.molecule_datasets import load_molecules
         from sgtk.tasks.molecules import GRAPH_VIEW
 
         augment = default_config("molecules").get("task", {}).get("augment", 0)

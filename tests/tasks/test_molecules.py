@@ -2,7 +2,8 @@ import pytest
 import torch
 from torch_geometric.utils import from_smiles
 
-from sgtk.data.molecules import MoleculeSet, load_molecules, tokenize
+from sgtk.data.molecule_datasets import load_molecules
+from sgtk.data.molecules import MoleculeSet, tokenize
 from sgtk.errors import SgtkError
 from sgtk.tasks.molecules import MoleculeConfig, MoleculeTask
 from sgtk.train.trainer import TrainConfig, Trainer

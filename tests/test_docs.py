@@ -20,14 +20,14 @@ LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)\)")
 
 class Block(NamedTuple):
     page: Path
-    index: int  # 1-based, counting only ```python blocks of its page
+    number: int  # 1-based, counting only ```python blocks of its page
     line: int  # where the block's code starts, 1-based
     info: str
     code: str
 
     @property
     def name(self) -> str:
-        return f"{self.page.relative_to(ROOT)}#{self.index}"
+        return f"{self.page.relative_to(ROOT)}#{self.number}"
 
 
 def _split(text: str) -> tuple[list[tuple[int, str, list[str]]], list[tuple[int, str]]]:

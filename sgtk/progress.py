@@ -1,9 +1,11 @@
 """How far long preparation has got (a download, featurising molecules, building a kernel).
 
 Library code calls :func:`report`; what it shows is up to the front end. By default, as PyG's
-datasets do, a plain line on stderr at most every few seconds and at the end, readable in a
-terminal, a Slurm log or a notebook. ``set_reporter(None)`` silences it; the CLI may install
-its own. Imports nothing of sgtk, so every layer may use it.
+datasets do, a plain line on stderr, readable in a terminal, a Slurm log or a notebook: once a
+job has run for ``delay`` seconds, then at most every ``every`` seconds, and when it ends. A
+job that ends sooner says nothing, so quick preparation (and a one-line error after it) stays
+quiet. ``set_reporter(None)`` silences it; the CLI may install its own. Imports nothing of
+sgtk, so every layer may use it.
 """
 
 from __future__ import annotations
@@ -11,26 +13,44 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
+from typing import TextIO
 
 Reporter = Callable[[str, float, "float | None"], None]  # (what, done, total or None)
 
 
 class PlainReporter:
-    """``what: done/total (pct)`` on stderr, at most every ``every`` seconds, and when done."""
+    """``what: done/total (pct)`` on stderr for jobs that last longer than ``delay`` seconds."""
 
-    def __init__(self, every: float = 5.0, stream=None):
-        self.every, self.stream = every, stream
-        self._last: dict[str, float] = {}
+    def __init__(
+        self,
+        every: float = 5.0,
+        stream: TextIO | None = None,
+        delay: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self.every, self.stream, self.delay, self.clock = every, stream, delay, clock
+        self._started: dict[str, float] = {}
+        self._shown: dict[str, float] = {}  # when each job last printed; absent: not yet
 
     def __call__(self, what: str, done: float, total: float | None) -> None:
-        now = time.monotonic()
+        now = self.clock()
+        if done == 0 or what not in self._started:  # a job (re)starting
+            self._started[what] = now
+            self._shown.pop(what, None)
         finished = total is not None and done >= total
-        first = what not in self._last
-        if not (first or finished or now - self._last[what] >= self.every):
-            return
-        self._last[what] = now
+        last = self._shown.get(what)
         if finished:
-            self._last.pop(what, None)
+            del self._started[what]
+            if self._shown.pop(what, None) is None:
+                return  # it was quick: nothing was said, nothing to close
+        elif last is None:
+            if now - self._started[what] < self.delay:
+                return
+            self._shown[what] = now
+        elif now - last < self.every:
+            return
+        else:
+            self._shown[what] = now
         if total:
             shown = f"{what}: {_amount(done)}/{_amount(total)} ({100 * done / total:.0f} %)"
         else:

@@ -1,4 +1,5 @@
-"""Named molecule datasets and any CSV, as PyG ``InMemoryDataset``s under ``data/``.
+"""Named molecule datasets and any CSV, as PyG ``InMemoryDataset``s under the data root
+(``root``, else ``$SGTK_DATA``, else ``data/``: :func:`sgtk.data.download.data_root`).
 
 ``root/<name>/raw/`` holds the source file, ``root/<name>/processed/`` the featurised tensors.
 The processed file's name carries a hash of the source bytes, the columns, the featurisation
@@ -24,6 +25,7 @@ import torch
 from torch_geometric.data import Data, InMemoryDataset
 
 from sgtk.data.csv_table import parse_csv_text
+from sgtk.data.download import data_root, fetch
 from sgtk.data.molecules import FEATURISATION, MoleculeSet, collate_molecules, featurise
 from sgtk.errors import SgtkError
 from sgtk.io.files import atomic_write_bytes, check_readable, read_bytes
@@ -48,12 +50,18 @@ class Source:
     url: str | None = None
     path: Path | None = None  # a user's CSV, read where it lies
     delimiter: str | None = None
+    sha256: str | None = None  # of the downloaded file: another file is refused
 
 
 DATASETS = {
     "nci-tpsa": Source("nci-tpsa", "first_5k.tpsa.csv", "smiles", "tpsa"),
     "freesolv": Source(
-        "freesolv", "SAMPL.csv", "smiles", "expt", MOLECULENET_URL.format("SAMPL.csv")
+        "freesolv",
+        "SAMPL.csv",
+        "smiles",
+        "expt",
+        MOLECULENET_URL.format("SAMPL.csv"),
+        sha256="ab5895d914ee87cb563bd7b9611e869527bba45bec6b014d34dc495a0f9dcb72",
     ),
     "esol": Source(
         "esol",
@@ -61,6 +69,7 @@ DATASETS = {
         "smiles",
         "measured log solubility in mols per litre",
         MOLECULENET_URL.format("delaney-processed.csv"),
+        sha256="8c06a76f0c6487d29ab0f903e6a7a7139f189ab3c1178f159c8be8964602f189",
     ),
     "lipophilicity": Source(
         "lipophilicity",
@@ -68,6 +77,7 @@ DATASETS = {
         "smiles",
         "exp",
         MOLECULENET_URL.format("Lipophilicity.csv"),
+        sha256="aed41590cb30609d51d8e08ad3ff06495a76e80e211358801f596b10da69bacd",
     ),
 }
 
@@ -104,14 +114,14 @@ class MoleculeDataset(InMemoryDataset):
     def __init__(
         self,
         source: Source,
-        root: Path | str = "data",
+        root: Path | str | None = None,
         variants: int = 0,
         drop_invalid: bool = False,
     ):
         self.source, self.variants, self.drop_invalid = source, variants, drop_invalid
         self._key: str | None = None
         self._raw: bytes | None = None
-        super().__init__(str(Path(root) / source.name), log=False)
+        super().__init__(str(data_root(root) / source.name), log=False)
         try:
             self._load_processed()
         except _CorruptCache as e:
@@ -176,6 +186,12 @@ class MoleculeDataset(InMemoryDataset):
             self._key = digest.hexdigest()[:16]
         return [f"data-{self._key}.pt", f"meta-{self._key}.json"]
 
+    def _download(self) -> None:
+        # Replaces PyG's, which makes raw/ before downloading: a failed download left an
+        # empty raw/ behind. fetch() makes the folders itself and removes them on failure.
+        if not all(Path(p).exists() for p in self.raw_paths):  # a pipe counts
+            self.download()
+
     def download(self) -> None:
         dest = Path(self.raw_dir) / self.source.file
         if self.source.name == "nci-tpsa":
@@ -183,13 +199,11 @@ class MoleculeDataset(InMemoryDataset):
             return
         if self.source.url is None:  # a user's CSV, gone since csv_source checked it
             raise SgtkError(f"{dest} not found: pass --data with a readable CSV")
-        from sgtk.data.download import fetch
-
         fetch(
             self.source.url,
             dest,
-            fix=f"place {self.source.file} (from {self.source.url}) in {self.raw_dir}/, or "
-            f"pass --data FILE --smiles-col COL --target-col COL",
+            fix=f"download it to {dest}, or pass --data FILE --smiles-col COL --target-col COL",
+            sha256=self.source.sha256,
         )
 
     def _process(self) -> None:
@@ -272,7 +286,7 @@ def load_dataset(
     data: Path | str | None = None,
     smiles_col: str = "smiles",
     target_col: str = "target",
-    root: Path | str = "data",
+    root: Path | str | None = None,
     variants: int = 0,
     delimiter: str | None = None,
     drop_invalid: bool = False,

@@ -19,6 +19,7 @@ from torch_geometric.utils.smiles import e_map, x_map
 
 from sgtk.errors import SgtkError
 from sgtk.graphs.views import path_graph_batch
+from sgtk.progress import report
 
 # Schwaller et al. (2019): bracket atoms, two-letter halogens, ring-bond numbers %nn.
 _TOKEN = re.compile(
@@ -82,7 +83,10 @@ def featurise(
 
     quiet_rdkit()
     kept, problems, forms_of = [], [], []
+    # Parsing, then building each graph: two passes of about equal cost, one count.
+    what, steps = f"featurising {len(smiles):,} molecules", 2 * len(smiles)
     for row, s in enumerate(smiles):
+        report(what, row, steps)
         toks = tokenize(s) if s else None
         if toks is None:
             problems.append((row, "not a SMILES string (untokenisable characters)"))
@@ -99,7 +103,8 @@ def featurise(
     width = max((len(t) for forms in forms_of for t in forms), default=1)
     dtype = torch.int16 if len(vocab) < 2**15 else torch.int32
     data_list = []
-    for (row, g), forms in zip(kept, forms_of):
+    for done, ((row, g), forms) in enumerate(zip(kept, forms_of), len(smiles)):
+        report(what, done, steps)
         ids = torch.zeros(1, len(forms), width, dtype=dtype)
         unknown = sorted({t for t in forms[0] if t not in index})
         for j, toks in enumerate(forms):
@@ -118,6 +123,7 @@ def featurise(
                 unknown=torch.tensor([len(unknown)]),
             )
         )
+    report(what, steps, steps)
     return Featurised(data_list, list(vocab), problems)
 
 
@@ -237,4 +243,3 @@ def _random_smiles_tokens(smiles: str, count: int, fallback: list[str]) -> list[
     mol = Chem.MolFromSmiles(smiles)
     forms = [tokenize(s) for s in Chem.MolToRandomSmilesVect(mol, count, randomSeed=0)]
     return [f if f is not None else fallback for f in forms]
-

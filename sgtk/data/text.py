@@ -14,30 +14,44 @@ import torch
 from torch import Tensor
 from torch_geometric.data import Batch
 
-from sgtk.data.download import fetch
+from sgtk.data.download import data_root, fetch
 from sgtk.data.memory import check_memory
 from sgtk.errors import SgtkError
 from sgtk.graphs.views import path_graph_batch
 from sgtk.io.files import read_bytes
+from sgtk.progress import report
+
+
+@dataclass(frozen=True)
+class Corpus:
+    url: str
+    sha256: str  # pinned: another file under the same URL is refused, never trained on
+
 
 CORPORA = {
-    "tinyshakespeare": "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/"
-    "tinyshakespeare/input.txt",
+    "tinyshakespeare": Corpus(
+        "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt",
+        "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed",
+    ),
 }
 SPLIT_ENDS = {"train": (0.0, 0.9), "val": (0.9, 0.95), "test": (0.95, 1.0), "heldout": (0.9, 1.0)}
 # Evaluation windows come in multiples of this, so that a carried-state reader can lay them
 # out as this many contiguous streams and still score exactly the same windows.
 STREAMS = 16
+ENCODE_CHUNK = 1 << 22  # characters encoded at a time (and between progress reports)
 
 
-def corpus_path(name: str, root: Path | str = "data") -> Path:
-    """The built-in corpus ``name`` under ``root/<name>/raw/``, downloaded on first use."""
+def corpus_path(name: str, root: Path | str | None = None) -> Path:
+    """The built-in corpus ``name`` under ``<root>/<name>/raw/``, downloaded on first use;
+    ``root`` defaults to :func:`~sgtk.data.download.data_root` (``$SGTK_DATA`` or ``data/``)."""
     if name not in CORPORA:
         raise SgtkError(
             f"unknown corpus {name!r}: choose one of {', '.join(CORPORA)} or pass --data FILE"
         )
-    dest = Path(root) / name / "raw" / "input.txt"
-    return fetch(CORPORA[name], dest, f"pass --data FILE, or place the file at {dest}")
+    corpus = CORPORA[name]
+    dest = data_root(root) / name / "raw" / "input.txt"
+    fix = f"download it to {dest}, or pass --data FILE"
+    return fetch(corpus.url, dest, fix, sha256=corpus.sha256)
 
 
 def read_text(path: Path | str, flag: str = "--data") -> str:
@@ -77,19 +91,26 @@ class Vocab:
         return len(self.chars)
 
     def encode(self, text: str) -> Tensor:
-        """Ids [len(text)], by binary search over the sorted code points (no Python loop)."""
+        """Ids [len(text)], by binary search over the sorted code points (no Python loop),
+        a slice at a time so that a long corpus says how far it has got."""
         table = _code_points(self.chars)
-        codes = _code_points(text)
-        ids = torch.searchsorted(table, codes).clamp_(max=max(len(table) - 1, 0))
-        bad = table[ids] != codes if len(table) else torch.ones_like(codes, dtype=torch.bool)
-        if bad.any():
-            missing = sorted({chr(c) for c in codes[bad].unique().tolist()})
-            shown = " ".join(repr(c) for c in missing)
+        parts: list[Tensor] = []
+        missing: set[str] = set()
+        for start in range(0, len(text), ENCODE_CHUNK):
+            codes = _code_points(text[start : start + ENCODE_CHUNK])
+            ids = torch.searchsorted(table, codes).clamp_(max=max(len(table) - 1, 0))
+            bad = table[ids] != codes if len(table) else torch.ones_like(codes, dtype=torch.bool)
+            if bad.any():
+                missing |= {chr(c) for c in codes[bad].unique().tolist()}
+            parts.append(ids)
+            report(f"encoding {len(text):,} characters", start + len(codes), len(text))
+        if missing:
+            shown = " ".join(repr(c) for c in sorted(missing))
             raise SgtkError(
                 f"characters not in the model's vocabulary: {shown}; use only "
                 "characters the model was trained on"
             )
-        return ids
+        return torch.cat(parts) if parts else torch.zeros(0, dtype=torch.long)
 
     def decode(self, ids: Tensor | list[int]) -> str:
         return "".join(self.chars[i] for i in (ids.tolist() if isinstance(ids, Tensor) else ids))

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import BinaryIO, TextIO
 
 from sgtk.errors import SgtkError
+from sgtk.progress import report
 
 _GZIP_MAGIC = b"\x1f\x8b"
 # Generous: the largest text corpora people train a char model on fit, /dev/zero does not.
@@ -47,11 +48,7 @@ def check_readable(path: Path | str, flag: str = "--data") -> Path:
     Only a regular file is opened to find out: a pipe or a device is not read from here, so
     the one read that follows still gets its first bytes.
     """
-    path = Path(path)
-    if path.is_dir():
-        raise SgtkError(f"{flag} {path} is a directory, not a file: pass the file inside it")
-    if not path.exists():
-        raise SgtkError(f"{flag} {path} does not exist: check the path")
+    path = _existing_file(path, flag)
     try:
         if stat.S_ISREG(path.stat().st_mode):
             with open(path, "rb") as f:
@@ -63,17 +60,23 @@ def check_readable(path: Path | str, flag: str = "--data") -> Path:
     return path
 
 
+def _existing_file(path: Path | str, flag: str) -> Path:
+    """``path`` if something other than a folder is there, else one line saying what is."""
+    path = Path(path)
+    if path.is_dir():
+        raise SgtkError(f"{flag} {path} is a directory, not a file: pass the file inside it")
+    if not path.exists():
+        raise SgtkError(f"{flag} {path} does not exist: check the path")
+    return path
+
+
 def _unreadable(path: Path, flag: str, e: OSError) -> SgtkError:
     return SgtkError(f"{flag} {path} cannot be read ({e.strerror or e}): check its permissions")
 
 
 def _open_binary(path: Path | str, flag: str) -> BinaryIO:
     """``path`` opened once, gunzipped on the fly when its first bytes say gzip."""
-    path = Path(path)
-    if path.is_dir():
-        raise SgtkError(f"{flag} {path} is a directory, not a file: pass the file inside it")
-    if not path.exists():
-        raise SgtkError(f"{flag} {path} does not exist: check the path")
+    path = _existing_file(path, flag)
     try:
         raw = open(path, "rb")
         is_gzip = raw.peek(2)[:2] == _GZIP_MAGIC  # peek: the bytes stay in the stream
@@ -85,12 +88,25 @@ def _open_binary(path: Path | str, flag: str) -> BinaryIO:
     return gzip.GzipFile(fileobj=raw, mode="rb") if is_gzip else raw  # type: ignore[return-value]
 
 
+def _plain_size(f: BinaryIO) -> int | None:
+    """The byte count of a plain regular file (what a read will return), else None."""
+    if isinstance(f, gzip.GzipFile):
+        return None
+    try:
+        info = os.fstat(f.fileno())
+    except OSError:
+        return None
+    return info.st_size if stat.S_ISREG(info.st_mode) else None
+
+
 def read_bytes(path: Path | str, flag: str = "--data", limit: int | None = None) -> bytes:
     """All bytes of ``path`` (gunzipped), read once and never more than ``limit``
     (default :func:`max_input_bytes`); more is one line with the limit in it."""
     limit = max_input_bytes() if limit is None else limit
     chunks, total = [], 0
     f = _open_binary(path, flag)
+    size = _plain_size(f)
+    what = f"reading {Path(path).name}"
     try:
         while total <= limit:
             chunk = f.read(min(_CHUNK, limit + 1 - total))
@@ -98,6 +114,7 @@ def read_bytes(path: Path | str, flag: str = "--data", limit: int | None = None)
                 break
             chunks.append(chunk)
             total += len(chunk)
+            report(what, total, size)
     except (gzip.BadGzipFile, EOFError, zlib.error) as e:
         raise SgtkError(f"{flag} {path} is a damaged gzip file ({e}): recompress it") from None
     except OSError as e:

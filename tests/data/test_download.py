@@ -55,12 +55,30 @@ def test_a_download_reports_its_progress(tmp_path, source):
     assert len(seen) > 1  # several chunks, so a long download shows how far it is
 
 
-def test_the_plain_reporter_prints_the_first_and_last_line_and_throttles_between(capsys):
-    reporter = progress.PlainReporter(every=3600)
-    for done in range(0, 101, 10):
+class Clock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_plain_reporter_waits_then_throttles_then_closes(capsys):
+    clock = Clock()
+    reporter = progress.PlainReporter(every=10, delay=1, clock=clock)
+    for done in range(0, 101, 10):  # one report a second
         reporter("featurising", done, 100)
+        clock.now += 1
     lines = capsys.readouterr().err.splitlines()
-    assert lines == ["featurising: 0/100 (0 %)", "featurising: 100/100 (100 %)"]
+    # silent for the first second, then at most every 10 s, and the end
+    assert lines == ["featurising: 10/100 (10 %)", "featurising: 100/100 (100 %)"]
+
+
+def test_a_quick_job_says_nothing(capsys):
+    reporter = progress.PlainReporter(every=10, delay=1, clock=Clock())
+    for done in range(0, 101, 10):
+        reporter("reading m.csv", done, 100)
+    assert capsys.readouterr().err == ""  # so a one-line error after it stays one line
 
 
 def test_the_data_root_is_the_flag_then_sgtk_data_then_data(monkeypatch, tmp_path):

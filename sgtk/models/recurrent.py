@@ -9,6 +9,7 @@ from __future__ import annotations
 from torch import Tensor, nn
 from torch_geometric.data import Batch
 
+from sgtk.errors import SgtkError
 from sgtk.graphs.views import from_sequence, to_sequence
 from sgtk.nn import GRU, LSTM, VanillaRNN
 
@@ -24,7 +25,7 @@ def make_cell(cell: str, in_features: int, hidden: int, init: str, t_max: int) -
         )
     if cell == "gru":
         return GRU(in_features, hidden)
-    raise ValueError(f"unknown recurrent cell {cell!r}: use rnn, lstm or gru")
+    raise SgtkError(f"unknown recurrent cell {cell!r}: use rnn, lstm or gru")
 
 
 class Recurrent(nn.Module):

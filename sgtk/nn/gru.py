@@ -13,6 +13,7 @@ import torch
 from torch import Tensor, nn
 
 from sgtk.nn import _cells as cells
+from sgtk.nn._torch_names import TorchNamedCell
 from sgtk.nn.rnn import _flat, _full_precision
 
 
@@ -37,7 +38,7 @@ class _GRUFunction(torch.autograd.Function):
         return grad_x, dh, grad_w_x, grad_w_h, dxg_flat.sum(0), dhg_flat.sum(0)
 
 
-class GRU(nn.Module):
+class GRU(TorchNamedCell):
     r"""Gated recurrent unit, one layer, gates stacked in ``nn.GRU``'s order (r, z, n).
 
     .. math::
@@ -46,49 +47,44 @@ class GRU(nn.Module):
         n &= \tanh(W_{in} x + b_{in} + r \odot (W_{hn} h + b_{hn})) \qquad
         h^{(t)} = (1 - z) \odot n + z \odot h^{(t-1)}
 
-    ``weight_x`` [3n, d], ``weight_h`` [3n, n], ``bias_x`` and ``bias_h`` [3n]: both biases are
-    kept, as in ``nn.GRU``, because :math:`b_{hn}` sits inside the reset gate's product and
-    does not fold into :math:`b_{in}`. Initialised like ``nn.GRU``: U(-1/sqrt(n), 1/sqrt(n)).
+    Named as ``nn.GRUCell``: ``weight_ih`` [3n, d], ``weight_hh`` [3n, n], ``bias_ih`` and
+    ``bias_hh`` [3n]. Both biases are parameters, as in torch, because :math:`b_{hn}` sits
+    inside the reset gate's product and does not fold into :math:`b_{in}`. Initialised like
+    ``nn.GRU``: U(-1/sqrt(n), 1/sqrt(n)).
     """
+
+    OLD_NAMES = {
+        "weight_x": "weight_ih",
+        "weight_h": "weight_hh",
+        "bias_x": "bias_ih",
+        "bias_h": "bias_hh",
+    }
+    TORCH = (nn.GRU, nn.GRUCell)
 
     def __init__(self, input_size: int, hidden_size: int):
         super().__init__()
         self.input_size, self.hidden_size = input_size, hidden_size
-        self.weight_x = nn.Parameter(torch.empty(3 * hidden_size, input_size))
-        self.weight_h = nn.Parameter(torch.empty(3 * hidden_size, hidden_size))
-        self.bias_x = nn.Parameter(torch.empty(3 * hidden_size))
-        self.bias_h = nn.Parameter(torch.empty(3 * hidden_size))
+        self.weight_ih = nn.Parameter(torch.empty(3 * hidden_size, input_size))
+        self.weight_hh = nn.Parameter(torch.empty(3 * hidden_size, hidden_size))
+        self.bias_ih = nn.Parameter(torch.empty(3 * hidden_size))
+        self.bias_hh = nn.Parameter(torch.empty(3 * hidden_size))
         bound = 1 / math.sqrt(hidden_size)
         for p in self.parameters():
             nn.init.uniform_(p, -bound, bound)
 
-    @classmethod
-    def from_torch(cls, gru: nn.GRU) -> GRU:
-        """A hand-written copy of a one-layer, unidirectional ``nn.GRU``."""
-        if gru.num_layers != 1 or gru.bidirectional or not gru.bias:
-            raise ValueError("GRU.from_torch copies a one-layer, unidirectional nn.GRU with bias")
-        cell = cls(gru.input_size, gru.hidden_size)
-        w_ih, w_hh = gru.get_parameter("weight_ih_l0"), gru.get_parameter("weight_hh_l0")
-        cell.to(w_ih)
-        with torch.no_grad():
-            cell.weight_x.copy_(w_ih)
-            cell.weight_h.copy_(w_hh)
-            cell.bias_x.copy_(gru.get_parameter("bias_ih_l0"))
-            cell.bias_h.copy_(gru.get_parameter("bias_hh_l0"))
-        return cell
-
     def forward(self, x: Tensor, h0: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """``x`` [B, T, d] -> (all hidden states [B, T, n], last hidden state [B, n])."""
-        x = x.to(self.weight_h.dtype)
+        self.check_input(x, h0)
+        x = x.to(self.weight_hh.dtype)
         if h0 is None:
             h0 = x.new_zeros(x.shape[0], self.hidden_size)
         with _full_precision(x):
             hs = _GRUFunction.apply(
                 x.transpose(0, 1),
                 h0.to(x.dtype),
-                self.weight_x,
-                self.weight_h,
-                self.bias_x,
-                self.bias_h,
+                self.weight_ih,
+                self.weight_hh,
+                self.bias_ih,
+                self.bias_hh,
             )
         return hs.transpose(0, 1), hs[-1]

@@ -14,8 +14,10 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from sgtk.errors import SgtkError
 from sgtk.nn import _cells as cells
 from sgtk.nn._lstm_kernel import backward_loop, forward_loop
+from sgtk.nn._torch_names import TorchNamedCell
 
 
 def _full_precision(x: Tensor):
@@ -84,11 +86,15 @@ class _LSTMFunction(torch.autograd.Function):
         return grad_x, dh, dc, grad_w_x, grad_w_h, grad_b
 
 
-class VanillaRNN(nn.Module):
+class VanillaRNN(TorchNamedCell):
     r"""Elman RNN (Elman 1990): :math:`h^{(t)} = \tanh(W_{hx} x^{(t)} + W_{hh} h^{(t-1)} + b_h)`.
 
     The output projection :math:`p^{(t)} = W_{ph} h^{(t)} + b_p` (eq. 2) lives in the task
     head, so the same cell serves classification, regression and language models.
+
+    Named as ``nn.RNNCell``: ``weight_ih`` (:math:`W_{hx}`) [n, d], ``weight_hh`` [n, n] and
+    :math:`b_h` = ``bias_ih`` + ``bias_hh`` [n], where only ``bias_ih`` is a parameter and the
+    buffer ``bias_hh`` is zero unless copied from torch (see :mod:`sgtk.nn._torch_names`).
 
     Args:
         input_size: d, the size of :math:`x^{(t)}`.
@@ -97,48 +103,41 @@ class VanillaRNN(nn.Module):
             :math:`W_{hh}`, which keeps gradients alive over hundreds of steps).
     """
 
+    bias_hh: Tensor  # a buffer
+    OLD_NAMES = {"weight_hx": "weight_ih", "bias_h": "bias_ih"}
+    TORCH = (nn.RNN, nn.RNNCell)
+    TORCH_KWARGS = {"nonlinearity": "tanh"}
+
     def __init__(self, input_size: int, hidden_size: int, init: str = "xavier"):
         super().__init__()
+        if init not in ("xavier", "orthogonal"):
+            raise SgtkError(f"unknown RNN init {init!r}: use 'xavier' or 'orthogonal'")
         self.input_size, self.hidden_size = input_size, hidden_size
-        self.weight_hx = nn.Parameter(torch.empty(hidden_size, input_size))
+        self.weight_ih = nn.Parameter(torch.empty(hidden_size, input_size))
         self.weight_hh = nn.Parameter(torch.empty(hidden_size, hidden_size))
-        self.bias_h = nn.Parameter(torch.zeros(hidden_size))
-        nn.init.xavier_normal_(self.weight_hx)
+        self.bias_ih = nn.Parameter(torch.zeros(hidden_size))
+        self.register_buffer("bias_hh", torch.zeros(hidden_size))
+        nn.init.xavier_normal_(self.weight_ih)
         if init == "orthogonal":
             nn.init.orthogonal_(self.weight_hh)
-        elif init == "xavier":
-            nn.init.xavier_normal_(self.weight_hh)
         else:
-            raise ValueError(f"unknown RNN init {init!r}: use 'xavier' or 'orthogonal'")
-
-    @classmethod
-    def from_torch(cls, rnn: nn.RNN) -> VanillaRNN:
-        """A hand-written copy of a one-layer tanh ``nn.RNN`` (its two biases summed)."""
-        if rnn.num_layers != 1 or rnn.bidirectional or rnn.nonlinearity != "tanh":
-            raise ValueError("VanillaRNN.from_torch copies a one-layer, unidirectional tanh RNN")
-        cell = cls(rnn.input_size, rnn.hidden_size)
-        w_ih = rnn.get_parameter("weight_ih_l0")
-        cell.to(w_ih)
-        with torch.no_grad():
-            cell.weight_hx.copy_(w_ih)
-            cell.weight_hh.copy_(rnn.get_parameter("weight_hh_l0"))
-            if rnn.bias:
-                cell.bias_h.copy_(rnn.get_parameter("bias_ih_l0") + rnn.get_parameter("bias_hh_l0"))
-        return cell
+            nn.init.xavier_normal_(self.weight_hh)
 
     def forward(self, x: Tensor, h0: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """``x`` [B, T, d] -> (all hidden states [B, T, n], last hidden state [B, n])."""
+        self.check_input(x, h0)
         x = x.to(self.weight_hh.dtype)
         if h0 is None:
             h0 = x.new_zeros(x.shape[0], self.hidden_size)
+        bias = self.bias_ih + self.bias_hh
         with _full_precision(x):
             hs = _RNNFunction.apply(
-                x.transpose(0, 1), h0.to(x.dtype), self.weight_hx, self.weight_hh, self.bias_h
+                x.transpose(0, 1), h0.to(x.dtype), self.weight_ih, self.weight_hh, bias
             )
         return hs.transpose(0, 1), hs[-1]
 
 
-class LSTM(nn.Module):
+class LSTM(TorchNamedCell):
     r"""LSTM (Hochreiter & Schmidhuber 1997, with the forget gate of Gers et al. 2000), one layer.
 
     .. math::
@@ -146,14 +145,20 @@ class LSTM(nn.Module):
         f &= \sigma(W_{fx} x + W_{fh} h + b_f) \qquad o = \sigma(W_{ox} x + W_{oh} h + b_o) \\
         c^{(t)} &= g \odot i + c^{(t-1)} \odot f \qquad h^{(t)} = \tanh(c^{(t)}) \odot o
 
-    The four gates are stacked in ``weight_x`` [4n, d], ``weight_h`` [4n, n] and ``bias`` [4n]
-    in ``nn.LSTM``'s order (i, f, g, o): 4(dn + n² + n) parameters, one bias per gate.
+    Named as ``nn.LSTMCell``: the four gates are stacked in ``weight_ih`` [4n, d],
+    ``weight_hh`` [4n, n] and ``bias_ih`` [4n] in its order (i, f, g, o): 4(dn + n² + n)
+    parameters, one bias per gate. ``bias_hh`` [4n] is a buffer added to ``bias_ih``, zero
+    unless copied from torch (see :mod:`sgtk.nn._torch_names`).
 
     Args:
         init: ``"xavier"`` (the seed), ``"forget"`` (Xavier plus ``forget_bias`` on f) or
             ``"chrono"`` (Tallec & Ollivier 2018: :math:`b_f \sim \log U(1, T_{max}-1)`,
             :math:`b_i = -b_f`, so that memory time scales span up to ``t_max`` steps).
     """
+
+    bias_hh: Tensor  # a buffer
+    OLD_NAMES = {"weight_x": "weight_ih", "weight_h": "weight_hh", "bias": "bias_ih"}
+    TORCH = (nn.LSTM, nn.LSTMCell)
 
     def __init__(
         self,
@@ -164,41 +169,30 @@ class LSTM(nn.Module):
         t_max: int = 100,
     ):
         super().__init__()
+        if init not in ("xavier", "forget", "chrono"):
+            raise SgtkError(f"unknown LSTM init {init!r}: use xavier, forget or chrono")
         self.input_size, self.hidden_size = input_size, hidden_size
-        self.weight_x = nn.Parameter(torch.empty(4 * hidden_size, input_size))
-        self.weight_h = nn.Parameter(torch.empty(4 * hidden_size, hidden_size))
-        self.bias = nn.Parameter(torch.zeros(4 * hidden_size))
-        for w in (*self.weight_x.chunk(4, 0), *self.weight_h.chunk(4, 0)):
+        self.weight_ih = nn.Parameter(torch.empty(4 * hidden_size, input_size))
+        self.weight_hh = nn.Parameter(torch.empty(4 * hidden_size, hidden_size))
+        self.bias_ih = nn.Parameter(torch.zeros(4 * hidden_size))
+        self.register_buffer("bias_hh", torch.zeros(4 * hidden_size))
+        for w in (*self.weight_ih.chunk(4, 0), *self.weight_hh.chunk(4, 0)):
             nn.init.xavier_normal_(w)
         n = hidden_size
         with torch.no_grad():
             if init == "forget":
-                self.bias[n : 2 * n] = forget_bias
+                self.bias_ih[n : 2 * n] = forget_bias
             elif init == "chrono":
                 b_f = torch.log(torch.empty(n).uniform_(1, max(t_max - 1, 2)))
-                self.bias[n : 2 * n] = b_f
-                self.bias[:n] = -b_f
-            elif init != "xavier":
-                raise ValueError(f"unknown LSTM init {init!r}: use xavier, forget or chrono")
-
-    @classmethod
-    def from_torch(cls, lstm: nn.LSTM) -> LSTM:
-        """A hand-written copy of a one-layer ``nn.LSTM`` (its two biases summed)."""
-        cell = cls(lstm.input_size, lstm.hidden_size)
-        w_ih, w_hh = lstm.get_parameter("weight_ih_l0"), lstm.get_parameter("weight_hh_l0")
-        b_ih, b_hh = lstm.get_parameter("bias_ih_l0"), lstm.get_parameter("bias_hh_l0")
-        cell.to(w_ih)
-        with torch.no_grad():
-            cell.weight_x.copy_(w_ih)
-            cell.weight_h.copy_(w_hh)
-            cell.bias.copy_(b_ih + b_hh)
-        return cell
+                self.bias_ih[n : 2 * n] = b_f
+                self.bias_ih[:n] = -b_f
 
     def forward(
         self, x: Tensor, state: tuple[Tensor, Tensor] | None = None
     ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
         """``x`` [B, T, d] -> (all hidden states [B, T, n], (h_T, c_T))."""
-        x = x.to(self.weight_h.dtype)
+        self.check_input(x, *(state or ()))
+        x = x.to(self.weight_hh.dtype)
         if state is None:
             zeros = x.new_zeros(x.shape[0], self.hidden_size)
             state = (zeros, zeros)
@@ -207,9 +201,9 @@ class LSTM(nn.Module):
                 x.transpose(0, 1),
                 state[0].to(x.dtype),
                 state[1].to(x.dtype),
-                self.weight_x,
-                self.weight_h,
-                self.bias,
+                self.weight_ih,
+                self.weight_hh,
+                self.bias_ih + self.bias_hh,
             )
         return hs.transpose(0, 1), (hs[-1], c_last)
 

@@ -30,7 +30,7 @@ def _check(layer, conv, x, args, ref_args=None, leaves=()):
     """Outputs and gradients (x, weight, bias and ``leaves``) equal to 1e-5."""
     out, ref = layer(x, *args), conv(x, *(args if ref_args is None else ref_args))
     assert out.shape == ref.shape
-    assert torch.allclose(out, ref, atol=1e-5)
+    torch.testing.assert_close(out, ref, atol=1e-5, rtol=1e-5)
     g = torch.randn_like(ref)
     params = [p for p in (layer.lin.weight, layer.bias) if p is not None]
     ref_params = [p for p in (conv.lin.weight, conv.bias) if p is not None]
@@ -38,7 +38,7 @@ def _check(layer, conv, x, args, ref_args=None, leaves=()):
     ours = torch.autograd.grad((out * g).sum(), [*params, *leaves])
     wanted = torch.autograd.grad((ref * g).sum(), [*ref_params, *leaves])
     for a, b in zip(ours, wanted):
-        assert torch.allclose(a, b, atol=1e-5)
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
 
 
 def _path_taken(layer, name):
@@ -84,17 +84,22 @@ def test_pyg_cached_keeps_the_first_graphs_normalisation(name):
     layer, conv = _pair(16, 32, cached=True)
     x = _x(4, 16)
     first = conv(x, GRAPHS[name])
-    assert torch.allclose(layer(x, GRAPHS[name]), first)
+    torch.testing.assert_close(layer(x, GRAPHS[name]), first, atol=1e-8, rtol=1e-5)
     other = torch.tensor([[0, 1], [2, 3]])
-    assert torch.allclose(layer(x, other), first)  # GCNConv's transductive cache
-    assert torch.allclose(
-        layer(x, _adj_t(other, torch.ones(2, dtype=torch.double), torch.sparse_csr)), first
+    torch.testing.assert_close(
+        layer(x, other), first, atol=1e-8, rtol=1e-5
+    )  # GCNConv's transductive cache
+    torch.testing.assert_close(
+        layer(x, _adj_t(other, torch.ones(2, dtype=torch.double), torch.sparse_csr)),
+        first,
+        atol=1e-8,
+        rtol=1e-5,
     )
     layer.reset_parameters()  # forgets the graph, as GCNConv's does
     layer.load_state_dict(conv.state_dict())
     fresh = GCNConv(16, 32).double()
     fresh.load_state_dict(conv.state_dict())
-    assert torch.allclose(layer(x, other), fresh(x, other))
+    torch.testing.assert_close(layer(x, other), fresh(x, other), atol=1e-8, rtol=1e-5)
 
 
 @pytest.mark.parametrize("fin,fout", SIZES)
@@ -107,7 +112,7 @@ def test_pyg_static_graph_with_batched_features(name, fin, fout):
     adj_t = _adj_t(
         GRAPHS[name], torch.ones(GRAPHS[name].size(1), dtype=torch.double), torch.sparse_csr
     )
-    assert torch.allclose(layer(x, adj_t), conv(x, GRAPHS[name]), atol=1e-5)
+    torch.testing.assert_close(layer(x, adj_t), conv(x, GRAPHS[name]), atol=1e-5, rtol=1e-5)
 
 
 @pytest.mark.parametrize("name", GRAPHS)
@@ -118,7 +123,7 @@ def test_pyg_flow_target_to_source_equals_flipped_edges(name):
     layer.flow = conv.flow = "target_to_source"
     _check(layer, conv, x, (ei.flip(0),))
     layer.flow = "source_to_target"
-    assert torch.allclose(layer(x, ei), conv(x, ei.flip(0)), atol=1e-5)
+    torch.testing.assert_close(layer(x, ei), conv(x, ei.flip(0)), atol=1e-5, rtol=1e-5)
 
 
 @pytest.mark.parametrize("name", GRAPHS)
@@ -137,8 +142,8 @@ def test_pyg_sparse_input_features():
     x = torch.sparse_coo_tensor(torch.tensor([[0, 0], [0, 1]]), torch.ones(2), (4, 16)).double()
     layer, conv = _pair(16, 32)
     for ei in GRAPHS.values():
-        assert torch.allclose(layer(x, ei), conv(x, ei), atol=1e-5)
-        assert torch.allclose(layer(x, ei), layer(x.to_dense(), ei), atol=1e-5)
+        torch.testing.assert_close(layer(x, ei), conv(x, ei), atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(layer(x, ei), layer(x.to_dense(), ei), atol=1e-5, rtol=1e-5)
 
 
 # ---- every option, both paths, with and without edge weights ------------------------------
@@ -242,10 +247,10 @@ def test_from_pyg_and_to_pyg_keep_options_and_outputs():
     assert (layer.improved, layer.add_self_loops, layer.bias) == (True, False, None)
     assert torch.equal(layer.lin.weight, conv.lin.weight)  # float64, not via float32
     x, ei = _x(9, 6), torch.randint(0, 9, (2, 20))
-    assert torch.allclose(layer(x, ei), conv(x, ei), atol=1e-5)
+    torch.testing.assert_close(layer(x, ei), conv(x, ei), atol=1e-5, rtol=1e-5)
     back = layer.to_pyg()
     assert isinstance(back, GCNConv) and torch.equal(back.lin.weight, conv.lin.weight)
-    assert torch.allclose(back(x, ei), conv(x, ei))
+    torch.testing.assert_close(back(x, ei), conv(x, ei), atol=1e-8, rtol=1e-5)
 
 
 def test_torch_compile_equals_eager():
@@ -254,12 +259,12 @@ def test_torch_compile_equals_eager():
     layer, _ = _pair(16, 8)
     x, ei = _x(4, 16), GRAPHS["path"]
     eager, out = layer(x, ei), torch.compile(layer)(x, ei)
-    assert torch.allclose(out, eager, atol=1e-10)
+    torch.testing.assert_close(out, eager, atol=1e-10, rtol=1e-5)
     g = torch.randn_like(out)
     a = torch.autograd.grad((out * g).sum(), [x, layer.lin.weight])
     b = torch.autograd.grad((eager * g).sum(), [x, layer.lin.weight])
     for u, v in zip(a, b):
-        assert torch.allclose(u, v, atol=1e-10)
+        torch.testing.assert_close(u, v, atol=1e-10, rtol=1e-5)
 
 
 @pytest.mark.parametrize("weighted", [False, True])
@@ -276,7 +281,7 @@ def test_compile_with_a_sparse_adjacency():
     x = _x(4, 16)
     adj_t = _adj_t(STAR, torch.ones(6, dtype=torch.double), torch.sparse_csr)
     out = torch.compile(layer, backend="eager")(x, adj_t)  # dynamo alone: inductor is tested above
-    assert torch.allclose(out, conv(x, STAR), atol=1e-5)
+    torch.testing.assert_close(out, conv(x, STAR), atol=1e-5, rtol=1e-5)
 
 
 # ---- graphs PyG's tests leave out; bad input ------------------------------------------------
@@ -309,15 +314,15 @@ def test_cache_follows_the_structure():
     ei = path_edge_index(1, 6)
     layer(x, ei)
     other = torch.tensor([[0, 2, 4], [5, 1, 3]])
-    assert torch.allclose(layer(x, other), conv(x, other))
+    torch.testing.assert_close(layer(x, other), conv(x, other), atol=1e-8, rtol=1e-5)
     ei2 = ei.clone()
     layer(x, ei2)
     ei2[1, 0] = 4  # edited in place: the cached normalisation must not be reused
-    assert torch.allclose(layer(x, ei2), conv(x, ei2))
+    torch.testing.assert_close(layer(x, ei2), conv(x, ei2), atol=1e-8, rtol=1e-5)
     w = torch.rand(ei2.size(1), dtype=torch.double)
     layer(x, ei2, w)
     w.mul_(3.0)  # so are edited edge weights
-    assert torch.allclose(layer(x, ei2, w), conv(x, ei2, w))
+    torch.testing.assert_close(layer(x, ei2, w), conv(x, ei2, w), atol=1e-8, rtol=1e-5)
 
 
 @pytest.mark.parametrize(
@@ -372,7 +377,7 @@ def test_path_graph_layer_falls_back_where_it_does_not_serve():
     x = _x(2, 5, 4)  # one graph under batched features
     batched = layer(x, ei)
     assert type(batched.grad_fn).__name__ != "PathConvBackward"
-    assert torch.allclose(batched, conv(x, ei), atol=1e-5)
+    torch.testing.assert_close(batched, conv(x, ei), atol=1e-5, rtol=1e-5)
     with torch.autocast("cpu", dtype=torch.bfloat16):
         half = layer.float()(torch.randn(5, 4), ei)
     assert type(half.grad_fn).__name__ != "PathConvBackward"

@@ -6,6 +6,7 @@ import pytest
 import torch
 from torch import nn
 
+from sgtk.errors import SgtkError
 from sgtk.nn import GRU
 from tests.nn.test_rnn_kernel import cells_loop, kernel_calls  # noqa: F401  (a fixture)
 
@@ -52,7 +53,7 @@ def test_candidate_keeps_its_hidden_bias_inside_the_reset_gate():
     ref, ours = _pair(2, 3)
     with torch.no_grad():
         for m in (ref, ours):
-            b = m.bias_hh_l0 if m is ref else ours.bias_h
+            b = m.bias_hh_l0 if m is ref else ours.bias_hh
             b[:3] = -50.0  # r = sigmoid(-50) ~ 0
             b[6:] = 10.0  # b_hn, large
     x = torch.randn(2, 4, 2, dtype=torch.float64)
@@ -72,8 +73,10 @@ def test_loss_on_last_step_only_and_gradcheck():
 
 
 def test_from_torch_refuses_what_it_cannot_copy():
-    with pytest.raises(ValueError):
+    with pytest.raises(SgtkError, match="one layer"):
         GRU.from_torch(nn.GRU(2, 3, num_layers=2))
+    with pytest.raises(SgtkError, match="not LSTMCell"):
+        GRU.from_torch(nn.LSTMCell(2, 3))
 
 
 @pytest.mark.usefixtures("cells_loop")

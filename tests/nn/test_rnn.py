@@ -9,6 +9,7 @@ import pytest
 import torch
 from torch import nn
 
+from sgtk.errors import SgtkError
 from sgtk.nn import LSTM, VanillaRNN
 from sgtk.nn import _lstm_kernel as kernel
 from sgtk.nn.rnn import num_lstm_parameters
@@ -17,7 +18,7 @@ B, T, D, H = 4, 7, 5, 6
 
 
 def _close(a, b, tol=1e-5):
-    assert (a - b).abs().max().item() < tol
+    torch.testing.assert_close(a, b, atol=tol, rtol=0)
 
 
 @pytest.mark.parametrize("with_state", [False, True])
@@ -25,9 +26,9 @@ def test_vanilla_rnn_matches_nn_rnn(with_state):
     ref = nn.RNN(D, H, nonlinearity="tanh", batch_first=True).double()
     cell = VanillaRNN(D, H).double()
     with torch.no_grad():
-        cell.weight_hx.copy_(ref.weight_ih_l0)
+        cell.weight_ih.copy_(ref.weight_ih_l0)
         cell.weight_hh.copy_(ref.weight_hh_l0)
-        cell.bias_h.copy_(ref.bias_ih_l0 + ref.bias_hh_l0)
+        cell.bias_ih.copy_(ref.bias_ih_l0 + ref.bias_hh_l0)
     x = torch.randn(B, T, D, dtype=torch.double, requires_grad=True)
     h0 = torch.randn(B, H, dtype=torch.double, requires_grad=True) if with_state else None
     out, last = cell(x, h0)
@@ -95,7 +96,7 @@ def test_lstm_matches_nn_lstm(with_state, lstm_loop):
     inputs = [x] + (list(state) if with_state else [])
     loss = (out * g).sum() + 0.5 * c.sum()
     ref_loss = (ref_out * g).sum() + 0.5 * rc.sum()
-    ours = torch.autograd.grad(loss, inputs + [cell.weight_x, cell.weight_h, cell.bias])
+    ours = torch.autograd.grad(loss, inputs + [cell.weight_ih, cell.weight_hh, cell.bias_ih])
     theirs = torch.autograd.grad(
         ref_loss, inputs + [ref.weight_ih_l0, ref.weight_hh_l0, ref.bias_ih_l0, ref.bias_hh_l0]
     )
@@ -116,7 +117,7 @@ def test_lstm_float32_matches_nn_lstm_with_saturated_gates(lstm_loop):
     ref_out, (_, rc) = ref(x)
     _close(out, ref_out, 1e-4)
     g = torch.randn_like(out)
-    ours = torch.autograd.grad((out * g).sum() + c.sum(), [x, cell.weight_h])
+    ours = torch.autograd.grad((out * g).sum() + c.sum(), [x, cell.weight_hh])
     theirs = torch.autograd.grad((ref_out * g).sum() + rc.sum(), [x, ref.weight_hh_l0])
     for a, b in zip(ours, theirs):
         _close(a / b.abs().max(), b / b.abs().max(), 1e-4)
@@ -188,13 +189,15 @@ def test_no_torch_recurrent_or_linear_modules_inside():
 def test_inits():
     n = 16
     chrono = LSTM(3, n, init="chrono", t_max=50)
-    b_f = chrono.bias[n : 2 * n]
+    b_f = chrono.bias_ih[n : 2 * n]
     assert (b_f >= 0).all() and (b_f <= torch.log(torch.tensor(49.0))).all()
-    assert torch.equal(chrono.bias[:n], -b_f)
+    torch.testing.assert_close(chrono.bias_ih[:n], -b_f, atol=0, rtol=0)
     forget = LSTM(3, n, init="forget", forget_bias=1.0)
-    assert torch.equal(forget.bias[n : 2 * n], torch.ones(n))
+    torch.testing.assert_close(forget.bias_ih[n : 2 * n], torch.ones(n), atol=0, rtol=0)
     rnn = VanillaRNN(3, n, init="orthogonal")
     eye = rnn.weight_hh @ rnn.weight_hh.t()
-    assert torch.allclose(eye, torch.eye(n), atol=1e-5)
-    with pytest.raises(ValueError):
+    torch.testing.assert_close(eye, torch.eye(n), atol=1e-5, rtol=0)
+    with pytest.raises(SgtkError, match="unknown LSTM init 'nope'"):
         LSTM(3, n, init="nope")
+    with pytest.raises(SgtkError, match="unknown RNN init 'nope'"):
+        VanillaRNN(3, n, init="nope")

@@ -5,6 +5,7 @@ import pytest
 import torch
 from torch import nn
 
+from sgtk.errors import SgtkError
 from sgtk.nn import VanillaRNN
 from sgtk.nn import _cells as cells
 
@@ -95,10 +96,14 @@ def test_rnn_gradcheck(cells_loop):
 
 
 def test_from_torch_refuses_what_it_cannot_copy():
-    with pytest.raises(ValueError):
+    with pytest.raises(SgtkError, match="nonlinearity"):
         VanillaRNN.from_torch(nn.RNN(2, 3, nonlinearity="relu"))
-    with pytest.raises(ValueError):
+    with pytest.raises(SgtkError, match="one layer"):
         VanillaRNN.from_torch(nn.RNN(2, 3, num_layers=2))
+    with pytest.raises(SgtkError, match="one layer"):
+        VanillaRNN.from_torch(nn.RNN(2, 3, bidirectional=True))
+    with pytest.raises(SgtkError, match="not LSTM"):
+        VanillaRNN.from_torch(nn.LSTM(2, 3))
 
 
 def test_extension_name_and_flags_follow_the_aten_capability(monkeypatch, tmp_path):

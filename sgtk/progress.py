@@ -11,8 +11,10 @@ sgtk, so every layer may use it.
 from __future__ import annotations
 
 import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TextIO
 
 Reporter = Callable[[str, float, "float | None"], None]  # (what, done, total or None)
@@ -75,3 +77,26 @@ def set_reporter(reporter: Reporter | None) -> Reporter | None:
 def report(what: str, done: float, total: float | None = None) -> None:
     if _reporter is not None:
         _reporter(what, done, total)
+
+
+@contextmanager
+def working(what: str, tick: float = 1.0) -> Iterator[None]:
+    """For one long call that cannot count its own progress (building a C++ extension):
+    reports the whole seconds spent so far as ``"<what> (seconds)"`` from a background thread
+    until the block ends, then once more as done."""
+    label, start, stop = f"{what} (seconds)", time.monotonic(), threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(tick):
+            report(label, int(time.monotonic() - start))
+
+    report(label, 0)
+    thread = threading.Thread(target=beat, name="sgtk-progress", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+        spent = max(int(time.monotonic() - start), 1)
+        report(label, spent, spent)

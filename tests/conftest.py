@@ -1,4 +1,5 @@
 import os
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,28 @@ SHARED_DATA = Path(
 
 def under_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _data_root(tmp_path_factory):
+    """Datasets and caches go to a folder of this session (subprocesses inherit it), never to
+    the checkout's data/; a test that wants another root sets SGTK_DATA or passes root."""
+    os.environ["SGTK_DATA"] = str(tmp_path_factory.mktemp("sgtk-data"))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_download():
+    """No test downloads: a test that needs a server stubs ``urlopen`` (or uses file://)."""
+    real = urllib.request.urlopen
+
+    def refuse(url, *args, **kwargs):
+        if str(getattr(url, "full_url", url)).startswith("file:"):
+            return real(url, *args, **kwargs)
+        raise AssertionError(f"a test tried to download {url}: stub urllib.request.urlopen")
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(urllib.request, "urlopen", refuse)
+        yield
 
 
 @pytest.fixture(autouse=True)

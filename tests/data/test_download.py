@@ -87,3 +87,18 @@ def test_the_data_root_is_the_flag_then_sgtk_data_then_data(monkeypatch, tmp_pat
     monkeypatch.setenv("SGTK_DATA", str(tmp_path / "elsewhere"))
     assert data_root() == tmp_path / "elsewhere"
     assert data_root(tmp_path / "flag") == tmp_path / "flag"
+
+
+def test_working_reports_the_seconds_of_a_call_that_cannot_count(monkeypatch):
+    seen: list[tuple] = []
+    previous = progress.set_reporter(lambda *a: seen.append(a))
+    try:
+        with progress.working("building the C++ LSTM kernel", tick=0.01):
+            import time
+
+            time.sleep(0.1)
+    finally:
+        progress.set_reporter(previous)
+    assert {what for what, _, _ in seen} == {"building the C++ LSTM kernel (seconds)"}
+    assert seen[0][1:] == (0, None) and len(seen) > 3  # a beat while it works
+    assert seen[-1][1] == seen[-1][2]  # and the end, so a reporter can close its line

@@ -108,6 +108,7 @@ def test_offline_esol_names_the_file_and_where_to_put_it(tmp_path, monkeypatch):
         md.load_dataset("esol", root=tmp_path)
     assert str(tmp_path / "esol" / "raw") in str(e.value)
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SGTK_DATA", str(tmp_path / "data"))  # the same root either way
     r = invoke("train", "molecules", "--dataset", "esol", "--out", tmp_path / "r")
     assert_one_line_error(r, "delaney-processed.csv", "data/esol/raw")
 

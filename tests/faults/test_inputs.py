@@ -41,6 +41,7 @@ def test_a_nan_target_is_refused_at_load_naming_its_rows(tmp_path, monkeypatch):
 
 def test_drop_invalid_drops_counts_and_reports_strict_json(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SGTK_DATA", str(tmp_path / "data"))  # the same root either way
     write_csv(tmp_path / "m.csv", targets_with({3: "NaN", 7: "-inf", 9: "1e999"}))
     r = invoke("train", "molecules", "--data", "m.csv", "--target-col", "y", *TINY_RUN,
                "--drop-invalid", "--out", "run", "--json")  # fmt: skip

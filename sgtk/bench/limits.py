@@ -14,13 +14,11 @@ pays none of these, so the row shows what is left rather than what is reachable 
 
 from __future__ import annotations
 
-import statistics
-import time
 from collections.abc import Callable
 
 import torch
 
-from sgtk.bench.core import Row, Sizes, _sync, make_row
+from sgtk.bench.core import Row, Sizes, make_row, time_many
 
 COPY_BYTES = 256 << 20  # far above any last-level cache, so the copy streams from DRAM
 GCN_IN, GCN_OUT = 16, 64  # the bench model's first layer
@@ -50,20 +48,6 @@ def lstm_forward_flops(batch: int, steps: int, inputs: int, hidden: int) -> int:
     """FLOPs of an LSTM forward in its GEMMs: per step the input GEMM [B, d] x [d, 4H] and the
     recurrent GEMM [B, H] x [H, 4H], 2 FLOPs per multiply-add; the pointwise gates are left out."""
     return 2 * steps * batch * 4 * hidden * (inputs + hidden)
-
-
-def _medians(fns: list[Callable[[], object]], device, repeats: int) -> list[float]:
-    for fn in fns:  # warm-up: lazy builds, caches, allocator
-        fn()
-    times: list[list[float]] = [[] for _ in fns]
-    for _ in range(repeats):
-        for fn, acc in zip(fns, times):
-            _sync(device)
-            t = time.perf_counter()
-            fn()
-            _sync(device)
-            acc.append(time.perf_counter() - t)
-    return [statistics.median(acc) for acc in times]
 
 
 def copy_bandwidth_fn(nbytes: int, device: torch.device) -> Callable[[], object]:
@@ -96,7 +80,7 @@ def gcn_limit_rows(s: Sizes, device: torch.device) -> list[Row]:
     def backward() -> None:
         out.pop().backward(grad)
 
-    fwd_s, bwd_s, copy_s = _medians([forward, backward, copy], device, s.repeats)
+    fwd_s, bwd_s, copy_s = time_many([forward, backward, copy], device, s.repeats, warmup=1)
     fwd_bytes, bwd_bytes = gcn_layer_bytes(n, GCN_IN, GCN_OUT)
     copy_gbs = 2 * copy_bytes / copy_s / 1e9
     ref_name = f"copy_ of {copy_bytes >> 20} MiB, (read + write) / time, same run"
@@ -135,7 +119,7 @@ def lstm_limit_row(s: Sizes, device: torch.device) -> Row:
         for _ in range(steps):
             torch.mm(h, w_h.t(), out=rec)
 
-    ours_s, ref_s = _medians([ours, gemms], device, s.repeats)
+    ours_s, ref_s = time_many([ours, gemms], device, s.repeats, warmup=1)
     flops = lstm_forward_flops(batch, steps, d, hidden)
     return make_row(
         f"LSTM forward B={batch} T={steps} H={hidden}, GEMM FLOP rate",

@@ -11,7 +11,6 @@ from the LSTM's scheme); ``SGTK_NO_EXT=1``, no compiler, or a failed build: the 
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 
 import torch
@@ -26,14 +25,8 @@ _state: dict[str, object] = {}
 
 def cells_kernel() -> object | None:
     """The ops (``rnn_forward``, ``gru_backward``, ...), or ``None`` where disabled or not
-    buildable. ``SGTK_NO_EXT`` is read on every call, as the LSTM's loader does."""
-    if lstm_ext.disabled():
-        return None
-    if "module" not in _state:
-        with _lock:
-            if "module" not in _state:
-                _state["module"] = _build()
-    return _state["module"]
+    buildable: the LSTM's loader, flags and build lock (:func:`lstm_ext.load_once`)."""
+    return lstm_ext.load_once(_state, _lock, "sgtk_cells", _SOURCE, "RNN/GRU")
 
 
 def build_seconds() -> float | None:
@@ -41,20 +34,8 @@ def build_seconds() -> float | None:
     return _state.get("seconds")  # type: ignore[return-value]
 
 
-def _build() -> object | None:
-    # The LSTM's loader: the same flags per CPU capability, the same bounded build lock.
-    start = time.perf_counter()
-    module = lstm_ext.build_extension("sgtk_cells", _SOURCE, "RNN/GRU")
-    _state["seconds"] = time.perf_counter() - start
-    return module
-
-
 def _kernel_for(t: Tensor):
-    if t.device.type != "cpu" or t.dtype not in (torch.float32, torch.float64):
-        return None
-    if torch.compiler.is_compiling():  # the ops have no fake-tensor rule; dynamo traces Python
-        return None
-    return cells_kernel()
+    return lstm_ext.kernel_for(t, cells_kernel)
 
 
 # ---- Elman RNN ------------------------------------------------------------------------------

@@ -24,7 +24,9 @@ import os
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -50,13 +52,24 @@ def disabled() -> bool:
 
 def lstm_kernel() -> object | None:
     """The ops (``.forward``, ``.backward``), or ``None`` where disabled or not buildable."""
+    return load_once(_state, _lock, "sgtk_lstm", _SOURCE, "LSTM")
+
+
+def load_once(
+    state: dict[str, object], lock: threading.Lock, name: str, source: Path, what: str
+) -> object | None:
+    """A kernel's ops, built (or loaded) on the first call per process and kept in ``state``
+    with the seconds that took; ``None`` where disabled or not buildable. ``SGTK_NO_EXT`` is
+    read on every call. Every sgtk kernel's loader is this with its own state and source."""
     if disabled():
         return None
-    if "module" not in _state:
-        with _lock:
-            if "module" not in _state:
-                _state["module"] = _build()
-    return _state["module"]
+    if "module" not in state:
+        with lock:
+            if "module" not in state:
+                start = time.perf_counter()
+                state["module"] = build_extension(name, source, what)
+                state["seconds"] = time.perf_counter() - start
+    return state["module"]
 
 
 def build_seconds() -> float | None:
@@ -71,13 +84,6 @@ def _missing_tool() -> str | None:
     if shutil.which(compiler) is None:
         return f"no C++ compiler ({compiler})"
     return None if is_ninja_available() else "no ninja"
-
-
-def _build() -> object | None:
-    start = time.perf_counter()
-    module = build_extension("sgtk_lstm", _SOURCE, "LSTM")
-    _state["seconds"] = time.perf_counter() - start
-    return module
 
 
 def build_extension(name: str, source: Path, what: str) -> object | None:
@@ -131,12 +137,18 @@ def build_extension(name: str, source: Path, what: str) -> object | None:
     return module
 
 
-def _kernel_for(t: Tensor):
+def kernel_for(t: Tensor, kernel: Callable[[], object | None]) -> Any:
+    """``kernel()``'s ops where they apply to ``t`` (float32/64 on the CPU, not under
+    ``torch.compile``: the ops have no fake-tensor rule, so dynamo traces the Python loop)."""
     if t.device.type != "cpu" or t.dtype not in (torch.float32, torch.float64):
         return None
-    if torch.compiler.is_compiling():  # the op has no fake-tensor rule; dynamo traces Python
+    if torch.compiler.is_compiling():
         return None
-    return lstm_kernel()
+    return kernel()
+
+
+def _kernel_for(t: Tensor) -> Any:
+    return kernel_for(t, lstm_kernel)
 
 
 def forward_loop(x: Tensor, h0: Tensor, c0: Tensor, w_x: Tensor, w_h: Tensor, b: Tensor):

@@ -14,9 +14,11 @@ OWN_WAY = re.compile(r"SHARED_DATA|[\"']shared[\"']|shared/data|skip\w*\([^)]*sh
 
 
 def test_no_test_module_reaches_shared_data_but_through_the_fixture():
+    modules = sorted((ROOT / "tests").rglob("*.py"))  # tests/<package>/ too, since issue 29
+    assert len(modules) > 50 and any(p.parent.name == "data" for p in modules)
     own = [
-        f"{p.name}:{n}"
-        for p in sorted((ROOT / "tests").glob("*.py"))
+        f"{p.relative_to(ROOT)}:{n}"
+        for p in modules
         if p.name not in ("conftest.py", HERE)
         for n, line in enumerate(p.read_text().splitlines(), 1)
         if OWN_WAY.search(line)
@@ -29,6 +31,21 @@ def test_ci_run_exports_ci_true():
     exported = [i for i, line in enumerate(lines) if line.strip() == "export CI=true"]
     pytest_at = next(i for i, line in enumerate(lines) if "-m pytest" in line)
     assert exported and exported[0] < pytest_at
+
+
+def test_ci_run_installs_and_tests_inside_a_fresh_venv():
+    """Debian and Ubuntu refuse a system-wide pip install: CI must see what such a user sees."""
+    lines = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()]
+
+    def at(text: str) -> int:
+        return next(i for i, line in enumerate(lines) if text in line and not line.startswith("#"))
+
+    made, entered = at("-m venv"), at("bin/activate")
+    torch_at, sgtk_at, pytest_at = at('"torch=='), at('-e ".[dev]"'), at("-m pytest")
+    assert at("rm -rf") < made < entered < torch_at < sgtk_at < pytest_at
+    assert "--system-site-packages" not in " ".join(lines)
+    ignored = (ROOT / ".gitignore").read_text().splitlines()
+    assert any(line.strip("/") == ".venv-ci" for line in ignored)  # ruff and git skip it
 
 
 def _setup_only(tmp_path, ci: str | None) -> subprocess.CompletedProcess:

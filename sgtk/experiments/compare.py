@@ -108,6 +108,7 @@ def train_run(
     cfg = train_config(sweep, run, lr, steps)
     extra = {"model": run["model"], "task_config": dict(vars(task.config))}
     trainer = Trainer(task, cfg, run_dir, extra_config=extra, callbacks=list(callbacks or []))
+    trainer.given = frozenset(("hidden", "batch_size"))  # the sweep's sizes, never a budget fit
     trainer.progress = False  # the sweep's own bar counts runs; one line per run's eval clutters
     if sweep.patience:
         trainer.callbacks.append(patience_for(trainer, task, sweep))

@@ -38,8 +38,10 @@ from sgtk.models.registry import check_graph, models_for
 from sgtk.models.sampling import check_taus
 from sgtk.tasks.text_samples import SampleWriter
 from sgtk.train import distributed as dist
+from sgtk.train.callbacks import Callback
 from sgtk.train.run_dir import text_fingerprint
 from sgtk.train.task import Task
+from sgtk.train.train_config import TrainConfig
 
 TEXT_MODELS = models_for("text")
 CARRY_MODELS = ("lstm",)  # models with forward_tokens(tokens, state)
@@ -286,6 +288,20 @@ class TextTask(Task):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.saved_streams = dict(state)
 
+    def callbacks(self, run_dir: Path | None) -> list[Callback]:
+        """samples.md in the run folder: the writer of the samples :meth:`on_eval` draws."""
+        path = Path(run_dir) / "samples.md" if run_dir is not None else None
+        self.samples = SampleWriter(path, self.config.sample_every)
+        return [self.samples]
+
+    def fit_to_budget(
+        self, config: TrainConfig, given: frozenset[str] | set[str] = frozenset()
+    ) -> tuple[TrainConfig, str]:
+        """Under ``max_time``, hidden and batch from a probe (:mod:`sgtk.tasks.text_budget`)."""
+        from sgtk.tasks.text_budget import budget_fitted
+
+        return budget_fitted(self.config, config, len(self.vocab), given)
+
     def on_eval(self, model: nn.Module, device: torch.device, step: int) -> dict[str, Any]:
         """Samples at each evaluation (or every ``sample_every`` steps) into samples.md, as
         as the UvA DL 2019 assignment's Listing 1: blocks headed by step and temperature."""
@@ -293,13 +309,9 @@ class TextTask(Task):
         c = self.config
         if not isinstance(model, CharLSTM) or c.sample_length <= 0 or c.sample_count <= 0:
             return {}
-        run_dir = getattr(self, "run_dir", None)
-        if self.samples is None:
-            self.samples = SampleWriter(
-                Path(run_dir) / "samples.md" if run_dir and dist.rank() == 0 else None,
-                c.sample_every,
-            )
-        blocks = self.samples.maybe_write(model, self.vocab, step, c, device)
+        if self.samples is None:  # outside a Trainer run: samples drawn, none written
+            self.samples = SampleWriter(None, c.sample_every)
+        blocks = self.samples.draw(model, self.vocab, step, c, device)
         # One sample in metrics.jsonl too, at tau = 1 where it was drawn.
         texts = next((t for tau, t in blocks if tau == 1.0), blocks[0][1] if blocks else None)
         return {"sample": texts[0]} if texts else {}

@@ -14,6 +14,7 @@ runs under the same autocast, so it measures the precision the run will use.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 
@@ -142,3 +143,14 @@ def apply_budget_fit(
     train.max_time = round(train.max_time - fit.seconds, 3)
     task.fit_budget, task.fitted = False, fit.note
     return fit
+
+
+def budget_fitted(
+    task: TextConfig, train: TrainConfig, vocab: int, given: frozenset[str] | set[str]
+) -> tuple[TrainConfig, str]:
+    """``TextTask.fit_to_budget``: a copy of ``train`` fitted by :func:`apply_budget_fit`
+    (``task`` changes in place) and the probe's line, or ``train`` itself and ""."""
+    fitted = dataclasses.replace(train)
+    if apply_budget_fit(task, fitted, vocab, set(given)) is None:
+        return train, ""
+    return fitted, task.fitted

@@ -44,3 +44,9 @@ def require_finite(state: Mapping[str, Any] | torch.nn.Module, what: str | Path)
             f"{what} has non-finite weights ({bad} holds NaN or inf): the model diverged; "
             "use an earlier checkpoint, or retrain with a lower learning rate"
         )
+
+
+def all_finite(module: torch.nn.Module) -> bool:
+    """Whether every parameter of ``module`` is finite (one device sync for all of them)."""
+    params = [p.detach() for p in module.parameters()]
+    return not params or bool(torch.stack([torch.isfinite(p).all() for p in params]).all())

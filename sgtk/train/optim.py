@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import torch
 
@@ -59,3 +60,41 @@ def lr_factor(
 def set_lr(optimizer: torch.optim.Optimizer, base_lr: float, factor: float) -> None:
     for group in optimizer.param_groups:
         group["lr"] = base_lr * factor
+
+
+def scheduled_factor(config: Any, step: int, elapsed: float) -> float:
+    """``lr_factor`` at ``step`` for a :class:`~sgtk.train.train_config.TrainConfig`: a linear
+    schedule follows the time budget when ``max_time`` is set."""
+    frac = elapsed / config.max_time if config.max_time else None
+    return lr_factor(
+        config.lr_schedule,
+        step=step,
+        total_steps=config.steps,
+        decay=config.lr_decay,
+        every=config.lr_step,
+        time_fraction=frac,
+    )
+
+
+def update(
+    loss: torch.Tensor,
+    optimizer: torch.optim.Optimizer,
+    parameters: Iterable[torch.nn.Parameter],
+    max_norm: float,
+    scaler: Any = None,
+) -> None:
+    """One optimiser update from ``loss``: backward, gradient-norm clip (``max_norm`` > 0),
+    step; through the gradient ``scaler`` of fp16 mixed precision when there is one."""
+    optimizer.zero_grad(set_to_none=True)
+    if scaler is not None:
+        scaler.scale(loss).backward()
+        scaler.unscale_(optimizer)
+    else:
+        loss.backward()
+    if max_norm > 0:
+        torch.nn.utils.clip_grad_norm_(list(parameters), max_norm)
+    if scaler is not None:
+        scaler.step(optimizer)
+        scaler.update()
+    else:
+        optimizer.step()

@@ -10,10 +10,9 @@ written here ever holds non-finite weights.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
-import platform
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,59 +21,36 @@ import torch
 from sgtk.errors import SgtkError
 from sgtk.io.files import atomic_write_bytes
 from sgtk.train.checkpoint import load_checkpoint, save_checkpoint
+from sgtk.train.fingerprint import file_fingerprint, text_fingerprint
 from sgtk.train.finite import require_finite
+from sgtk.train.machine import machine, versions
 from sgtk.train.metrics import MetricsLog
-from sgtk.train.train_state import TrainState, check_optimizer
+from sgtk.train.train_state import BEST_KEYS, TrainState, best_record, check_optimizer, read_best
 
 MANIFEST = "manifest.json"
-CHECKPOINT, BEST = "checkpoint.pt", "best.pt"
+CHECKPOINT, BEST, LAST = "checkpoint.pt", "best.pt", "last.pt"
 # Files that mean "a run lives here": a fresh run refuses a folder holding any of them.
 ARTEFACTS = (
     MANIFEST,
     CHECKPOINT,
     BEST,
-    "last.pt",
+    LAST,
     "metrics.jsonl",
     "row.json",
     "model.safetensors",
 )
 MAX_MANIFEST_BYTES = 4 << 20
-
-
-def file_fingerprint(path: Path | str) -> dict[str, Any]:
-    """Size and SHA-256 of a regular file, read in chunks (a pipe gets its name only)."""
-    path = Path(path)
-    if not path.is_file():
-        return {"file": path.name}
-    digest, size = hashlib.sha256(), 0
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-            size += len(chunk)
-    return {"file": path.name, "size": size, "sha256": digest.hexdigest()}
-
-
-def text_fingerprint(name: str, text: str) -> dict[str, Any]:
-    """Size and SHA-256 of text as read (also right for a pipe, which cannot be read twice)."""
-    data = text.encode("utf-8")
-    return {"file": name, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
-
-
-def versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    def installed(name: str) -> str:
-        try:
-            return version(name)
-        except PackageNotFoundError:
-            return "not installed"
-
-    return {
-        "sgtk": installed("sgtk"),
-        "torch": torch.__version__,
-        "torch_geometric": installed("torch-geometric"),
-        "python": platform.python_version(),
-    }
+PLACE_KEYS = ("root",)  # task config keys that say where the data is, not what it is
+__all__ = [
+    "RunFolder",
+    "BEST_KEYS",
+    "best_record",
+    "file_fingerprint",
+    "read_best",
+    "read_last",
+    "keep_last",
+    "text_fingerprint",
+]
 
 
 def as_plain(config: Any) -> dict[str, Any]:
@@ -110,7 +86,44 @@ class RunFolder:
         self.best_path = self.path / BEST
         self.metrics = MetricsLog(self.path / "metrics.jsonl")
 
-    # ---- a fresh run ---------------------------------------------------------------------
+    # ---- the start of a run --------------------------------------------------------------
+    def open(
+        self,
+        resume: bool,
+        command: str,
+        step: int,
+        task: str,
+        task_config: Any,
+        train_config: Any,
+        fingerprint: Callable[[], dict[str, Any]],
+    ) -> None:
+        """Start a run here: check the folder is writable; a resume adds itself to the
+        manifest and cuts ``metrics.jsonl`` back to ``step``; a fresh run refuses a folder
+        holding any run and writes the manifest. Then ``config.toml`` (the resolved configs)."""
+        from sgtk.train.config import run_record, write_toml
+
+        self.check_writable()
+        if resume:
+            self.record_resume(command, step, train_config)
+        else:
+            self.check_fresh()  # never overwrite a run, finished or not
+            self.start(task, as_plain(task_config), train_config, fingerprint(), command)
+        write_toml(self.path / "config.toml", run_record(task, task_config, train_config, command))
+        if resume:
+            self.metrics.truncate_after(step)
+
+    def check_writable(self) -> None:
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            probe = self.path / ".write-test"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as e:
+            raise SgtkError(
+                f"cannot write to output directory {self.path} "
+                f"({e.strerror or e}): choose a writable --out"
+            ) from None
+
     def check_fresh(self) -> None:
         """Refuse, in one line, a fresh run into a folder that holds any run's files."""
         held = [name for name in ARTEFACTS if (self.path / name).exists()]
@@ -132,6 +145,7 @@ class RunFolder:
             "train_config": as_plain(train_config),
             "fingerprint": as_plain(fingerprint),
             "versions": versions(),
+            "machine": machine(),
             "command": command,
             "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "resumes": [],
@@ -181,7 +195,9 @@ class RunFolder:
                 f"`sgtk train {saved_task}`"
             )
         saved = manifest.get("task_config") if manifest else state.task_config if state else None
-        changed = differences(saved or {}, as_plain(task_config))
+        # Where the data lives is no part of the task: its fingerprint checks the bytes.
+        saved = {k: v for k, v in (saved or {}).items() if k not in PLACE_KEYS}
+        changed = differences(saved, as_plain(task_config))
         if changed:
             raise SgtkError(
                 f"--resume would change the run's task ({', '.join(changed)}): drop those "
@@ -259,17 +275,23 @@ class RunFolder:
         atomic_write_bytes(self.manifest_path, text.encode())
 
 
-def read_best(path: Path | str, map_location: str | torch.device = "cpu") -> dict[str, Any]:
-    """A ``best.pt`` (or a run folder's), checked: it names its task and holds finite weights."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / BEST
-    best = load_checkpoint(path, map_location)
-    if not isinstance(best.get("task"), str) or not isinstance(best.get("model"), dict):
-        missing = "task" if not isinstance(best.get("task"), str) else "model"
-        raise SgtkError(
-            f"{path} lacks a valid {missing!r} key: it is damaged or not an sgtk checkpoint; "
-            "point at a best.pt that sgtk wrote"
-        )
-    require_finite(best["model"], path)
-    return best
+def read_last(run_dir: Path | str, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    """The last step's model of a run: ``checkpoint.pt`` while it runs, ``last.pt`` once a
+    sweep kept it (see :func:`keep_last`), as ``{"task": ..., "model": ..., "step": ...}``;
+    checked like :func:`read_best`."""
+    folder = RunFolder(run_dir)
+    path = folder.checkpoint_path
+    if not path.exists() and (folder.path / LAST).exists():
+        path = folder.path / LAST
+    state = TrainState.from_dict(load_checkpoint(path, map_location), path)
+    require_finite(state.model, path)
+    return {"task": state.task, "model": state.model, "step": state.step}
+
+
+def keep_last(run_dir: Path | str, keep: bool) -> None:
+    """Close a finished run's training state: ``checkpoint.pt`` becomes ``last.pt`` when the
+    last step's model is the one reported (``keep``), else it is removed (best.pt stays)."""
+    folder = RunFolder(run_dir)
+    if keep and folder.checkpoint_path.exists():
+        folder.checkpoint_path.replace(folder.path / LAST)
+    folder.checkpoint_path.unlink(missing_ok=True)

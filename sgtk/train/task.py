@@ -10,6 +10,9 @@ import torch
 from torch import Tensor, nn
 from torch_geometric.data import Batch
 
+from sgtk.train.callbacks import Callback
+from sgtk.train.train_config import TrainConfig
+
 
 class Task(ABC):
     """A dataset, a model family and a metric. The Trainer knows nothing else about tasks.
@@ -24,7 +27,6 @@ class Task(ABC):
     name: str
     metric: str
     mode: str = "max"
-    run_dir: Path | None = None  # set by the Trainer, for files a task writes (samples.md)
 
     @abstractmethod
     def build_model(self) -> nn.Module: ...
@@ -55,6 +57,25 @@ class Task(ABC):
         from sgtk.train.run_dir import as_plain
 
         return {"generated": self.name, **as_plain(getattr(self, "config", None) or {})}
+
+    def model_config(self) -> dict[str, Any]:
+        """What rebuilds this task's model (its kind, sizes, vocabulary), kept in ``best.pt``.
+        Default: the task config's ``model``, if it has one."""
+        model = getattr(getattr(self, "config", None), "model", None)
+        return {"model": model} if model is not None else {}
+
+    def fit_to_budget(
+        self, config: TrainConfig, given: frozenset[str] | set[str] = frozenset()
+    ) -> tuple[TrainConfig, str]:
+        """Fit a fresh run to its time budget before the optimiser is built: return the train
+        config to use (the task config may change too) and a line saying what was chosen.
+        ``given`` names the keys the user set, which a fit keeps. Default: no change."""
+        return config, ""
+
+    def callbacks(self, run_dir: Path | None) -> list[Callback]:
+        """Callbacks this task adds to a run (text: ``samples.md``). ``run_dir`` is where the
+        run's files go, None on a process that writes none (ranks above 0)."""
+        return []
 
     def check_memory(self, batch_size: int) -> None:
         """Refuse in one line, before anything is written, a run whose tensors cannot fit

@@ -1,4 +1,6 @@
-"""``checkpoint.pt``'s one schema: what a resume needs, versioned and checked key by key on load."""
+"""The run files' schemas, written and read here only: ``checkpoint.pt`` (a :class:`TrainState`,
+what a resume needs, versioned and checked key by key on load) and ``best.pt`` (the model
+chosen on val and what rebuilds it: :func:`best_record`, :func:`read_best`)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,8 @@ from typing import Any
 import torch
 
 from sgtk.errors import SgtkError
+from sgtk.train.checkpoint import fit_model_state, load_checkpoint, load_optimizer_state
+from sgtk.train.finite import require_finite
 
 VERSION = 1  # 0: checkpoints written before the schema (no version, task config or optimiser kind)
 
@@ -132,4 +136,89 @@ def check_optimizer(state: TrainState, wanted: str, path: Path | str) -> None:
         f"--resume: {path} was trained with --optimizer {saved}, and its state cannot be "
         f"resumed by {wanted}: drop --optimizer (or pass --optimizer {saved}), or start a new "
         "run with another --out"
+    )
+
+
+def restore(
+    state: TrainState,
+    path: Path | str,
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    data_gen: torch.Generator,
+    task: Any,
+    rank: int,
+) -> None:
+    """Load ``state`` (read from ``path``) into the parts of a run on process ``rank``: the
+    weights, the optimiser, this rank's data generator and data position, torch's (and
+    CUDA's) generators. A misfit is one line naming ``path``."""
+    fit_model_state(model, {"model": state.model}, Path(path))
+    load_optimizer_state(optimizer, state.optimizer, Path(path))
+    try:
+        data_gen.set_state(state.data_rng[rank])
+        task.load_state_dict(state.task_state[rank])
+        torch.set_rng_state(state.torch_rng)
+    except (RuntimeError, TypeError, KeyError, ValueError, IndexError) as e:
+        raise SgtkError(
+            f"{path} holds a generator or data position that does not fit ({e}): "
+            "resume from an earlier copy, or start a new run"
+        ) from None
+    if torch.cuda.is_available() and state.cuda_rng is not None:
+        torch.cuda.set_rng_state_all(state.cuda_rng)
+
+
+# best.pt's schema: the model chosen on val, what rebuilds it ("config": the task's model
+# config and "task_config") and the step and metric value it was chosen at.
+BEST_KEYS = ("task", "model", "step", "metric", "config")
+
+
+def best_record(
+    task: str, model: dict[str, Any], step: int, metric: float, config: dict[str, Any]
+) -> dict[str, Any]:
+    """A ``best.pt`` as :meth:`RunFolder.save_best` writes it and :func:`read_best` reads it."""
+    return {"task": task, "model": model, "step": step, "metric": metric, "config": config}
+
+
+def read_best(path: Path | str, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    """A ``best.pt`` (or a run folder's), checked: it names its task and holds finite weights."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "best.pt"
+    best = load_checkpoint(path, map_location)
+    if not isinstance(best.get("task"), str) or not isinstance(best.get("model"), dict):
+        missing = "task" if not isinstance(best.get("task"), str) else "model"
+        raise SgtkError(
+            f"{path} lacks a valid {missing!r} key: it is damaged or not an sgtk checkpoint; "
+            "point at a best.pt that sgtk wrote"
+        )
+    require_finite(best["model"], path)
+    return best
+
+
+def capture(
+    run: Any,
+    task: str,
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    ranks: tuple[list[Any], list[Any], list[Any]],
+    task_config: dict[str, Any],
+    optimizer_kind: str,
+) -> TrainState:
+    """The state of a run at ``run.step`` (a :class:`~sgtk.train.loop.LoopState`); ``ranks``
+    holds every rank's data generator state, task state and train sums."""
+    data_rng, task_state, train_sums = ranks
+    return TrainState(
+        task=task,
+        model=model.state_dict(),
+        optimizer=optimizer.state_dict(),
+        data_rng=data_rng,
+        torch_rng=torch.get_rng_state(),
+        task_state=task_state,
+        train_sums=train_sums,
+        step=run.step,
+        elapsed=run.elapsed(),
+        best=run.best,
+        best_val=run.best_val,
+        task_config=task_config,
+        optimizer_kind=optimizer_kind,
+        cuda_rng=torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
     )

@@ -6,6 +6,7 @@ import json
 import torch
 
 from sgtk.train.checkpoint import load_checkpoint
+from sgtk.train.config import read_toml
 from sgtk.train.finite import first_non_finite
 from tests.helpers import assert_one_line_error, invoke
 
@@ -105,11 +106,18 @@ def test_item11_resume_with_another_optimizer_is_refused_before_any_write(tmp_pa
     assert invoke(*TINY, "--resume", "--steps", 15, "--out", run).exit_code == 0
 
 
-def test_item11_a_malformed_config_toml_on_resume_is_one_line(tmp_path):
+def test_item11_a_malformed_config_toml_on_resume_is_one_line_or_rebuilt(tmp_path):
     run = tmp_path / "run"
     _train(run)
     (run / "config.toml").write_text("[train\nsteps = ")
+    # The manifest is the run's record: config.toml, a copy of it, is written again.
     r = invoke(*TINY, "--resume", "--steps", 20, "--out", run)
+    assert r.exit_code == 0, r.output
+    assert read_toml(run / "config.toml")["train"]["steps"] == 20
+    # A run from before manifests has only config.toml: damaged, it is one line.
+    (run / "config.toml").write_text("[train\nsteps = ")
+    (run / "manifest.json").unlink()
+    r = invoke(*TINY, "--resume", "--steps", 30, "--out", run)
     assert_one_line_error(r, "config.toml", "not valid TOML")
 
 
@@ -129,7 +137,7 @@ def test_item11_a_checkpoint_missing_a_key_names_the_file_and_the_key(tmp_path):
 def test_item11_bad_settings_are_one_line_and_write_nothing(tmp_path):
     for flags, words in (
         (["--seed", str(2 * 10**16)], ["--seed", "out of range"]),
-        (["--device", "mps"], ["--device mps", "--device cpu"]),
+        (["--device", "mps"], ["--device mps", "cpu"]),
         (["--devices", "100000"], ["--devices 100000", "more than"]),
         (["--config", "/dev/zero"], ["/dev/zero", "1,048,576 bytes"]),
     ):

@@ -17,13 +17,17 @@ from __future__ import annotations
 import dataclasses
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
 
 from sgtk.models.charlm import CharLSTM
-from sgtk.tasks.text import TextConfig
+from sgtk.models.registry import get
 from sgtk.train.train_config import TrainConfig, mixed_precision, resolve_device
+
+if TYPE_CHECKING:  # text.py calls this module lazily: a top-level import would be a cycle
+    from sgtk.tasks.text import TextConfig
 
 HIDDEN_SIZES = (128, 192, 256, 320, 384, 448, 512)
 PROBED = (128, 256)  # timed; the others are predicted from these two
@@ -131,7 +135,7 @@ def apply_budget_fit(
     hidden size and batch not in ``given`` (flags or ``--config`` keys) from the probe, take
     its time off the budget and record the choice, with ``fit_budget`` off so the recorded
     config repeats these sizes."""
-    if train.max_time is None or not task.fit_budget or task.model != "lstm":
+    if train.max_time is None or not task.fit_budget or not get(task.model).carries_state:
         return None
     if {"hidden", "batch_size"} <= given or train.max_time < PROBE_FROM:
         return None

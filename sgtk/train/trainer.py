@@ -19,19 +19,12 @@ import torch
 
 from sgtk.io.lock import folder_lock
 from sgtk.train import distributed as dist
+from sgtk.train import loop as rules
 from sgtk.train.callbacks import Callback, emit
 from sgtk.train.checkpoint import fit_model_state
 from sgtk.train.finite import all_finite
 from sgtk.train.loggers import check_logger, make_loggers
-from sgtk.train.loop import (
-    LoopState,
-    TrainingDiverged,
-    diverged,
-    evaluation_record,
-    non_finite_val,
-    reached,
-    stop_verdict,
-)
+from sgtk.train.loop import LoopState, TrainingDiverged
 from sgtk.train.optim import scheduled_factor, set_lr, update
 from sgtk.train.progress import PlainProgress, ProgressState
 from sgtk.train.run_dir import RunFolder, as_plain, best_record, read_best
@@ -40,16 +33,6 @@ from sgtk.train.signals import Interrupted, StopSignals
 from sgtk.train.task import Task
 from sgtk.train.train_config import TrainConfig, resolve_device
 from sgtk.train.train_state import TrainState, capture
-
-__all__ = [
-    "Callback",
-    "Interrupted",
-    "LoopState",
-    "TrainConfig",
-    "Trainer",
-    "TrainingDiverged",
-    "resolve_device",
-]
 
 
 @dataclass
@@ -191,7 +174,7 @@ class Trainer:
         time_up, minutes_due = run.clock_due(cfg.max_time, cfg.checkpoint_minutes)
         # One all-reduce; a stop request from any rank's callbacks stops every rank.
         agreed = dist.maximum(time_up, minutes_due, signals.requested or 0, self.should_stop)
-        verdict = stop_verdict(
+        verdict = rules.stop_verdict(
             run.step, cfg.steps, cfg.checkpoint_every, tuple(agreed), self.stop_reason
         )
         if verdict.stopped_by is not None:
@@ -211,7 +194,7 @@ class Trainer:
         record = self._evaluation_record(run)
         run.sums, run.count = {}, 0
         value = record[self.task.metric]
-        bad = non_finite_val(record)
+        bad = rules.non_finite_val(record)
         if bad:
             raise self._diverged(run, run.step, ", ".join(bad))
         eligible = self.task.eligible(record)  # False at a curriculum's shorter lengths
@@ -231,7 +214,7 @@ class Trainer:
             self.log.append({"step": run.step, **event})
         emit(self._hooks, "on_eval", run.step, record)
         target = self.config.target
-        if eligible and target is not None and reached(value, target, self.task.mode):
+        if eligible and target is not None and rules.reached(value, target, self.task.mode):
             run.stopped_by = "target"
             return True
         return False
@@ -246,14 +229,9 @@ class Trainer:
         run.last_checkpoint = time.perf_counter()
         if not self.is_main:
             return
+        task, kind = self.task, self.config.optimizer
         state = capture(
-            run,
-            self.task.name,
-            self.model,
-            self.optimizer,
-            ranks,
-            self._task_config(),
-            self.config.optimizer,
+            run, task.name, self.model, self.optimizer, ranks, self._task_config(), kind
         )
         self.folder.save_state(state)
         run.saved_step = run.step
@@ -316,7 +294,7 @@ class Trainer:
 
     def _diverged(self, run: LoopState, step: int, what: str) -> TrainingDiverged:
         has_best = self.folder.best_path.exists()
-        return diverged(self.run_dir, step, what, run.saved_step, run.best_step, has_best)
+        return rules.diverged(self.run_dir, step, what, run.saved_step, run.best_step, has_best)
 
     def _evaluation_record(self, run: LoopState) -> dict[str, Any]:
         self.model.eval()
@@ -324,4 +302,4 @@ class Trainer:
             metrics = self.task.evaluate(self.model, self.device)
             extra = self.task.on_eval(self.model, self.device, run.step)
         who = type(self.task).__name__
-        return evaluation_record(run, metrics, extra, dist.mean, who)
+        return rules.evaluation_record(run, metrics, extra, dist.mean, who)

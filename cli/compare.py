@@ -10,132 +10,81 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from sgtk.errors import SgtkError
+from sgtk.experiments.sweep import defaults_help as dflt
+from sgtk.tasks.registry import TASK_NAMES
 from sgtk_cli.common import err, guarded, out
 
 app = typer.Typer(help="Compare recurrent and graph models on the same data.", no_args_is_help=True)
-TASKS_ALL = ("palindrome", "text", "molecules")
 
 
-def _list(text: str | None, flag: str, kind=int, allow=()) -> list | None:
-    if text is None:
-        return None
-    try:
-        values = [
-            v.strip() if v.strip() in allow else kind(v) for v in text.split(",") if v.strip()
-        ]
-    except ValueError:
-        raise SgtkError(
-            f"{flag} {text!r} is not a comma-separated list of {kind.__name__}s "
-            f"(e.g. {flag} {'5,10' if kind is int else '3e-4,1e-3'})"
-        ) from None
-    if not values:
-        raise SgtkError(f"{flag} is empty: give at least one value (e.g. {flag} 5,10)")
-    return values
+Opt = typer.Option
+PROTOCOL_HELP = (
+    "fair (choose on val) or assignment (Xavier, scalar inputs, RMSProp, 10,000 steps, "
+    "last step reported)."
+)
+CARRY_HELP = "Text: carry the LSTM state across val windows."
 
 
 @app.command("rnn-vs-gcn")
 def rnn_vs_gcn(
-    task: str = typer.Option("palindrome", "--task", help="palindrome, text, molecules or all."),
-    lengths: str = typer.Option(None, "--lengths", help="Palindrome lengths [5,10,15,20,25]."),
-    models: str = typer.Option(
-        None, "--models", help="Models, or model@graph [rnn,lstm,gcn; text lstm,gcn]."
+    task: str = Opt(TASK_NAMES[0], "--task", help=f"{', '.join(TASK_NAMES)} or all."),
+    config: Path = Opt(None, "--config", help="A TOML of compare.toml's tables, over its values."),
+    lengths: str = Opt(None, "--lengths", help=f"Sequence lengths T. {dflt('lengths')}"),
+    models: str = Opt(None, "--models", help=f"Models, or model@graph. {dflt('models')}"),
+    graph: str = Opt(
+        None, "--graph", help="Graph models' graph: path, window:K, dilated, complete."
     ),
-    graph: str = typer.Option(
-        None, "--graph", help="Graph of the graph models: path, window:K, dilated, complete."
-    ),
-    layers: str = typer.Option(
-        None, "--layers", help="Graph depths k, or auto (reach of the graph) [4,auto]."
-    ),
-    seeds: int = typer.Option(None, "--seeds", help="Seeds per configuration [3]."),
-    steps: int = typer.Option(None, "--steps", help="Step budget of every run."),
-    max_time: float = typer.Option(None, "--max-time", help="Time budget of every run (s)."),
-    params: int = typer.Option(None, "--params", help="Parameter budget of every model (±10 %)."),
-    threads: int = typer.Option(None, "--threads", help="Torch threads per run [1]; 0: torch's."),
-    jobs: int = typer.Option(
-        None, "--jobs", help="Runs side by side, one process each [0: one per core]."
-    ),
-    tune_lr: str = typer.Option(
-        None, "--tune-lr", help="Pick each model's LR on val, e.g. 3e-4,1e-3,3e-3."
-    ),
-    init: str = typer.Option(
-        None, "--init", help="Recurrent init: auto (orthogonal/chrono) or xavier."
-    ),
-    protocol: str = typer.Option(
-        None,
-        "--protocol",
-        help="fair (choose on val) or assignment (Xavier, scalar inputs, RMSProp, "
-        "10,000 steps, last step reported).",
-    ),
-    carry_state: bool = typer.Option(
-        None,
-        "--carry-state/--no-carry-state",
-        help="Text: carry the LSTM state across val windows.",
-    ),
-    data: Path = typer.Option(None, "--data", help="Text file (text) or CSV (molecules)."),
-    text_data: Path = typer.Option(None, "--text-data", help="Text file [tinyshakespeare corpus]."),
-    molecule_data: Path = typer.Option(None, "--molecule-data", help="Molecule CSV [nci-tpsa]."),
-    target_col: str = typer.Option(None, "--target-col", help="Molecule CSV target column [expt]."),
-    shard: str = typer.Option(None, "--shard", help="Run every N-th run, from the I-th: I/N."),
-    resume: bool = typer.Option(False, "--resume", help="Skip finished runs in --out."),
-    out_dir: Path = typer.Option(Path("runs/compare"), "--out", help="Output directory."),
+    layers: str = Opt(None, "--layers", help=f"Depths k, or auto (reach). {dflt('layers')}"),
+    seeds: int = Opt(None, "--seeds", help=f"Seeds per configuration. {dflt('seeds')}"),
+    steps: int = Opt(None, "--steps", help=f"Step budget of every run. {dflt('steps')}"),
+    max_time: float = Opt(None, "--max-time", help="Time budget of every run (s)."),
+    params: int = Opt(None, "--params", help=f"Parameter budget (±10 %). {dflt('params')}"),
+    threads: int = Opt(None, "--threads", help=f"Threads per run; 0: torch's. {dflt('threads')}"),
+    jobs: int = Opt(None, "--jobs", help=f"Runs side by side; 0: one per core. {dflt('jobs')}"),
+    tune_lr: str = Opt(None, "--tune-lr", help="Pick each model's LR on val, e.g. 3e-4,1e-3."),
+    init: str = Opt(None, "--init", help="Recurrent init: auto (orthogonal/chrono) or xavier."),
+    protocol: str = Opt(None, "--protocol", help=PROTOCOL_HELP),
+    carry_state: bool = Opt(None, "--carry-state/--no-carry-state", help=CARRY_HELP),
+    data: Path = Opt(None, "--data", help="The task's data: a text file or a molecule CSV."),
+    text_data: Path = Opt(None, "--text-data", help="Text file [tinyshakespeare corpus]."),
+    molecule_data: Path = Opt(None, "--molecule-data", help="Molecule CSV [nci-tpsa]."),
+    target_col: str = Opt(None, "--target-col", help=f"CSV target column. {dflt('target_col')}"),
+    shard: str = Opt(None, "--shard", help="Run every N-th run, from the I-th: I/N."),
+    resume: bool = Opt(False, "--resume", help="Skip finished runs in --out."),
+    out_dir: Path = Opt(Path("runs/compare"), "--out", help="Output directory."),
 ) -> None:
-    """Train recurrent and graph models on matched budgets; write tables, results and plots.
+    """Train recurrent and graph models on matched budgets; write tables, results, plots and
+    report.md. Defaults come from configs/compare.toml, then --config, then the flags.
 
     Examples:
 
       sgtk compare rnn-vs-gcn --lengths 6,10 --seeds 2
 
-      sgtk compare rnn-vs-gcn --init xavier --models rnn,lstm --lengths 10,15,20,25
-
       sgtk compare rnn-vs-gcn --models lstm,gcn,gcn@dilated,transformer --layers auto
 
-      sgtk compare rnn-vs-gcn --task all --seeds 1 --steps 200 --text-data input.txt
+      sgtk compare rnn-vs-gcn --config my_compare.toml --task text --data input.txt
     """
+    from sgtk.experiments.compare import ALL, make_sweeps, prepare
     from sgtk.experiments.report import write_report
-    from sgtk.experiments.sweep import Sweep, parse_shard
+    from sgtk.experiments.sweep import parse_list, parse_shard
 
     def go():
-        if task != "all" and task not in TASKS_ALL:
-            raise SgtkError(f"unknown task {task!r}: choose one of {', '.join(TASKS_ALL)}, all")
-        tasks = TASKS_ALL if task == "all" else (task,)
-        given = {"--models": models, "--layers": layers, "--lengths": lengths, "--params": params,
-                 "--graph": graph}  # fmt: skip
-        if task == "all" and any(v is not None for v in given.values()):
-            flags = ", ".join(k for k, v in given.items() if v is not None)
-            raise SgtkError(f"{flags} cannot apply to every task: drop it, or run one --task")
-        common = dict(
-            seeds=seeds, steps=steps, init=init, carry_state=carry_state, max_time=max_time,
-            threads=threads, jobs=jobs, protocol=protocol,
-            tune_lr=_list(tune_lr, "--tune-lr", float),
+        sweeps = make_sweeps(
+            task, config, data, seeds=seeds, steps=steps, init=init, carry_state=carry_state,
+            max_time=max_time, threads=threads, jobs=jobs, protocol=protocol,
+            tune_lr=parse_list(tune_lr, "--tune-lr", float),
             shard=parse_shard(shard) if shard else None,
-            text_data=str(text_data or (data if task == "text" else None) or "") or None,
-            molecule_data=str(molecule_data or (data if task == "molecules" else None) or "")
-            or None, target_col=target_col,
+            text_data=str(text_data) if text_data else None,
+            molecule_data=str(molecule_data) if molecule_data else None, target_col=target_col,
+            models=None if models is None else [m.strip() for m in models.split(",") if m.strip()],
+            lengths=parse_list(lengths, "--lengths"), params=params, graph=graph,
+            layers=parse_list(layers, "--layers", allow=("auto",)),
         )  # fmt: skip
-        sweeps = [
-            Sweep.from_config(
-                t,
-                **common,
-                models=None
-                if models is None
-                else [m.strip() for m in models.split(",") if m.strip()],
-                lengths=_list(lengths, "--lengths"),
-                layers=_list(layers, "--layers", allow=("auto",)),
-                params=params,
-                graph=graph,
-            )
-            for t in tasks
-        ]
-        from sgtk.experiments.compare import prepare
-
-        runners = [
-            prepare(s, out_dir / s.task if task == "all" else out_dir, resume) for s in sweeps
-        ]
+        where = [out_dir / s.task if task == ALL else out_dir for s in sweeps]
+        runners = [prepare(s, w, resume) for s, w in zip(sweeps, where, strict=True)]
         outcomes = [_run_one(runner) for runner in runners]
-        if task == "all":
-            command = "sgtk " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-            out.print(f"report: {write_report(out_dir, outcomes, command)}")
+        command = "sgtk " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+        out.print(f"report: {write_report(out_dir, outcomes, command)}")
 
     guarded(go)
 
@@ -143,23 +92,17 @@ def rnn_vs_gcn(
 def _run_one(runner):
     from sgtk.experiments.compare import run_sweep
     from sgtk.experiments.report import finish
+    from sgtk.experiments.stats import headline
 
-    sweep, where = runner.sweep, runner.out_dir
-    total = len(sweep.runs())
-    with Progress(
-        TextColumn(f"[bold]compare {sweep.task}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total} runs"),
-        TextColumn("{task.fields[last]}"),
-        TimeElapsedColumn(),
-        console=err,
-    ) as progress:
-        bar = progress.add_task(sweep.task, total=total, last="")
+    sweep, key = runner.sweep, headline(runner.sweep.task)[0]
+    columns = (TextColumn(f"[bold]compare {sweep.task}"), BarColumn(),
+               TextColumn("{task.completed}/{task.total} runs"),
+               TextColumn("{task.fields[last]}"), TimeElapsedColumn())  # fmt: skip
+    with Progress(*columns, console=err) as progress:
+        bar = progress.add_task(sweep.task, total=len(sweep.runs()), last="")
 
         def on_run(i, n, row, skipped):
-            from sgtk.experiments.stats import HEADLINE
-
-            value = row.get(HEADLINE[sweep.task][0])
+            value = row.get(key)
             shown = f"{value:.3f}" if value is not None else "–"
             done = " (finished before)" if skipped else ""
             progress.update(bar, completed=i, last=f"{row['name']}: {shown}{done}")
@@ -169,7 +112,7 @@ def _run_one(runner):
         except BaseException:  # a stop or an error is one line: the bar leaves no other
             progress.live.transient = True
             raise
-    outcome = finish(sweep.task, rows, curves, where)
+    outcome = finish(sweep.task, rows, curves, runner.out_dir)
     _render(outcome)
     return outcome
 
@@ -191,7 +134,7 @@ def _render(outcome) -> None:
 @app.command("merge")
 def merge(
     dirs: list[Path] = typer.Argument(..., help="compare --out folders (shards) to merge."),
-    out_dir: Path = typer.Option(..., "--out", help="Where the merged results go."),
+    out_dir: Path = Opt(..., "--out", help="Where the merged results go."),
 ) -> None:
     """Rebuild tables, results.json/csv and plots from several sweeps' run folders.
 

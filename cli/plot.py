@@ -83,18 +83,10 @@ def zoo(
 
     Example: sgtk plot zoo runs/zoo --out zoo_horizon.png
     """
-    from sgtk.experiments.compare import read_rows
-    from sgtk.experiments.zoo_plot import horizon_table, plot_zoo_horizon
+    from sgtk.experiments.zoo_plot import horizon_rows, horizon_table, plot_zoo_horizon
 
     def go():
-        rows, _ = read_rows(sweep_dirs)
-        rows = [r for r in rows if r.get("task") == "palindrome"]
-        if not rows:
-            from sgtk.errors import SgtkError
-
-            raise SgtkError(
-                "no finished palindrome runs under DIR/runs: give compare --out folders"
-            )
+        rows = horizon_rows(sweep_dirs)
         out.print(horizon_table(rows), markup=False)
         out_file.parent.mkdir(parents=True, exist_ok=True)
         out.print(f"wrote {plot_zoo_horizon(rows, out_file)['path']}")

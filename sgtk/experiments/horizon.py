@@ -8,33 +8,39 @@ std over the seeds found at each length, with the number of runs behind each poi
 
 from __future__ import annotations
 
-import json
+import dataclasses
 from pathlib import Path
 from typing import Any
 
 from sgtk.errors import SgtkError
 from sgtk.experiments.stats import t_interval
+from sgtk.tasks.registry import TASK_REGISTRY
 from sgtk.train.config import read_toml
+from sgtk.train.metrics import read_metrics
 
 
 def read_run(run_dir: Path) -> dict[str, Any]:
-    """One finished palindrome run: its setup and its test figure."""
-    from sgtk.tasks.palindrome import PalindromeConfig
+    """One finished palindrome run (of a task swept by length): its setup and test figure.
 
+    metrics.jsonl is read as every reader of it does: a torn last line (a crash mid-write) is
+    dropped, so the last whole record decides whether the run finished."""
     run_dir = Path(run_dir)
     config_path, metrics = run_dir / "config.toml", run_dir / "metrics.jsonl"
     if not (config_path.is_file() and metrics.is_file()):
         raise SgtkError(f"{run_dir} has no config.toml and metrics.jsonl: pass run folders")
     config = read_toml(config_path)
-    if config.get("run", {}).get("task") != "palindrome":
+    spec = TASK_REGISTRY.get(str(config.get("run", {}).get("task")))
+    if spec is None or not spec.by_length:
         raise SgtkError(f"{run_dir} is not a palindrome run: pass `train palindrome` folders")
-    lines = metrics.read_text(encoding="utf-8").splitlines()
-    final = json.loads(lines[-1]) if lines else {}
+    records = read_metrics(metrics).records
+    final = records[-1] if records else {}
     if not final.get("final"):
         raise SgtkError(f"{run_dir} has not finished (no final record): let it end, or drop it")
     task = config["task"]
-    known = {k: v for k, v in task.items() if k in PalindromeConfig.__dataclass_fields__}
-    init = PalindromeConfig(**known).resolved_init()
+    config_class = spec.config_class()
+    names = {f.name for f in dataclasses.fields(config_class)}
+    known = {k: v for k, v in task.items() if k in names}
+    init = config_class(**known).resolved_init()
     curriculum = task.get("curriculum", 0)
     return {
         "setup": f"{task['model'].upper()} {init}" + (" + curriculum" if curriculum else ""),

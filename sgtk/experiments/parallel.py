@@ -69,7 +69,7 @@ class PendingStop:
             signal.raise_signal(_stop[0])
 
 
-def _execute(run: dict[str, Any]) -> dict[str, Any]:
+def _execute(run: Any) -> dict[str, Any]:
     if _stop:  # the sweep is stopping: start nothing
         raise Interrupted(_stop[0])
     return _runner.execute(run, callbacks=[PendingStop()])
@@ -77,9 +77,9 @@ def _execute(run: dict[str, Any]) -> dict[str, Any]:
 
 def run_parallel(
     runner: Any,
-    runs: Iterable[dict[str, Any]],
+    runs: Iterable[Any],
     jobs: int,
-    on_done: Callable[[dict[str, Any], dict[str, Any]], None],
+    on_done: Callable[[Any, dict[str, Any]], None],
 ) -> None:
     """Train ``runs`` on ``jobs`` processes; ``on_done(run, row)`` in the parent as each ends.
 
@@ -94,14 +94,14 @@ def run_parallel(
 
 
 def _run(
-    runner: Any, todo: Iterator[dict[str, Any]], jobs: int, on_done: Callable, signals: StopSignals
+    runner: Any, todo: Iterator[Any], jobs: int, on_done: Callable, signals: StopSignals
 ) -> None:
     context = multiprocessing.get_context("spawn")  # fork would copy torch's thread pools
     with ProcessPoolExecutor(
         jobs, mp_context=context, initializer=_start_worker,
         initargs=(runner, runner.sweep.threads),
     ) as pool:  # fmt: skip
-        in_flight: dict[Future, dict[str, Any]] = {}
+        in_flight: dict[Future, Any] = {}  # future -> its RunSpec
         forwarded = False
 
         def submit_next() -> None:

@@ -17,8 +17,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.transforms import offset_copy  # noqa: E402
 
-from sgtk.experiments.stats import HEADLINE, SHOW_SEEDS, Stat, _ordered, summarise  # noqa: E402
+from sgtk.experiments.stats import SHOW_SEEDS, Stat, _ordered, headline, summarise  # noqa: E402
 from sgtk.io.files import atomic_write_bytes  # noqa: E402
+from sgtk.tasks.registry import get_task  # noqa: E402
 
 CHANCE = 0.1  # ten digits
 BOUNDARY_LABEL = "k = T-2: the last node reaches the first digit"
@@ -190,7 +191,7 @@ def memory_horizon(rows: list[dict[str, Any]], path: Path, solved: float = 0.99)
 def metric_bars(rows: list[dict[str, Any]], task: str, path: Path) -> dict[str, Any] | None:
     """Text and molecules: the headline test figure per model, mean and 95 % interval over
     seeds (the tables'), with each seed's value up to three seeds."""
-    key, _, unit = HEADLINE[task]
+    key, _, unit = headline(task)
     stats = summarise(rows, key)
     if not stats:
         return None
@@ -211,10 +212,11 @@ def plot_sweep(
 ) -> tuple[list[Path], list[str]]:
     """Every figure of a sweep, and one line per figure that was skipped (and why)."""
     out_dir, notes = Path(out_dir), []
-    if task != "palindrome":
-        drawn = metric_bars(rows, task, out_dir / f"{task}_{HEADLINE[task][0]}.png")
+    if not get_task(task).by_length:  # one figure per model: bars
+        key = headline(task)[0]
+        drawn = metric_bars(rows, task, out_dir / f"{task}_{key}.png")
         if drawn is None:
-            notes.append(f"no {HEADLINE[task][0]} in the rows: no bar chart")
+            notes.append(f"no {key} in the rows: no bar chart")
         return ([drawn["path"]] if drawn else []), notes
     figures = [
         accuracy_vs_length(rows, out_dir / "accuracy_vs_length.png"),

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import os
 import platform
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sgtk.experiments.compare import read_rows, write_results
+from sgtk.experiments.results import write_results
 from sgtk.experiments.stats import budget_table, markdown, result_table
-from sgtk.experiments.sweep_files import check_same_sweep
+from sgtk.experiments.sweep_files import check_same_sweep, read_rows
 from sgtk.io.files import atomic_write_bytes
+from sgtk.tasks.registry import get_task
 
 
 @dataclass
@@ -44,9 +44,9 @@ def finish(task: str, rows: list[dict[str, Any]], curves: dict, out_dir: Path) -
     if any(r.get("selected") == "last step" for r in rows):
         notes.insert(0, LAST_STEP_NOTE)
     tables = [result_table(task, rows), budget_table(rows)] if rows else []
-    if task == "text" and any(r.get("heldout_bpc") is not None for r in rows):
-        # nanoGPT's "val": the whole last 10 %, for comparison with published figures
-        tables.insert(1, result_table(task, rows, "heldout_bpc"))
+    for key in reversed(get_task(task).tables):  # the task's further figures, after its own
+        if any(r.get(key) is not None for r in rows):
+            tables.insert(1, result_table(task, rows, key))
     return Outcome(task, out_dir, rows, tables, pngs, notes)
 
 
@@ -85,34 +85,19 @@ def _run_order(row: dict[str, Any]) -> tuple:
 
 
 def machine() -> dict[str, str]:
-    import torch
+    """Versions, git commit, host and machine (sgtk.train.machine's, as run folders record
+    them), with the core count, AVX-512 and the date, for report.md."""
+    from sgtk.experiments.sweep_files import produced_by
 
+    info = {k: str(v) for k, v in produced_by().items() if k != "command"}
     try:
-        import torch_geometric
-
-        pyg = torch_geometric.__version__
-    except ImportError:
-        pyg = "absent"
-    from importlib.metadata import version
-
-    cpu, flags = platform.processor() or platform.machine(), ""
-    try:
-        info = Path("/proc/cpuinfo").read_text()
-        names = [
-            line.split(":", 1)[1].strip() for line in info.splitlines() if "model name" in line
-        ]
-        cpu = names[0] if names else cpu
-        flags = "AVX-512" if "avx512f" in info else "no AVX-512"
+        flags = "AVX-512" if "avx512f" in Path("/proc/cpuinfo").read_text() else "no AVX-512"
     except OSError:
-        pass
-    return {
-        "sgtk": version("sgtk"),
-        "torch": torch.__version__,
-        "torch-geometric": pyg,
-        "python": sys.version.split()[0],
-        "machine": f"{cpu} ({flags}), {os.cpu_count()} cores, {platform.system()}",
-        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-    }
+        flags = "AVX-512 unknown"
+    info["cpu"] = f"{info.get('cpu', 'unknown')} ({flags}), {os.cpu_count()} cores, "
+    info["cpu"] += platform.system()
+    info["date"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    return info
 
 
 def write_report(out_dir: Path, outcomes: list[Outcome], command: str) -> Path:

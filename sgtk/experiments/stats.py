@@ -8,12 +8,14 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-# The figure each task reports, whether larger is better, and its unit in plots.
-HEADLINE = {
-    "palindrome": ("test_accuracy", "max", "test accuracy (fraction correct)"),
-    "text": ("test_bpc", "min", "test bits per character"),
-    "molecules": ("test_rmse", "min", "test RMSE (target units)"),
-}
+from sgtk.tasks.registry import get_task
+
+
+def headline(task: str) -> tuple[str, str, str]:
+    """The figure ``task`` reports, ``max`` or ``min`` (its direction) and its unit in plots,
+    from the task registry."""
+    spec = get_task(task)
+    return spec.headline, spec.direction, spec.unit
 
 
 SHOW_SEEDS = 3  # with this many seeds or fewer, every seed's value is shown beside the mean
@@ -158,20 +160,21 @@ def result_table(
     """Title, header and cells of the results table (mean ± std [95 % interval], and each
     seed's value up to three seeds) of the task's headline figure, or of ``key`` (text:
     ``heldout_bpc``)."""
-    headline, mode, _ = HEADLINE[task]
-    key = key or headline
+    figure, mode, _ = headline(task)
+    key = key or figure
+    by_length = get_task(task).by_length
     stats = summarise(rows, key)
     marks = best_marks(stats, mode)
     labels = _ordered({label for label, _ in stats}, rows)
     lengths = sorted({t for _, t in stats})
-    header = ["model"] + [f"T={t}" if task == "palindrome" else key for t in lengths]
+    header = ["model"] + [f"T={t}" if by_length else key for t in lengths]
     cells = []
     for label in labels:
         line = [label]
         for t in lengths:
             s = stats.get((label, t))
             text = s.cell() if s else ""
-            if s and label.endswith("k=auto") and task == "palindrome":
+            if s and label.endswith("k=auto") and by_length:
                 text += f" (k={','.join(map(str, s.layers))})"
             line.append(("★ " if (label, t) in marks else "") + text)
         cells.append(line)

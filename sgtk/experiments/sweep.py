@@ -1,101 +1,86 @@
-"""What a compare sweep runs: its settings (configs/compare.toml), its runs, each run's task."""
+"""A compare sweep: its settings, read from configs/compare.toml (their one source), and the
+typed runs (:class:`RunSpec`) they make. Which task, model or protocol a run is, it asks the
+registries; nothing here tests a name."""
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import difflib
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sgtk.errors import SgtkError
-from sgtk.train.config import default_config
+from sgtk.experiments.protocols import Protocol, get_protocol
+from sgtk.experiments.run_spec import RunSpec, auto_depth, has_depth, parse_entry, run_name
+from sgtk.tasks.registry import TASK_REGISTRY, TaskSpec, get_task
+from sgtk.train.config import default_config, read_toml
 
-TASKS = ("palindrome", "text", "molecules")
-# Models without a depth k: one row per (length, seed), whatever --layers says.
-RECURRENT = ("rnn", "lstm", "gru")
 INITS = ("auto", "xavier")
-PROTOCOLS = ("fair", "assignment")
-# The course assignment's own setup, to reproduce its figures beside the fair protocol's:
-# Xavier init, scalar digit inputs, RMSProp, 10,000 steps, no early stop, and the model of the
-# last step reported (not the val-chosen one). Flags given still override the steps and init.
-ASSIGNMENT = dict(init="xavier", steps=10_000, target=None, patience=0, unreachable_steps=0)
 
 
-def has_depth(model: str) -> bool:
-    """Whether ``--layers`` sets the model's depth (its reach in hops)."""
-    from sgtk.models.registry import uses_layers
-
-    return uses_layers(model)
+def compare_defaults() -> dict[str, dict[str, Any]]:
+    """configs/compare.toml: one table of sweep settings per task."""
+    return default_config("compare")
 
 
-def auto_depth(model: str, graph: str, length: int) -> int:
-    """``--layers auto``: the fewest rounds after which the last of the T-1 input nodes has
-    heard from the first (path T-2, window:K ceil((T-2)/K), dilated ceil(log2 T)+1, capped at
-    T-2). Complete: 2, since one round of averaging over every earlier node is a bag of
-    digits; a second lets GCN's degree weights tell positions apart. A hybrid's LSTM already
-    reaches every node, so it gets one graph round."""
-    from sgtk.graphs.builders import parse_graph
-    from sgtk.models.registry import get
-
-    path = max(length - 2, 1)
-    kind, k = parse_graph(graph)
-    if get(model).family == "hybrid":
-        return 1
-    if kind == "window":
-        return max(math.ceil(path / k), 1)
-    if kind == "dilated":
-        return min(math.ceil(math.log2(length)) + 1, path)
-    if kind == "complete":
-        return min(2, path)
-    return path
+def defaults_help(key: str) -> str:
+    """What ``--help`` shows as ``key``'s default, read from compare.toml: one value, or each
+    task's (``palindrome 3, text 2, molecules 3``)."""
+    shown = {
+        task: ",".join(map(str, v)) if isinstance(v, list) else str(v)
+        for task, table in compare_defaults().items()
+        if isinstance(table, dict) and (v := table.get(key)) is not None
+    }
+    if not shown:
+        return ""
+    if len(set(shown.values())) == 1 and len(shown) == len(TASK_REGISTRY):
+        return f"Default: {next(iter(shown.values()))}."
+    return "Default: " + ", ".join(f"{t} {v}" for t, v in shown.items()) + "."
 
 
-def parse_entry(entry: str, graph: str, task: str) -> dict[str, str]:
-    """One ``--models`` entry: ``gcn`` (on ``--graph``) or ``gcn@dilated``, checked against
-    the registry. Returns its model, the graph it runs on (resolved from ``auto``; for
-    molecules, the view it reads) and its label: the model, with ``@graph`` when that is not
-    the model's own graph. Recurrent cells walk the sequence: ``--graph`` passes them by."""
-    from sgtk.models.registry import check_graph, check_model
-
-    model, at, own = (part.strip() for part in entry.partition("@"))
-    spec = check_model(model, task)
-    if not at and spec.family == "recurrent":
-        own = "auto"
-    resolved = check_graph(own if at else (own or graph), model, task)
-    if task not in ("palindrome", "text"):
-        view = {"graph": "bonds", "smiles": "smiles"}[str(spec.molecule_view)]
-        return {"model": model, "graph": view, "label": model}
-    label = model if resolved == spec.default_graph else f"{model}@{resolved}"
-    return {"model": model, "graph": resolved, "label": label}
+def _unknown_keys(keys: set[str], valid: set[str], where: str) -> None:
+    if not keys:
+        return
+    hints = []
+    for key in sorted(keys):
+        close = difflib.get_close_matches(key, valid, n=1)
+        hints.append(f"{key} (did you mean {close[0]}?)" if close else key)
+    raise SgtkError(
+        f"unknown key(s) {', '.join(hints)} in {where}: valid keys are {', '.join(sorted(valid))}"
+    )
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Sweep:
-    """One task's sweep. ``Sweep.from_config(task, **flags)`` fills it from compare.toml,
-    which holds every default; those given here only keep a hand-made Sweep valid."""
+    """One task's sweep. ``Sweep.from_config(task, **flags)`` fills it from compare.toml.
+
+    The settings every task's table sets have no default here: compare.toml is their one
+    source. Those only some tasks set default to what the others run with."""
 
     task: str
-    models: list[str] = field(default_factory=list)  # names, or name@graph (gcn@dilated)
-    lengths: list[int] = field(default_factory=list)  # palindromes only
-    layers: list[int | str] = field(default_factory=lambda: [1])  # and "auto": auto_depth()
+    models: list[str]  # names, or name@graph (gcn@dilated)
+    layers: list[int | str]  # and "auto": auto_depth()
+    seeds: int
+    params: int
+    steps: int
+    batch_size: int
+    eval_every: int
+    patience: int
+    threads: int  # torch intra-op threads for the sweep; 0: torch's default
+    jobs: int  # runs side by side, one process each; 0: one per core (1 on a GPU)
+    pilot_steps: int
+    lengths: list[int] = field(default_factory=list)  # tasks swept by length only
     graph: str = "auto"  # the graph of every entry without @graph; auto: each model's own
-    seeds: int = 1
-    params: int = 10_000
-    steps: int = 100
-    batch_size: int = 32
-    eval_every: int = 100
     target: float | None = None
-    patience: int = 0
     min_delta: float = 0.0  # a val loss gain under this fraction does not reset the patience
     unreachable_steps: int = 0  # steps of a fixed k that cannot reach the first digit; 0: steps
-    threads: int = 0  # torch intra-op threads for the sweep; 0: torch's default
-    jobs: int = 0  # runs side by side, one process each; 0: one per core (1 on a GPU)
-    pilot_steps: int = 200
     lr: dict[str, float] = field(default_factory=dict)
     tune_lr: list[float] = field(default_factory=list)
     init: str = "auto"
-    protocol: str = "fair"  # or "assignment" (ASSIGNMENT; palindromes only)
+    protocol: str = "fair"  # a name in sgtk.experiments.protocols.PROTOCOLS
     text_data: str | None = None
     molecule_data: str | None = None
     target_col: str = "expt"
@@ -105,23 +90,38 @@ class Sweep:
     shard: tuple[int, int] = (0, 1)
 
     @classmethod
-    def from_config(cls, task: str, **flags: Any) -> Sweep:
-        if task not in TASKS:
-            raise SgtkError(f"unknown task {task!r}: choose one of {', '.join(TASKS)}")
-        values = dict(default_config("compare").get(task, {}))
-        if flags.get("protocol") == "assignment":
-            values.update(ASSIGNMENT)
+    def from_config(
+        cls, task: str, config: Path | str | dict[str, Any] | None = None, **flags: Any
+    ) -> Sweep:
+        """compare.toml's table for ``task``, under ``config`` (a file shaped like
+        compare.toml, or its tables), the protocol's settings, then ``flags`` (None: not
+        given). An unknown key is one line with the closest valid one."""
+        get_task(task)
+        values = copy.deepcopy(compare_defaults().get(task, {}))
+        names = {f.name for f in dataclasses.fields(cls)} - {"task"}
+        if config is not None:
+            where = "the --config tables" if isinstance(config, dict) else f"--config {config}"
+            tables = config if isinstance(config, dict) else read_toml(Path(config))
+            _unknown_keys(set(tables) - set(TASK_REGISTRY), set(TASK_REGISTRY), where)
+            layer = tables.get(task, {})
+            _unknown_keys(set(layer) - names, names, f"[{task}] of {where}")
+            values.update(copy.deepcopy(layer))
+        protocol = flags.get("protocol") or values.get("protocol") or "fair"
+        values.update(get_protocol(protocol, task).sweep_values)
         values.update({k: v for k, v in flags.items() if v is not None})
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - names)
-        if unknown:
-            raise SgtkError(
-                f"unknown key(s) {', '.join(unknown)} in [{task}] of compare.toml: "
-                f"valid keys are {', '.join(sorted(names))}"
-            )
-        sweep = cls(task=task, **{k: v for k, v in values.items() if k != "task"})
+        _unknown_keys(set(values) - names, names, f"[{task}] of compare.toml")
+        sweep = cls(task=task, **values)
         sweep.validate()
         return sweep
+
+    @property
+    def spec(self) -> TaskSpec:
+        return get_task(self.task)
+
+    @property
+    def rules(self) -> Protocol:
+        """The protocol object its runs are trained and read under."""
+        return get_protocol(self.protocol, self.task)
 
     def validate(self) -> None:
         if not self.models:
@@ -134,18 +134,19 @@ class Sweep:
             raise SgtkError("unreachable_steps and min_delta in compare.toml must be >= 0")
         if self.max_time is not None and not self.max_time > 0:
             raise SgtkError(f"--max-time {self.max_time} must be positive seconds")
-        if self.task == "palindrome":
+        by_length = [t for t, s in TASK_REGISTRY.items() if s.by_length]
+        if self.spec.by_length:
             if not self.lengths:
                 raise SgtkError("--lengths is empty: give at least one length, e.g. --lengths 5,10")
             if any(t < 3 for t in self.lengths):
-                raise SgtkError("every palindrome length must be >= 3 (check --lengths)")
+                raise SgtkError(f"every {self.task} length must be >= 3 (check --lengths)")
         if not self.layers or any(
             k != "auto" and (not isinstance(k, int) or k < 1) for k in self.layers
         ):
             raise SgtkError("--layers needs positive layer counts or auto, e.g. --layers 2,4,auto")
-        if "auto" in self.layers and self.task != "palindrome":
+        if "auto" in self.layers and not self.spec.by_length:
             raise SgtkError(
-                "--layers auto (k = T-2) applies to palindromes only: give layer counts"
+                f"--layers auto (k = T-2) applies to {', '.join(by_length)} only: give layer counts"
             )
         for name, value in (("--seeds", self.seeds), ("--params", self.params)):
             if value < 1:
@@ -154,24 +155,19 @@ class Sweep:
             raise SgtkError("--steps, --batch-size and eval_every must be positive")
         if any(not (math.isfinite(lr) and lr > 0) for lr in self.tune_lr):
             raise SgtkError("--tune-lr needs positive learning rates, e.g. 3e-4,1e-3,3e-3")
-        if self.protocol not in PROTOCOLS:
-            raise SgtkError(
-                f"unknown --protocol {self.protocol!r}: choose one of {', '.join(PROTOCOLS)}"
-            )
-        if self.protocol == "assignment" and self.task != "palindrome":
-            raise SgtkError("--protocol assignment applies to palindromes only: drop it")
+        self.rules  # noqa: B018  (a protocol the task allows, else one line)
         if self.init not in INITS:
             raise SgtkError(f"unknown --init {self.init!r}: choose one of {', '.join(INITS)}")
         i, n = self.shard
         if not 0 <= i < n:
             raise SgtkError(f"--shard {i}/{n} is out of range: use I/N with 0 <= I < N")
 
-    def entries(self) -> list[dict[str, str]]:
-        """Each distinct ``--models`` entry as model, graph and label (see parse_entry)."""
-        out: dict[str, dict[str, str]] = {}
+    def entries(self) -> list[RunSpec]:
+        """Each distinct ``--models`` entry (see parse_entry)."""
+        out: dict[str, RunSpec] = {}
         for entry in self.models:
             parsed = parse_entry(entry, self.graph, self.task)
-            out.setdefault(parsed["label"], parsed)
+            out.setdefault(parsed.label, parsed)
         return list(out.values())
 
     def depths(self, model: str, length: int, graph: str = "path") -> list[int]:
@@ -185,30 +181,26 @@ class Sweep:
                 out.append(depth)
         return out
 
-    def all_runs(self) -> list[dict[str, Any]]:
-        lengths = self.lengths if self.task == "palindrome" else [0]
+    def all_runs(self) -> list[RunSpec]:
+        lengths = self.lengths if self.spec.by_length else [0]
         return [
-            {**e, "length": t, "layers": k, "seed": s, "name": run_name(e["label"], t, k, s)}
+            dataclasses.replace(e, length=t, layers=k, seed=s, name=run_name(e.label, t, k, s))
             for t in lengths
             for e in self.entries()
-            for k in self.depths(e["model"], t, e["graph"])
+            for k in self.depths(e.model, t, e.graph)
             for s in range(self.seeds)
         ]
 
-    def series(self, run: dict[str, Any]) -> list[str]:
+    def series(self, run: RunSpec) -> list[str]:
         """The table rows a run counts in: its label, per fixed k and for k=auto."""
-        label = run.get("label", run["model"])
-        if not has_depth(run["model"]):
-            return [label]
-        out = [f"{label} k={k}" for k in self.layers if k == run["layers"]]
-        graph = run.get("graph", "path")
-        if "auto" in self.layers and run["layers"] == auto_depth(
-            run["model"], graph, run["length"]
-        ):
-            out.append(f"{label} k=auto")
+        if not has_depth(run.model):
+            return [run.label]
+        out = [f"{run.label} k={k}" for k in self.layers if k == run.layers]
+        if "auto" in self.layers and run.layers == auto_depth(run.model, run.graph, run.length):
+            out.append(f"{run.label} k=auto")
         return out
 
-    def runs(self) -> list[dict[str, Any]]:
+    def runs(self) -> list[RunSpec]:
         """This shard's runs: every N-th of the whole sweep, starting at the I-th."""
         i, n = self.shard
         return self.all_runs()[i::n]
@@ -221,12 +213,6 @@ class Sweep:
         return keep
 
 
-def run_name(label: str, length: int, layers: int, seed: int) -> str:
-    """``gcn-T25-k23-s0``; a model off its own graph adds it: ``gcn-dilated-T25-k6-s0``."""
-    slug = label.replace("@", "-").replace(":", "")
-    return f"{slug}-T{length}-k{layers}-s{seed}"
-
-
 def parse_shard(text: str) -> tuple[int, int]:
     try:
         i, n = (int(v) for v in text.split("/"))
@@ -237,96 +223,22 @@ def parse_shard(text: str) -> tuple[int, int]:
     return i, n
 
 
-def _fill(cls: type, defaults: dict[str, Any], **values: Any) -> Any:
-    """``cls`` from a task's TOML defaults, overridden by ``values`` (keys it lacks dropped)."""
-    names = {f.name for f in dataclasses.fields(cls)}
-    return cls(**{k: v for k, v in {**defaults, **values}.items() if k in names})
-
-
-def make_task(sweep: Sweep, run: dict[str, Any], hidden: int, shared: Any):
-    """The task of one run at ``hidden`` units; ``shared`` is the text or the molecule set."""
-    defaults = default_config(sweep.task).get("task", {})
-    model, layers = run["model"], max(run["layers"], 1)
-    if sweep.task == "palindrome":
-        from sgtk.tasks.palindrome import PalindromeConfig, PalindromeTask
-
-        cfg = _fill(
-            PalindromeConfig,
-            defaults,
-            model=model,
-            length=run["length"],
-            layers=layers,
-            hidden=hidden,
-            init=sweep.init,
-            graph=run.get("graph", "auto"),
-            **({"one_hot": False} if sweep.protocol == "assignment" else {}),
-        )
-        return PalindromeTask(cfg)
-    if sweep.task == "text":
-        from sgtk.tasks import text
-        from sgtk.tasks.text import TextConfig, TextTask
-
-        depth = {"layers": layers} if has_depth(model) else {}
-        carry = sweep.carry_state and model in getattr(text, "CARRY_MODELS", RECURRENT)
-        cfg = _fill(
-            TextConfig,
-            defaults,
-            model=model,
-            hidden=hidden,
-            sample_length=0,
-            carry_state=carry,
-            graph=run.get("graph", "auto"),
-            **depth,
-        )
-        return TextTask(cfg, text=shared)
-    from sgtk.tasks.molecules import MoleculeConfig, MoleculeTask
-
-    cfg = _fill(
-        MoleculeConfig, defaults, model=model, layers=layers, hidden=hidden, split_seed=run["seed"]
-    )
-    return MoleculeTask(cfg, shared)
-
-
-def train_config(sweep: Sweep, run: dict[str, Any], lr: float, steps: int | None = None):
-    """The same steps, batch and precision (float32) for every model of the sweep."""
-    from sgtk.train.trainer import TrainConfig
-
-    defaults = default_config(sweep.task).get("train", {})
-    steps = steps or sweep.steps
-    return _fill(
-        TrainConfig,
-        defaults,
-        steps=steps,
-        batch_size=sweep.batch_size,
-        eval_every=min(sweep.eval_every, steps),
-        checkpoint_every=steps,
-        target=sweep.target,
-        seed=run["seed"],
-        lr=lr,
-        max_time=sweep.max_time,
-        cpu_bf16=False,
-        **({"optimizer": "rmsprop"} if sweep.protocol == "assignment" else {}),
-    )
-
-
-def load_shared(sweep: Sweep) -> Any:
-    """What every run of the sweep reads: the text, the molecule set, or nothing."""
-    if sweep.task == "text":
-        from sgtk.data.text import corpus_path, read_text
-
-        return read_text(sweep.text_data or corpus_path("tinyshakespeare"))
-    if sweep.task == "molecules":
-        from sgtk.data.molecule_datasets import load_molecules
-        from sgtk.tasks.molecules import GRAPH_VIEW
-
-        augment = default_config("molecules").get("task", {}).get("augment", 0)
-        variants = augment if set(sweep.models) - set(GRAPH_VIEW) else 0
-        if sweep.molecule_data:
-            return load_molecules(
-                data=Path(sweep.molecule_data),
-                smiles_col=sweep.smiles_col,
-                target_col=sweep.target_col,
-                variants=variants,
-            )
-        return load_molecules("nci-tpsa", variants=variants)
-    return None
+def parse_list(
+    text: str | None, flag: str, kind: type = int, allow: tuple[str, ...] = ()
+) -> list | None:
+    """``--lengths 5,10``: the values of a comma-separated flag (``allow``: words kept as
+    they are, such as ``auto``); None when the flag was not given."""
+    if text is None:
+        return None
+    try:
+        values = [
+            v.strip() if v.strip() in allow else kind(v) for v in text.split(",") if v.strip()
+        ]
+    except ValueError:
+        raise SgtkError(
+            f"{flag} {text!r} is not a comma-separated list of {kind.__name__}s "
+            f"(e.g. {flag} {'5,10' if kind is int else '3e-4,1e-3'})"
+        ) from None
+    if not values:
+        raise SgtkError(f"{flag} is empty: give at least one value (e.g. {flag} 5,10)")
+    return values

@@ -22,6 +22,8 @@ SWEEP_FILE = "sweep.json"
 RUN_KEYS = ("models", "lengths", "layers", "graph", "seeds")
 # What differs between two trainings of one run on two machines; the results do not.
 TIMING = ("seconds", "threads")
+# What produced a sweep (code, versions, machine): recorded, never compared on resume or merge.
+PRODUCED_BY = "produced_by"
 
 
 def _fix_row(path: Path) -> str:
@@ -86,8 +88,20 @@ def sweep_record(sweep: Any) -> dict[str, Any]:
     return json.loads(json.dumps({**sweep.settings(), "runs": runs}))
 
 
+def produced_by(command: str | None = None) -> dict[str, Any]:
+    """The sgtk version and git commit, the library versions, the machine and the command."""
+    import sys
+
+    from sgtk.train.machine import machine, versions
+
+    argv = command if command is not None else " ".join(sys.argv)
+    return {**versions(), **machine(), "command": argv}
+
+
 def write_sweep_file(sweep: Any, out_dir: Path) -> None:
-    data = json.dumps(sweep_record(sweep), indent=1).encode()
+    """sweep.json: the record of :func:`sweep_record`, and what produced it."""
+    record = {**sweep_record(sweep), PRODUCED_BY: produced_by()}
+    data = json.dumps(record, indent=1).encode()
     atomic_write_bytes(Path(out_dir) / SWEEP_FILE, data)
 
 
@@ -108,7 +122,7 @@ def check_resume(sweep: Any, out_dir: Path) -> None:
     if saved is None:
         return
     now = sweep_record(sweep)
-    key = _first_difference(saved, now, skip=("runs",))
+    key = _first_difference(saved, now, skip=("runs", PRODUCED_BY))
     if key is not None:
         was, wants = _shown(saved.get(key, "absent")), _shown(now.get(key, "absent"))
         raise SgtkError(
@@ -132,7 +146,7 @@ def check_same_sweep(dirs: list[Path]) -> None:
             first[saved["task"]] = (Path(d), saved)
             continue
         other, theirs = first[saved["task"]]
-        key = _first_difference(theirs, saved, skip=("runs",))
+        key = _first_difference(theirs, saved, skip=("runs", PRODUCED_BY))
         runs_a, runs_b = theirs.get("runs") or {}, saved.get("runs") or {}
         if key is None and runs_a and runs_b:
             key = _first_difference(runs_a, runs_b, skip=("shard",))

@@ -20,6 +20,19 @@ FAMILY_COLOURS = {"recurrent": "tab:blue", "graph": "tab:orange", "attention": "
                   "hybrid": "tab:purple"}  # fmt: skip
 
 
+def horizon_rows(sweep_dirs: list[Path]) -> list[dict[str, Any]]:
+    """The finished runs under each ``DIR/runs`` of a task swept by length (palindromes)."""
+    from sgtk.errors import SgtkError
+    from sgtk.experiments.sweep_files import read_rows
+    from sgtk.tasks.registry import TASK_REGISTRY
+
+    by_length = {name for name, spec in TASK_REGISTRY.items() if spec.by_length}
+    rows = [r for r in read_rows(sweep_dirs)[0] if r.get("task") in by_length]
+    if not rows:
+        raise SgtkError("no finished palindrome runs under DIR/runs: give compare --out folders")
+    return rows
+
+
 def horizons(rows: list[dict[str, Any]], threshold: float = SOLVED) -> list[dict[str, Any]]:
     """Per model label (by family, then registry order): family, graph, accuracy and depth
     by T, horizon."""

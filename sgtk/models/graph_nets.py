@@ -12,9 +12,8 @@ from torch_geometric.data import Batch
 from torch_geometric.nn import GatedGraphConv, GATv2Conv, GCNConv, GINConv, GINEConv
 from torch_geometric.utils.smiles import e_map
 
+from sgtk.models import registry
 from sgtk.nn import GCNLayer
-
-CONVS = ("gcn", "pyg-gcn", "gat", "gin", "gine", "ggnn")
 
 
 class BondEncoder(nn.Module):
@@ -33,19 +32,31 @@ def _mlp(hidden: int) -> nn.Module:
     return nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, hidden))
 
 
-def make_conv(conv: str, hidden: int) -> nn.Module:
-    if conv == "gcn":
-        return GCNLayer(hidden, hidden)
-    if conv == "pyg-gcn":
-        return GCNConv(hidden, hidden)
-    if conv == "gat":
-        heads = 4 if hidden % 4 == 0 else 1
-        return GATv2Conv(hidden, hidden // heads, heads=heads)
-    if conv == "gin":
-        return GINConv(_mlp(hidden), train_eps=True)
-    if conv == "gine":
-        return GINEConv(_mlp(hidden), train_eps=True)
-    raise ValueError(f"unknown graph convolution {conv!r}: use one of {', '.join(CONVS)}")
+# Each graph model's registry row names its layer here (``block``): (hidden) -> module.
+def gcn_layer(hidden: int) -> nn.Module:
+    return GCNLayer(hidden, hidden)
+
+
+def pyg_gcn_layer(hidden: int) -> nn.Module:
+    return GCNConv(hidden, hidden)
+
+
+def gat_layer(hidden: int) -> nn.Module:
+    heads = 4 if hidden % 4 == 0 else 1
+    return GATv2Conv(hidden, hidden // heads, heads=heads)
+
+
+def gin_layer(hidden: int) -> nn.Module:
+    return GINConv(_mlp(hidden), train_eps=True)
+
+
+def gine_layer(hidden: int) -> nn.Module:
+    return GINEConv(_mlp(hidden), train_eps=True)
+
+
+def ggnn_block(hidden: int, layers: int) -> nn.Module:
+    """All k rounds in one module: its GRU node update already carries the residual path."""
+    return GatedGraphConv(hidden, layers)
 
 
 class GraphConvStack(nn.Module):
@@ -57,18 +68,20 @@ class GraphConvStack(nn.Module):
 
     def __init__(self, conv: str, in_features: int, hidden: int, layers: int):
         super().__init__()
-        self.conv = conv
+        spec = registry.get(conv)
+        self.conv, self.one_block = conv, spec.one_block
         self.inp = nn.Linear(in_features, hidden)
-        if conv == "ggnn":
-            self.convs = nn.ModuleList([GatedGraphConv(hidden, layers)])
+        make = spec.block_class()
+        if spec.one_block:
+            self.convs = nn.ModuleList([make(hidden, layers)])
         else:
-            self.convs = nn.ModuleList(make_conv(conv, hidden) for _ in range(layers))
-        self.bonds = BondEncoder(hidden) if conv == "gine" else None
+            self.convs = nn.ModuleList(make(hidden) for _ in range(layers))
+        self.bonds = BondEncoder(hidden) if spec.bond_features else None
 
     def forward(self, batch: Batch, x: Tensor, edge_index: Tensor | None = None) -> Tensor:
         edge_index = batch.edge_index if edge_index is None else edge_index
         h = self.inp(x)
-        if self.conv == "ggnn":
+        if self.one_block:
             return self.convs[0](h, edge_index)
         extra = {"edge_attr": self.bonds(batch.edge_attr)} if self.bonds is not None else {}
         for conv in self.convs:

@@ -11,6 +11,7 @@ import torch
 from torch import Tensor, nn
 from torch_geometric.data import Batch
 
+from sgtk.models import registry
 from sgtk.models.graph_nets import GraphConvStack
 from sgtk.models.recurrent import Recurrent
 from sgtk.nn import GCNLayer
@@ -51,8 +52,4 @@ def build(
 ) -> nn.Module:
     # The LSTM's orthogonal init is not defined; chrono and forget are, as for `lstm`.
     init = "xavier" if init == "orthogonal" else init
-    if name == "lstm-gcn":
-        return LSTMThenGCN(in_features, hidden, layers, init, t_max)
-    if name == "gcn-lstm":
-        return GCNThenLSTM(in_features, hidden, layers, init, t_max)
-    raise ValueError(f"unknown hybrid {name!r}: use lstm-gcn or gcn-lstm")
+    return registry.get(name).block_class()(in_features, hidden, layers, init, t_max)

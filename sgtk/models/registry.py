@@ -23,6 +23,7 @@ _RECURRENT = "sgtk.models.recurrent:build"
 _GRAPH = "sgtk.models.graph_nets:build"
 _ATTENTION = "sgtk.models.attention:build"
 _HYBRID = "sgtk.models.hybrid:build"
+_GN = "sgtk.models.graph_nets:"
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,14 @@ class ModelSpec:
     allowed and means ``default_graph``). ``molecule_view``: which view of a molecule it reads,
     ``graph`` (atoms and bonds) or ``smiles`` (the SMILES token sequence). ``final_state``: the
     output is a recurrent cell's last state, so the readout is always the last node.
+
+    What tasks and builders ask of a model is a field here, never a test of its name:
+    ``init`` is what ``--init auto`` gives it; ``carries_state``: its text model is a
+    recurrent LM with ``forward_tokens(tokens, state)`` (nn.LSTM inside), which can carry its
+    state across windows; ``block``: the layer a family's builder stacks (a graph
+    convolution ``(hidden) -> Module``) or the class it builds (a hybrid); ``bond_features``:
+    it reads ``edge_attr``; ``one_block``: one module runs all k rounds (GatedGraphConv);
+    ``pos_dim``: position features it is given on the SMILES path, having no order of its own.
     """
 
     name: str
@@ -47,6 +56,19 @@ class ModelSpec:
     molecule_view: str | None = None
     final_state: bool = False
     backbone: str | None = None  # the model it builds, when it is another's alias
+    init: str = "xavier"
+    carries_state: bool = False
+    block: str | None = None
+    bond_features: bool = False
+    one_block: bool = False
+    pos_dim: int = 0
+
+    def block_class(self) -> Any:
+        """The object ``block`` names (imported on use: this module imports no torch)."""
+        if self.block is None:
+            raise SgtkError(f"model {self.name!r} names no block: check its registry row")
+        module, attr = self.block.split(":")
+        return getattr(import_module(module), attr)
 
     def build(self, *args: Any, **kwargs: Any) -> Any:
         module, attr = self.builder.split(":")
@@ -61,35 +83,42 @@ REGISTRY: dict[str, ModelSpec] = {
     s.name: s
     for s in (
         ModelSpec("rnn", "recurrent", _HAND, "sequence", ("palindrome", "molecules"), _RECURRENT,
-                  "Elman RNN (Elman 1990)", molecule_view="smiles", final_state=True),
+                  "Elman RNN (Elman 1990)", molecule_view="smiles", final_state=True,
+                  init="orthogonal"),
         ModelSpec("lstm", "recurrent", _HAND, "sequence", _ALL, _RECURRENT,
                   "LSTM (Hochreiter & Schmidhuber 1997); nn.LSTM for text", molecule_view="smiles",
-                  final_state=True),
+                  final_state=True, init="chrono", carries_state=True),
         ModelSpec("gru", "recurrent", _HAND, "sequence", _ALL, _RECURRENT,
                   "GRU (Cho et al. 2014)", molecule_view="smiles", final_state=True),
         ModelSpec("gcn", "graph", _HAND, "edge_index", _ALL, _GRAPH,
-                  "GCNLayer stack (Kipf & Welling 2017)", ALL_GRAPHS, molecule_view="graph"),
+                  "GCNLayer stack (Kipf & Welling 2017)", ALL_GRAPHS, molecule_view="graph",
+                  block=_GN + "gcn_layer"),
         ModelSpec("pyg-gcn", "graph", _PYG, "edge_index", _ALL, _GRAPH,
-                  "GCNConv stack", ALL_GRAPHS, molecule_view="graph"),
+                  "GCNConv stack", ALL_GRAPHS, molecule_view="graph", block=_GN + "pyg_gcn_layer"),
         ModelSpec("gcn-smiles", "graph", _HAND, "edge_index + positions", ("molecules",),
                   _GRAPH, "GCNLayer stack on the SMILES path graph", molecule_view="smiles",
-                  backbone="gcn"),
+                  backbone="gcn", pos_dim=16),
         ModelSpec("gat", "graph", _PYG, "edge_index", _ALL, _GRAPH,
-                  "GATv2Conv stack (Brody et al. 2022)", ALL_GRAPHS, molecule_view="graph"),
+                  "GATv2Conv stack (Brody et al. 2022)", ALL_GRAPHS, molecule_view="graph",
+                  block=_GN + "gat_layer"),
         ModelSpec("gin", "graph", _PYG, "edge_index", _ALL, _GRAPH,
-                  "GINConv stack (Xu et al. 2019)", ALL_GRAPHS, molecule_view="graph"),
+                  "GINConv stack (Xu et al. 2019)", ALL_GRAPHS, molecule_view="graph",
+                  block=_GN + "gin_layer"),
         ModelSpec("gine", "graph", _PYG, "edge_index + edge_attr", ("molecules",), _GRAPH,
-                  "GINEConv stack with bond features (Hu et al. 2020)", molecule_view="graph"),
+                  "GINEConv stack with bond features (Hu et al. 2020)", molecule_view="graph",
+                  block=_GN + "gine_layer", bond_features=True),
         ModelSpec("ggnn", "graph", _PYG, "edge_index", _ALL, _GRAPH,
                   "GatedGraphConv: a GRU as node update (Li et al. 2016)", ALL_GRAPHS,
-                  molecule_view="graph"),
+                  molecule_view="graph", block=_GN + "ggnn_block", one_block=True),
         ModelSpec("transformer", "attention", _PYG, "edge_index + positions", _ALL, _ATTENTION,
                   "TransformerConv blocks (Shi et al. 2021), sinusoidal positions",
                   ALL_GRAPHS, default_graph="complete", molecule_view="smiles"),
         ModelSpec("lstm-gcn", "hybrid", _HAND, "sequence + edge_index", _SEQ, _HYBRID,
-                  "GCN layers over LSTM node states", ALL_GRAPHS),
+                  "GCN layers over LSTM node states", ALL_GRAPHS, init="chrono",
+                  block="sgtk.models.hybrid:LSTMThenGCN"),
         ModelSpec("gcn-lstm", "hybrid", _HAND, "edge_index + sequence", _SEQ, _HYBRID,
-                  "LSTM over GCN node embeddings", ALL_GRAPHS, final_state=True),
+                  "LSTM over GCN node embeddings", ALL_GRAPHS, final_state=True, init="chrono",
+                  block="sgtk.models.hybrid:GCNThenLSTM"),
     )
 }  # fmt: skip
 
@@ -182,7 +211,3 @@ def markdown_table() -> str:
     lines = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
     lines += ["| " + " | ".join((f"`{r[0]}`", *r[1:])) + " |" for r in rows()]
     return "\n".join(lines) + "\n"
-
-
-def build_backbone(name: str, *args: Any, **kwargs: Any) -> Any:
-    return get(name).build(*args, **kwargs)

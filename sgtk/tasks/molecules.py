@@ -23,6 +23,8 @@ from sgtk.data.splits import SPLITS, split_indices
 from sgtk.errors import SgtkError
 from sgtk.models.predictor import Predictor, check_sizes
 from sgtk.models.registry import REGISTRY, models_for
+from sgtk.tasks.registry import get_task
+from sgtk.tasks.sweep_hooks import SweepHooks
 from sgtk.train.task import Task
 
 MOLECULE_MODELS = models_for("molecules")
@@ -81,21 +83,22 @@ class MoleculeConfig:
 
 def build_molecule_model(cfg: dict[str, Any]) -> nn.Module:
     """The model of a molecule run from its ``model_config()`` (also how predict rebuilds it)."""
-    model = cfg["model"]
+    model, spec = cfg["model"], REGISTRY[cfg["model"]]
     sizes = {k: cfg[k] for k in ("hidden", "layers", "readout", "dropout")}
     if model in GRAPH_VIEW:
         return Predictor(model, cfg["hidden"], 1, encoder=AtomEncoder(cfg["hidden"]), **sizes)
     embedding = nn.Embedding(len(cfg["vocab"]), cfg["embed"], padding_idx=0)
-    if model == "gcn-smiles":
-        return Predictor("gcn", cfg["embed"], 1, encoder=embedding, pos_dim=16, **sizes)
+    if spec.pos_dim:  # the SMILES path graph as the batch holds it, positions appended
+        return Predictor(model, cfg["embed"], 1, encoder=embedding, pos_dim=spec.pos_dim, **sizes)
     return Predictor(
         model,
         cfg["embed"],
         1,
         encoder=embedding,
-        init="orthogonal" if model == "rnn" else "xavier",
+        # orthogonal W_hh where that is the model's own init; chrono is not used on SMILES
+        init="orthogonal" if spec.init == "orthogonal" else "xavier",
         # SMILES may be read both ways: a transformer attends over the whole string.
-        graph=REGISTRY[model].default_graph,
+        graph=spec.default_graph,
         directed=False,
         **sizes,
     )
@@ -127,7 +130,7 @@ def dataset_fingerprint(ds: Any, config: MoleculeConfig) -> dict[str, Any]:
     return {"dataset": name, **found, "cache_key": Path(ds.processed_paths[0]).stem}
 
 
-class MoleculeTask(Task):
+class MoleculeTask(SweepHooks, Task):
     """Regression on standardised targets; RMSE and MAE are reported in the original units."""
 
     name = "molecules"
@@ -172,6 +175,44 @@ class MoleculeTask(Task):
 
     def fingerprint(self) -> dict[str, Any]:
         return self.data_fingerprint
+
+    # ---- a compare sweep's questions (SweepHooks) -------------------------------------
+    @classmethod
+    def sweep_values(cls, sweep: Any, run: Any, hidden: int) -> dict[str, Any]:
+        return dict(model=run.model, layers=max(run.layers, 1), hidden=hidden, split_seed=run.seed)
+
+    @classmethod
+    def for_sweep(cls, config: MoleculeConfig, shared: MoleculeSet) -> MoleculeTask:
+        return cls(config, shared)
+
+    @classmethod
+    def load_shared(cls, sweep: Any) -> MoleculeSet:
+        """The molecules every run reads, with random SMILES forms if a model reads SMILES."""
+        from pathlib import Path
+
+        from sgtk.data.molecule_datasets import load_molecules
+
+        augment = get_task(cls.name).defaults().get("task", {}).get("augment", 0)
+        variants = augment if set(sweep.models) - set(GRAPH_VIEW) else 0
+        if sweep.molecule_data:
+            return load_molecules(
+                data=Path(sweep.molecule_data),
+                smiles_col=sweep.smiles_col,
+                target_col=sweep.target_col,
+                variants=variants,
+            )
+        return load_molecules("nci-tpsa", variants=variants)
+
+    def split_sizes(self) -> dict[str, int]:
+        return {
+            "n_train": len(self.train_idx),
+            "n_val": len(self.val_idx),
+            "n_test": len(self.test_idx),
+        }
+
+    def split_seed(self) -> int | None:
+        """A random split is drawn anew per seed; a scaffold split is one for all."""
+        return self.config.split_seed if self.config.split == "random" else None
 
     def model_config(self) -> dict[str, Any]:
         """Everything predict needs besides the weights (kept in ``best.pt``)."""

@@ -15,9 +15,10 @@ from sgtk.data.memory import check_memory, palindrome_bytes
 from sgtk.data.palindrome import NUM_CLASSES, PalindromeData
 from sgtk.errors import SgtkError
 from sgtk.models.predictor import Predictor, check_sizes
-from sgtk.models.registry import check_graph, check_model
+from sgtk.models.registry import check_graph, check_model, get, uses_layers
 from sgtk.nn.readout import READOUTS
 from sgtk.tasks.curriculum import LengthCurriculum
+from sgtk.tasks.sweep_hooks import SweepHooks
 from sgtk.train.task import Task
 
 
@@ -59,13 +60,10 @@ class PalindromeConfig:
     def resolved_init(self) -> str:
         """``auto``: orthogonal W_hh for the RNN and chrono for the LSTM, which hold memory
         over hundreds of steps where Xavier init stops near T=20."""
-        if self.init != "auto":
-            return self.init
-        chrono = {"lstm": "chrono", "lstm-gcn": "chrono", "gcn-lstm": "chrono"}
-        return {"rnn": "orthogonal", **chrono}.get(self.model, "xavier")
+        return get(self.model).init if self.init == "auto" else self.init
 
 
-class PalindromeTask(Task):
+class PalindromeTask(SweepHooks, Task):
     name = "palindrome"
     metric = "val_accuracy"
     mode = "max"
@@ -83,6 +81,39 @@ class PalindromeTask(Task):
         c = self.config
         keys = ("length", "one_hot", "directed", "curriculum", "curriculum_threshold")
         return {"generated": "palindrome", **{k: getattr(c, k) for k in keys}}
+
+    # ---- a compare sweep's questions (SweepHooks) -------------------------------------
+    @classmethod
+    def sweep_values(cls, sweep: Any, run: Any, hidden: int) -> dict[str, Any]:
+        return dict(
+            model=run.model,
+            length=run.length,
+            layers=max(run.layers, 1),
+            hidden=hidden,
+            init=sweep.init,
+            graph=run.graph,
+            **sweep.rules.task_values,
+        )
+
+    def split_sizes(self) -> dict[str, int]:
+        """Val and test are fixed sets of palindromes; train is every other one."""
+        n_val, n_test = len(self.data.eval_digits("val")), len(self.data.eval_digits("test"))
+        n_train = 10**self.data.num_free - n_val - n_test
+        return {"n_train": n_train, "n_val": n_val, "n_test": n_test}
+
+    def cannot_reach(self) -> bool:
+        """Whether the last node can never hear the first digit: k rounds on the causal path
+        graph reach k nodes back, and the first digit is T-2 hops away. Such a model is at
+        chance by construction, whatever it learns (docs: "Why a k-layer GCN sees only k
+        hops"). Recurrent models and hybrids (an LSTM inside) reach every node."""
+        c = self.config
+        spec = get(c.model)
+        if not uses_layers(c.model) or spec.family == "hybrid" or c.readout != "last":
+            return False
+        return check_graph(c.graph, c.model, self.name) == "path" and c.layers < c.length - 2
+
+    def init_label(self) -> str:
+        return self.config.resolved_init()
 
     def data_now(self) -> PalindromeData:
         """The data at the length trained now: the curriculum's, else the target."""
@@ -163,7 +194,7 @@ class PalindromeTask(Task):
 
     def check_memory(self, batch_size: int) -> None:
         c = self.config
-        layers = 1 if c.model in ("rnn", "lstm", "gru") else c.layers  # --layers: GCN depth
+        layers = c.layers if uses_layers(c.model) else 1  # --layers: GCN depth
         need = palindrome_bytes(c.length, batch_size, self.data.eval_size, c.hidden, layers)
         check_memory(
             need,

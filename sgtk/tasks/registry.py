@@ -22,6 +22,14 @@ class TaskSpec:
     ``headline``: the test metric a comparison reports for the task, ``larger_is_better`` its
     direction and ``unit`` its axis label. ``config`` and ``task`` are ``"module:Class"``
     paths; ``config_file`` is the task's defaults in ``configs/``.
+
+    What a compare sweep and its tables show: ``by_length``: one column per sequence length T
+    (sweeps take ``--lengths`` and ``--layers auto``, plots draw accuracy against T);
+    ``sequence_graph``: models run on a ``--graph`` built over the sequence, else each on its
+    own view of the data (a molecule's bonds or its SMILES); ``protocols``: those the task can
+    be compared under; ``tables``: further test metrics shown in a table of their own. How a
+    sweep builds a run, what its runs share and their split sizes are the task class's
+    :class:`~sgtk.tasks.sweep_hooks.SweepHooks` methods.
     """
 
     name: str
@@ -32,6 +40,11 @@ class TaskSpec:
     headline: str
     larger_is_better: bool
     unit: str
+    by_length: bool = False
+    sequence_graph: bool = True
+    protocols: tuple[str, ...] = ("fair",)
+    tables: tuple[str, ...] = ()
+    data_key: str | None = None  # the compare.toml key that compare's --data sets
 
     @property
     def direction(self) -> str:
@@ -40,8 +53,15 @@ class TaskSpec:
     def config_class(self) -> type:
         return _load(self.config)
 
-    def task_class(self) -> type:
+    def task_class(self) -> Any:
+        """The task's class: a ``Task`` with the sweep's hooks (``SweepHooks``)."""
         return _load(self.task)
+
+    def defaults(self) -> dict[str, Any]:
+        """The shipped ``configs/<file>``: its ``[task]`` and ``[train]`` tables."""
+        from sgtk.train.config import default_config
+
+        return default_config(self.config_file.removesuffix(".toml"))
 
 
 def _load(path: str) -> Any:
@@ -61,6 +81,8 @@ TASK_REGISTRY: dict[str, TaskSpec] = {
             "test_accuracy",
             True,
             "test accuracy (fraction correct)",
+            by_length=True,
+            protocols=("fair", "assignment"),
         ),
         TaskSpec(
             "text",
@@ -71,6 +93,8 @@ TASK_REGISTRY: dict[str, TaskSpec] = {
             "test_bpc",
             False,
             "test bits per character",
+            tables=("heldout_bpc",),  # nanoGPT's "val": the whole last 10 % of the text
+            data_key="text_data",
         ),
         TaskSpec(
             "molecules",
@@ -81,6 +105,8 @@ TASK_REGISTRY: dict[str, TaskSpec] = {
             "test_rmse",
             False,
             "test RMSE (target units)",
+            sequence_graph=False,
+            data_key="molecule_data",
         ),
     )
 }

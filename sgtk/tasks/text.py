@@ -34,8 +34,9 @@ from sgtk.errors import SgtkError
 from sgtk.graphs.views import from_sequence, to_sequence
 from sgtk.models.charlm import CharLSTM, CharNet, State
 from sgtk.models.predictor import check_sizes
-from sgtk.models.registry import check_graph, models_for
+from sgtk.models.registry import check_graph, get, models_for, uses_layers
 from sgtk.models.sampling import check_taus
+from sgtk.tasks.sweep_hooks import SweepHooks
 from sgtk.tasks.text_samples import SampleWriter
 from sgtk.train import distributed as dist
 from sgtk.train.callbacks import Callback
@@ -44,7 +45,8 @@ from sgtk.train.task import Task
 from sgtk.train.train_config import TrainConfig
 
 TEXT_MODELS = models_for("text")
-CARRY_MODELS = ("lstm",)  # models with forward_tokens(tokens, state)
+# models with forward_tokens(tokens, state): a CharLSTM
+CARRY_MODELS = tuple(m for m in TEXT_MODELS if get(m).carries_state)
 EVAL_WINDOWS = 256  # windows per evaluation batch
 
 
@@ -105,7 +107,7 @@ class TextConfig:
 
 
 def build_char_model(vocab_size: int, cfg: dict[str, Any]) -> nn.Module:
-    if cfg["model"] == "lstm":
+    if get(cfg["model"]).carries_state:
         return CharLSTM(vocab_size, cfg["hidden"], cfg["layers"], cfg["embed"], cfg["dropout"])
     return CharNet(
         vocab_size,
@@ -118,7 +120,7 @@ def build_char_model(vocab_size: int, cfg: dict[str, Any]) -> nn.Module:
     )
 
 
-class TextTask(Task):
+class TextTask(SweepHooks, Task):
     """Next-character prediction on random train windows; losses in nats per character."""
 
     name = "text"
@@ -147,6 +149,38 @@ class TextTask(Task):
 
     def fingerprint(self) -> dict[str, Any]:
         return self.data_fingerprint
+
+    # ---- a compare sweep's questions (SweepHooks) -------------------------------------
+    @classmethod
+    def sweep_values(cls, sweep: Any, run: Any, hidden: int) -> dict[str, Any]:
+        depth = {"layers": max(run.layers, 1)} if uses_layers(run.model) else {}
+        return dict(
+            model=run.model,
+            hidden=hidden,
+            sample_length=0,
+            carry_state=sweep.carry_state and get(run.model).carries_state,
+            graph=run.graph,
+            **depth,
+        )
+
+    @classmethod
+    def for_sweep(cls, config: TextConfig, shared: str) -> TextTask:
+        return cls(config, text=shared)
+
+    @classmethod
+    def load_shared(cls, sweep: Any) -> str:
+        """The text every run reads: the sweep's file, else the default corpus."""
+        return read_text(sweep.text_data or corpus_path("tinyshakespeare"))
+
+    def split_sizes(self) -> dict[str, int]:
+        return {f"n_{s}": len(getattr(self.data, s)) for s in ("train", "val", "test")}
+
+    @staticmethod
+    def derived_metrics(row: dict[str, Any]) -> dict[str, Any]:
+        """Bits per character from nats, where a row of an older version has only the loss."""
+        if row.get("test_bpc") is None and row.get("test_loss") is not None:
+            return {"test_bpc": round(row["test_loss"] / math.log(2), 4)}
+        return {}
 
     def model_config(self) -> dict[str, Any]:
         c = self.config

@@ -9,7 +9,8 @@ from sgtk.experiments.budget import count_params, solve_hidden
 from sgtk.experiments.compare import prepare, run_sweep
 from sgtk.experiments.report import merge
 from sgtk.experiments.stats import best_marks, summarise, t_interval
-from sgtk.experiments.sweep import Sweep, make_task
+from sgtk.experiments.runner import make_task
+from sgtk.experiments.sweep import RunSpec, Sweep
 from tests.helpers import assert_one_line_error, invoke
 
 TINY = dict(lengths=[5, 6], models=["rnn", "gcn"], layers=[2, "auto"], seeds=1, steps=6)
@@ -20,7 +21,7 @@ TINY |= dict(params=3000, eval_every=3, patience=0, jobs=1)  # in-process: monke
 @pytest.mark.parametrize("model,layers", [("rnn", 0), ("lstm", 0), ("gcn", 2), ("gcn", 13)])
 def test_solved_hidden_size_is_within_ten_percent_of_the_budget(model, layers, budget):
     sweep = Sweep.from_config("palindrome", params=budget)
-    task = make_task(sweep, {"model": model, "length": 15, "layers": layers, "seed": 0}, 8, None)
+    task = make_task(sweep, RunSpec(model, "auto", model, length=15, layers=layers), 8, None)
 
     def build(h):
         task.config.hidden = h
@@ -102,7 +103,7 @@ def test_interrupted_sweep_leaves_valid_results_and_resumes_without_retraining(
     real_execute = compare.SweepRunner.execute
 
     def execute(self, run):
-        trained.append(run["name"])
+        trained.append(run.name)
         return real_execute(self, run)
 
     monkeypatch.setattr(compare.SweepRunner, "execute", execute)
@@ -152,7 +153,7 @@ def test_shards_merge_into_the_whole_sweep(tmp_path):
         sweep = Sweep.from_config("palindrome", **TINY, shard=(i, 2))
         run_sweep(prepare(sweep, tmp_path / f"s{i}"))
     outcome = merge([tmp_path / "s0", tmp_path / "s1"], tmp_path / "all")[0]
-    whole = {r["name"] for r in Sweep.from_config("palindrome", **TINY).runs()}
+    whole = {r.name for r in Sweep.from_config("palindrome", **TINY).runs()}
     assert {r["name"] for r in outcome.rows} == whole
     assert json.loads((tmp_path / "all" / "results.json").read_text()) == outcome.rows
     assert (tmp_path / "all" / "accuracy_vs_length.png").read_bytes()[:4] == b"\x89PNG"
@@ -188,7 +189,7 @@ def test_cli_tiny_sweep_prints_tables_and_writes_pngs(tmp_path):
         (["--jobs", "-1"], "--jobs"),
         (["--threads", "-2"], "--threads"),
         (["--protocol", "x"], "--protocol"),
-        (["--protocol", "assignment", "--task", "text"], "palindromes only"),
+        (["--protocol", "assignment", "--task", "text"], "palindrome only"),
     ],
 )
 def test_bad_compare_flags(args, word, tmp_path):

@@ -37,7 +37,7 @@ def test_one_sweep_holds_several_graphs_named_and_recorded_in_each_row(tmp_path)
 
 def test_graph_flag_moves_every_graph_model_and_passes_recurrent_cells_by():
     sweep = Sweep.from_config("palindrome", models=["lstm", "gcn", "gat"], graph="dilated", **TINY)
-    assert {r["name"]: r["graph"] for r in sweep.runs()} == {
+    assert {r.name: r.graph for r in sweep.runs()} == {
         "lstm-T6-k0-s0": "path",
         "gcn-dilated-T6-k4-s0": "dilated",
         "gat-dilated-T6-k4-s0": "dilated",

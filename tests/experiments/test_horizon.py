@@ -53,3 +53,15 @@ def test_the_cli_prints_the_points_and_refuses_a_folder_without_a_run(tmp_path):
     r = invoke("plot", "horizon", tmp_path, "--out", tmp_path / "h.png")
     assert_one_line_error(r, "config.toml")
     assert r.exit_code == 2
+
+
+def test_a_torn_last_line_of_metrics_jsonl_is_dropped_as_every_reader_drops_it(tmp_path):
+    # A crash mid-write after the final record leaves half a line with no newline: the
+    # tolerant reader (sgtk.train.metrics) drops it, so the run still reads as finished.
+    run = _run(tmp_path / "a", "lstm", 30, 1.0, 0)
+    with open(run / "metrics.jsonl", "a", encoding="utf-8") as f:
+        f.write('{"step": 200, "val_accur')
+    point = read_run(run)
+    assert (point["test_accuracy"], point["steps"]) == (1.0, 100)
+    r = invoke("plot", "horizon", run, "--out", tmp_path / "h.png")
+    assert r.exit_code == 0, r.output

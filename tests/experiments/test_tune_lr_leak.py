@@ -3,7 +3,7 @@ on a molecule in the test split of a run whose LR it chose (molecules split anew
 
 from contextlib import contextmanager
 
-from sgtk.experiments import compare
+from sgtk.experiments import runner
 from sgtk.experiments.compare import prepare, run_sweep
 from sgtk.experiments.sweep import Sweep
 from sgtk.tasks.molecules import MoleculeTask
@@ -21,7 +21,7 @@ class Touched:
     def __init__(self, monkeypatch):
         self.by_run: dict[str, dict[str, set[str]]] = {}
         self.run, self.phase = None, "train"
-        real_train_run, real_batch = compare.train_run, MoleculeTask._batch
+        real_train_run, real_batch = runner.train_run, MoleculeTask._batch
 
         def train_run(sweep, run, task, lr, run_dir, *args, **kwargs):
             self.run = str(run_dir)
@@ -36,7 +36,7 @@ class Touched:
                 self.by_run[self.run][self.phase] |= {task.mols.smiles[i] for i in idx.tolist()}
             return real_batch(task, idx, device, variant)
 
-        monkeypatch.setattr(compare, "train_run", train_run)
+        monkeypatch.setattr(runner, "train_run", train_run)
         monkeypatch.setattr(MoleculeTask, "_batch", _batch)
         for method, phase in (("evaluate", "val"), ("report", "test")):
             monkeypatch.setattr(MoleculeTask, method, self._in_phase(method, phase))

@@ -244,10 +244,14 @@ class MoleculeDataset(InMemoryDataset):
             smiles.append(s_.strip())
         if invalid and not self.drop_invalid:
             raise SgtkError(non_finite_message(name, s.target_col, invalid))
+        if not table.rows:
+            raise SgtkError(f"{name} has a header but no data rows: add rows below the header")
         if not smiles:
+            first = table.delimiter.join(table.rows[0])[:60]
             raise SgtkError(
-                f"{self.raw_paths[0]} has no rows with a numeric {s.target_col!r}: "
-                "check --target-col"
+                f"none of the {len(table.rows)} rows of {name} has a numeric {s.target_col!r} "
+                f"(row 1 reads {first!r}, split at {table.delimiter_name}s): check "
+                "--target-col, --delimiter and the file's quoting"
             )
         f = featurise(smiles, targets, self.variants)
         MoleculeSet.from_featurised(f)  # the one-line error when no molecule is valid

@@ -121,6 +121,17 @@ def split_bounds(n: int) -> dict[str, tuple[int, int]]:
     return {name: (int(a * n), int(b * n)) for name, (a, b) in SPLIT_ENDS.items()}
 
 
+def shortest_text(seq_length: int) -> int:
+    """The fewest characters from which on every length has a window of ``seq_length`` + 1
+    in each split (val and test are 5 % each, rounded down: from 20 x (seq_length + 1) on)."""
+
+    def fits(n: int) -> bool:
+        return min(b - a for a, b in split_bounds(n).values()) >= seq_length + 1
+
+    top = 20 * (seq_length + 1) + 20
+    return next((n + 1 for n in range(top, 20 * seq_length - 1, -1) if not fits(n)), top)
+
+
 class TextData:
     """A corpus split contiguously into train/val/test (90/5/5), plus ``heldout`` (val+test)."""
 
@@ -137,10 +148,12 @@ class TextData:
         self.seq_length = seq_length
         shortest = min(len(self.train), len(self.val), len(self.test))
         if shortest < seq_length + 1:
+            fix = f"pass a text of at least {shortest_text(seq_length):,} characters"
+            if shortest >= 2:  # a window needs one character and its successor at the least
+                fix += f" or a --seq-length of at most {shortest - 1}"
             raise SgtkError(
                 f"the text has {len(ids)} characters, too few for --seq-length "
-                f"{seq_length} (each of train/val/test, 90/5/5 %, needs more than that): pass "
-                f"a longer text or a --seq-length below {max(shortest - 1, 1)}"
+                f"{seq_length} (each of train/val/test, 90/5/5 %, needs more than that): {fix}"
             )
 
     def char_counts(self) -> list[int]:

@@ -141,3 +141,81 @@ def test_a_corrupt_processed_cache_is_rebuilt_and_said(tmp_path, caplog, damage)
     caplog.clear()
     load_dataset(data=csv, target_col="y", root=tmp_path / "data")  # rebuilt: loads quietly
     assert not [r for r in caplog.records if "rebuilding" in r.getMessage()]
+
+
+def test_a_header_only_csv_says_it_has_no_rows(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "m.csv").write_text("smiles,y\n")
+    r = invoke("train", "molecules", "--data", "m.csv", "--target-col", "y", *TINY_RUN)
+    assert_one_line_error(r, "m.csv", "no data rows")  # was: "check --target-col"
+
+
+def test_targets_that_do_not_parse_show_the_first_row_as_read(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "m.csv").write_text('smiles,y\n"CCO,1.0\n')  # an unclosed quote eats the row
+    r = invoke("train", "molecules", "--data", "m.csv", "--target-col", "y", *TINY_RUN)
+    assert_one_line_error(r, "none of the 1 rows", "'CCO,1.0'", "quoting")
+
+
+def test_a_text_too_short_for_any_window_names_the_length_that_is(tmp_path, monkeypatch):
+    from sgtk.data.text import TextData, shortest_text
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "t.txt").write_text("hello world")
+    r = invoke("train", "text", "--data", "t.txt", "--seq-length", "4", "--model", "lstm",
+               "--hidden", "8", "--layers", "1", "--steps", "1")  # fmt: skip
+    assert_one_line_error(r, "11 characters", f"at least {shortest_text(4)} characters")
+    assert "below 1" not in r.output and "at most" not in r.output  # no --seq-length fits
+    TextData("ab" * 5000, 64)  # long enough: no error
+    for n in range(shortest_text(64), shortest_text(64) + 200):
+        TextData("a" * n, 64)  # the length named is enough, and every longer one
+
+
+def test_a_file_that_cannot_be_read_is_one_line(tmp_path, monkeypatch):
+    """Regression guard (root reads a chmod-000 file, so the refusal is simulated)."""
+    import builtins
+
+    import sgtk.io.files as files
+
+    monkeypatch.chdir(tmp_path)
+    csv = write_csv(tmp_path / "m.csv", targets_with({}))
+
+    def refuse(path, *args, **kwargs):
+        if str(path).endswith("m.csv"):
+            raise PermissionError(13, "Permission denied")
+        return builtins.open(path, *args, **kwargs)
+
+    monkeypatch.setattr(files, "open", refuse, raising=False)
+    r = invoke("train", "molecules", "--data", csv, "--target-col", "y", *TINY_RUN)
+    assert_one_line_error(r, "cannot be read", "Permission denied", "permissions")
+
+
+@pytest.mark.parametrize("case", ["directory", "empty", "not gzip", "damaged gzip", "binary"])
+@pytest.mark.parametrize("task", ["text", "molecules"])
+def test_bad_input_files_end_in_one_line(task, case, tmp_path, monkeypatch):
+    """Regression guard for the rest of issue 27's input list: each was one line already."""
+    import gzip
+
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / ("in.csv.gz" if "gzip" in case else "in.csv")
+    expected = {
+        "directory": "is a directory",
+        "empty": "empty",
+        "not gzip": "is not gzip",
+        "damaged gzip": "damaged gzip",
+        "binary": "UTF-8" if task == "molecules" else "binary",
+    }[case]
+    if case == "directory":
+        path.mkdir()
+    elif case == "empty":
+        path.write_bytes(b"")
+    elif case == "not gzip":
+        path.write_text("smiles,y\nCCO,1\n")
+    elif case == "damaged gzip":
+        path.write_bytes(gzip.compress(b"smiles,y\n" + b"CCO,1\n" * 100)[:30])
+    else:
+        path.write_bytes(b"\x00\xff\xfe" * 100)
+    args = ("--target-col", "y", *TINY_RUN) if task == "molecules" else ("--steps", "1")
+    r = invoke("train", task, "--data", path, *args, "--out", tmp_path / "r")
+    assert_one_line_error(r, expected)
+    assert not (tmp_path / "r").exists()

@@ -83,10 +83,9 @@ def featurise(
 
     quiet_rdkit()
     kept, problems, forms_of = [], [], []
-    # Parsing, then building each graph: two passes of about equal cost, one count.
-    what, steps = f"featurising {len(smiles):,} molecules", 2 * len(smiles)
+    parsing = f"parsing {len(smiles):,} SMILES"
     for row, s in enumerate(smiles):
-        report(what, row, steps)
+        report(parsing, row, len(smiles))
         toks = tokenize(s) if s else None
         if toks is None:
             problems.append((row, "not a SMILES string (untokenisable characters)"))
@@ -103,8 +102,10 @@ def featurise(
     width = max((len(t) for forms in forms_of for t in forms), default=1)
     dtype = torch.int16 if len(vocab) < 2**15 else torch.int32
     data_list = []
-    for done, ((row, g), forms) in enumerate(zip(kept, forms_of), len(smiles)):
-        report(what, done, steps)
+    report(parsing, len(smiles), len(smiles))
+    building = f"featurising {len(kept):,} molecules"
+    for done, ((row, g), forms) in enumerate(zip(kept, forms_of)):
+        report(building, done, len(kept))
         ids = torch.zeros(1, len(forms), width, dtype=dtype)
         unknown = sorted({t for t in forms[0] if t not in index})
         for j, toks in enumerate(forms):
@@ -123,7 +124,7 @@ def featurise(
                 unknown=torch.tensor([len(unknown)]),
             )
         )
-    report(what, steps, steps)
+    report(building, len(kept), len(kept))
     return Featurised(data_list, list(vocab), problems)
 
 

@@ -94,14 +94,17 @@ class Sweep:
         cls, task: str, config: Path | str | dict[str, Any] | None = None, **flags: Any
     ) -> Sweep:
         """compare.toml's table for ``task``, under ``config`` (a file shaped like
-        compare.toml, or its tables), the protocol's settings, then ``flags`` (None: not
-        given). An unknown key is one line with the closest valid one."""
+        compare.toml, or with its tables under ``[compare]``; or the tables read), the
+        protocol's settings, then ``flags`` (None: not given). An unknown key is one line
+        with the closest valid one."""
         get_task(task)
         values = copy.deepcopy(compare_defaults().get(task, {}))
         names = {f.name for f in dataclasses.fields(cls)} - {"task"}
         if config is not None:
             where = "the --config tables" if isinstance(config, dict) else f"--config {config}"
             tables = config if isinstance(config, dict) else read_toml(Path(config))
+            if isinstance(tables.get("compare"), dict):  # a [compare.<task>] section
+                tables = tables["compare"]
             _unknown_keys(set(tables) - set(TASK_REGISTRY), set(TASK_REGISTRY), where)
             layer = tables.get(task, {})
             _unknown_keys(set(layer) - names, names, f"[{task}] of {where}")

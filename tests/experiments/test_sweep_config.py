@@ -47,6 +47,9 @@ def test_a_config_file_lays_over_compare_toml_and_flags_over_it(tmp_path):
     assert (sweep.patience, sweep.steps) == (7, 9)  # the file's, then the flag's
     assert sweep.params == compare_defaults()["palindrome"]["params"]  # the rest shipped
     assert Sweep.from_config("text", config).seeds == 5
+    nested = tmp_path / "nested.toml"  # the same tables as a [compare] section of a file
+    nested.write_text("[compare.palindrome]\npatience = 7\n")
+    assert Sweep.from_config("palindrome", nested).patience == 7
 
 
 @pytest.mark.parametrize(

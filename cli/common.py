@@ -1,12 +1,14 @@
-"""Shared CLI plumbing: config layering, one-line errors, consoles, JSON and summary tables."""
+"""Shared CLI plumbing: one-line errors, consoles, JSON and summary tables."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
+import re
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -16,7 +18,6 @@ from rich.markup import escape
 from rich.table import Table
 
 from sgtk.errors import SgtkError
-from sgtk.train.config import checked_values, default_config, read_config_file
 from sgtk.train.signals import Interrupted
 
 out = Console(highlight=False)
@@ -28,14 +29,44 @@ def fail(message: str, code: int = 2) -> NoReturn:
     raise typer.Exit(code)
 
 
-def guarded(fn: Callable[[], Any]) -> Any:
+def flag_of(f: dataclasses.Field) -> str:
+    """A config field's flag: its metadata's ``flag``, else ``--`` and its name, dashed."""
+    return f.metadata.get("flag") or "--" + f.name.replace("_", "-")
+
+
+def flags_of(*classes: type) -> dict[str, str]:
+    """Field name -> flag for the fields of ``classes`` that are options (have a ``help``)."""
+    return {
+        f.name: flag_of(f)
+        for cls in classes
+        for f in dataclasses.fields(cls)
+        if "help" in f.metadata
+    }
+
+
+def as_flags(error: SgtkError, flags: Mapping[str, str] | None = None) -> str:
+    """The error's message with the config field it names shown as its flag: the library
+    says ``lr -1.0 must be positive``, the CLI ``--lr -1.0 must be positive``."""
+    message, name = str(error), getattr(error, "field", None)
+    if flags is None:
+        from sgtk.train.train_config import TrainConfig
+
+        flags = flags_of(TrainConfig)
+    flag = flags.get(name) if name else None
+    if name is None or flag is None:
+        return message
+    return re.sub(rf"(?<![\w.-]){re.escape(name)}(?![\w-])", flag, message, count=1)
+
+
+def guarded(fn: Callable[[], Any], flags: Mapping[str, str] | None = None) -> Any:
     """Run ``fn``; a person's mistake or a failed write is one line and exit 2, another I/O
     error one line and exit 1. A run stopped by a signal (``sgtk.train.signals.Interrupted``)
-    exits with 128 + its number: 130 for Ctrl-C, 143 for SIGTERM, 138 for SIGUSR1."""
+    exits with 128 + its number: 130 for Ctrl-C, 143 for SIGTERM, 138 for SIGUSR1.
+    ``flags`` maps config fields to the command's flags (default: the train flags)."""
     try:
         return fn()
     except SgtkError as e:
-        fail(str(e))
+        fail(as_flags(e, flags))
     except OSError as e:
         where = f"{e.filename}: " if e.filename else ""
         fail(f"{where}{e.strerror or e}: check the path, its permissions and free space", 1)
@@ -45,19 +76,6 @@ def guarded(fn: Callable[[], Any]) -> Any:
     except KeyboardInterrupt:
         err.print("interrupted")
         raise typer.Exit(130) from None
-
-
-def layered(
-    cls: type, section: str, task: str, config_file: Path | None, flags: dict[str, Any]
-) -> Any:
-    """``configs/<task>.toml`` <- ``--config FILE`` <- the flags that were given."""
-    values: dict[str, Any] = dict(default_config(task).get(section, {}))
-    source = f"configs/{task}.toml"
-    if config_file:
-        values.update(read_config_file(Path(config_file), task).get(section, {}))
-        source = str(config_file)
-    values.update({k: v for k, v in flags.items() if v is not None})
-    return checked_values(cls, section, source, values)
 
 
 def default_run_dir(*parts: Any) -> Path:

@@ -8,7 +8,6 @@ end, on the chosen model.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -17,17 +16,16 @@ from torch import Tensor, nn
 from torch_geometric.data import Batch
 from torch_geometric.utils.smiles import x_map
 
-from sgtk.data.csv_table import parse_delimiter
 from sgtk.data.molecules import FEATURISATION, MoleculeSet
-from sgtk.data.splits import SPLITS, split_indices
+from sgtk.data.splits import split_indices
 from sgtk.errors import SgtkError
-from sgtk.models.predictor import Predictor, check_sizes
-from sgtk.models.registry import REGISTRY, models_for
+from sgtk.models.predictor import Predictor
+from sgtk.models.registry import REGISTRY
+from sgtk.tasks.molecule_config import MOLECULE_MODELS, MoleculeConfig
 from sgtk.tasks.registry import get_task
 from sgtk.tasks.sweep_hooks import SweepHooks
 from sgtk.train.task import Task
 
-MOLECULE_MODELS = models_for("molecules")
 # models that read the molecular graph, not the SMILES
 GRAPH_VIEW = tuple(m for m in MOLECULE_MODELS if REGISTRY[m].molecule_view == "graph")
 
@@ -41,44 +39,6 @@ class AtomEncoder(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return sum(emb(x[:, i]) for i, emb in enumerate(self.embeddings))
-
-
-@dataclass
-class MoleculeConfig:
-    model: str = "gcn"
-    dataset: str = "nci-tpsa"
-    data: str | None = None
-    smiles_col: str = "smiles"
-    target_col: str = "target"
-    delimiter: str = "auto"  # of --data: auto-detects , ; or tab
-    root: str = "data"
-    hidden: int = 128
-    layers: int = 4
-    embed: int = 64
-    readout: str = "mean"
-    dropout: float = 0.0
-    augment: int = 10
-    split: str = "random"
-    split_seed: int = 0
-    drop_invalid: bool = False  # drop rows whose target is NaN or infinite (else refused)
-
-    def validate(self) -> None:
-        if self.model not in MOLECULE_MODELS:
-            raise SgtkError(
-                f"unknown model {self.model!r} for molecules: choose one of "
-                f"{', '.join(MOLECULE_MODELS)}"
-            )
-        check_sizes(self.hidden, self.layers)
-        if self.split not in SPLITS:
-            raise SgtkError(f"unknown --split {self.split!r}: choose one of {', '.join(SPLITS)}")
-        if self.augment < 0:
-            raise SgtkError(f"--augment {self.augment} must be >= 0 (0: no random SMILES)")
-        if not 0 <= self.dropout < 1:
-            raise SgtkError(f"--dropout {self.dropout} must be in [0, 1)")
-        self.delimiter_char()
-
-    def delimiter_char(self) -> str | None:
-        return None if self.delimiter == "auto" else parse_delimiter(self.delimiter)
 
 
 def build_molecule_model(cfg: dict[str, Any]) -> nn.Module:

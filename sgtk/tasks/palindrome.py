@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -10,57 +9,13 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch_geometric.data import Batch
 
-from sgtk.choices import INITS
 from sgtk.data.memory import check_memory, palindrome_bytes
 from sgtk.data.palindrome import NUM_CLASSES, PalindromeData
-from sgtk.errors import SgtkError
-from sgtk.models.predictor import Predictor, check_sizes
-from sgtk.models.registry import check_graph, check_model, get, uses_layers
-from sgtk.nn.readout import READOUTS
-from sgtk.tasks.curriculum import LengthCurriculum
+from sgtk.models.predictor import Predictor
+from sgtk.models.registry import check_graph, get, uses_layers
+from sgtk.tasks.palindrome_config import PalindromeConfig
 from sgtk.tasks.sweep_hooks import SweepHooks
 from sgtk.train.task import Task
-
-
-@dataclass
-class PalindromeConfig:
-    model: str = "lstm"
-    length: int = 10
-    hidden: int = 128
-    layers: int = 4
-    readout: str = "last"
-    init: str = "auto"
-    one_hot: bool = True
-    pos_dim: int = 0
-    directed: bool = True  # causal edges: the target is the digit after the last node
-    graph: str = "auto"  # path, window:K, dilated or complete; auto: the model's own
-    curriculum: int = 0  # the first length of a curriculum up to `length`; 0: none
-    curriculum_threshold: float = 0.99  # val accuracy that moves it to the next length
-    curriculum_growth: float = 1.5  # next length = ceil(current * growth), up to `length`
-
-    def validate(self) -> None:
-        check_model(self.model, "palindrome")
-        check_graph(self.graph, self.model, "palindrome")
-        if self.readout not in READOUTS:
-            raise SgtkError(
-                f"unknown readout {self.readout!r}: choose one of {', '.join(READOUTS)}"
-            )
-        if self.init not in INITS:
-            raise SgtkError(f"unknown init {self.init!r}: choose one of {', '.join(INITS)}")
-        check_sizes(self.hidden, self.layers)
-        self.make_curriculum()
-
-    def make_curriculum(self) -> LengthCurriculum | None:
-        if self.curriculum == 0:
-            return None
-        return LengthCurriculum(
-            self.curriculum, self.length, self.curriculum_threshold, self.curriculum_growth
-        )
-
-    def resolved_init(self) -> str:
-        """``auto``: orthogonal W_hh for the RNN and chrono for the LSTM, which hold memory
-        over hundreds of steps where Xavier init stops near T=20."""
-        return get(self.model).init if self.init == "auto" else self.init
 
 
 class PalindromeTask(SweepHooks, Task):

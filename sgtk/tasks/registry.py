@@ -75,7 +75,7 @@ TASK_REGISTRY: dict[str, TaskSpec] = {
         TaskSpec(
             "palindrome",
             "is a digit sequence a palindrome? a memory test at length T",
-            "sgtk.tasks.palindrome:PalindromeConfig",
+            "sgtk.tasks.palindrome_config:PalindromeConfig",
             "sgtk.tasks.palindrome:PalindromeTask",
             "palindrome.toml",
             "test_accuracy",
@@ -87,7 +87,7 @@ TASK_REGISTRY: dict[str, TaskSpec] = {
         TaskSpec(
             "text",
             "character language model on any UTF-8 text",
-            "sgtk.tasks.text:TextConfig",
+            "sgtk.tasks.text_config:TextConfig",
             "sgtk.tasks.text:TextTask",
             "text.toml",
             "test_bpc",
@@ -99,7 +99,7 @@ TASK_REGISTRY: dict[str, TaskSpec] = {
         TaskSpec(
             "molecules",
             "molecular property regression from SMILES",
-            "sgtk.tasks.molecules:MoleculeConfig",
+            "sgtk.tasks.molecule_config:MoleculeConfig",
             "sgtk.tasks.molecules:MoleculeTask",
             "molecules.toml",
             "test_rmse",

@@ -11,7 +11,6 @@ windows instead (recorded in config.toml).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,10 +32,9 @@ from sgtk.data.text import (
 from sgtk.errors import SgtkError
 from sgtk.graphs.views import from_sequence, to_sequence
 from sgtk.models.charlm import CharLSTM, CharNet, State
-from sgtk.models.predictor import check_sizes
-from sgtk.models.registry import check_graph, get, models_for, uses_layers
-from sgtk.models.sampling import check_taus
+from sgtk.models.registry import check_graph, get, uses_layers
 from sgtk.tasks.sweep_hooks import SweepHooks
+from sgtk.tasks.text_config import TextConfig
 from sgtk.tasks.text_samples import SampleWriter
 from sgtk.train import distributed as dist
 from sgtk.train.callbacks import Callback
@@ -44,66 +42,7 @@ from sgtk.train.run_dir import text_fingerprint
 from sgtk.train.task import Task
 from sgtk.train.train_config import TrainConfig
 
-TEXT_MODELS = models_for("text")
-# models with forward_tokens(tokens, state): a CharLSTM
-CARRY_MODELS = tuple(m for m in TEXT_MODELS if get(m).carries_state)
 EVAL_WINDOWS = 256  # windows per evaluation batch
-
-
-@dataclass
-class TextConfig:
-    model: str = "lstm"
-    data: str | None = None
-    corpus: str = "tinyshakespeare"
-    root: str = "data"
-    seq_length: int = 64
-    hidden: int = 384
-    layers: int = 2
-    embed: int = 64
-    dropout: float = 0.0
-    graph: str = "auto"  # path, window:K, dilated or complete; auto: the model's own
-    eval_chars: int = 16384
-    carry_state: bool = False
-    carry_train_state: bool = False
-    fit_budget: bool = True
-    fitted: str = ""
-    sample_every: int = 0
-    sample_count: int = 5
-    sample_tau: list[float] = field(default_factory=lambda: [0.5, 1.0, 2.0])
-    sample_length: int = 80
-
-    def validate(self) -> None:
-        if self.model not in TEXT_MODELS:
-            raise SgtkError(
-                f"unknown model {self.model!r} for text: choose one of {', '.join(TEXT_MODELS)}"
-            )
-        check_sizes(self.hidden, self.layers)
-        check_graph(self.graph, self.model, "text")
-        if not 0 <= self.dropout < 1:  # also false for NaN
-            raise SgtkError(f"--dropout {self.dropout} must be in [0, 1)")
-        if self.seq_length < 1:
-            raise SgtkError(f"--seq-length {self.seq_length} must be positive (try 64)")
-        if self.embed < 0:
-            raise SgtkError(f"--embed {self.embed} must be >= 0 (0 means one-hot input)")
-        if self.eval_chars < 1:
-            raise SgtkError(f"eval_chars {self.eval_chars} must be positive (try 16384)")
-        if self.carry_state and self.model not in CARRY_MODELS:
-            raise SgtkError(
-                f"--carry-state needs a recurrent model ({', '.join(CARRY_MODELS)}), not "
-                f"{self.model!r}: drop --carry-state"
-            )
-        if self.carry_train_state and self.model not in CARRY_MODELS:
-            raise SgtkError(
-                f"carry_train_state needs a recurrent model ({', '.join(CARRY_MODELS)}), not "
-                f"{self.model!r}: set carry_train_state = false"
-            )
-        if self.sample_every < 0:
-            raise SgtkError(
-                f"--sample-every {self.sample_every} must be >= 0 (0: at each evaluation)"
-            )
-        if self.sample_count < 0 or self.sample_length < 0:
-            raise SgtkError("--sample-count and --sample-length must be >= 0 (0: no samples.md)")
-        check_taus(self.sample_tau, "--sample-tau")
 
 
 def build_char_model(vocab_size: int, cfg: dict[str, Any]) -> nn.Module:

@@ -64,23 +64,24 @@ def default_config(name: str) -> dict[str, Any]:
     return data
 
 
-def _value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, (int, float)):
-        return repr(v)
-    if isinstance(v, (list, tuple)):
-        return "[" + ", ".join(_value(x) for x in v) + "]"
-    return '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
+def _plain(value: Any) -> Any:
+    """``value`` in TOML's types: ``None`` left out (TOML has no null), tuples as arrays,
+    paths and other objects as strings."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
 
 
 def dumps_toml(data: dict[str, Any]) -> str:
-    """A small TOML writer for flat tables of scalars (``None`` is left out, as TOML has none)."""
-    top = [
-        f"{k} = {_value(v)}" for k, v in data.items() if v is not None and not isinstance(v, dict)
-    ]
-    tables = [f"\n[{k}]\n" + dumps_toml(v) for k, v in data.items() if isinstance(v, dict)]
-    return "\n".join(top) + ("\n" if top else "") + "".join(tables)
+    """TOML text of nested tables of scalars (``None`` is left out, as TOML has none); any
+    string, newlines and quotes included, reads back with ``tomllib``."""
+    import tomli_w
+
+    return tomli_w.dumps(_plain(data))
 
 
 def write_toml(path: Path, data: dict[str, Any]) -> None:
@@ -117,6 +118,14 @@ def run_record(task_name: str, task_config: Any, train_config: Any, command: str
     return {"run": run, "task": as_dict(task_config), "train": dataclasses.asdict(train_config)}
 
 
+def did_you_mean(key: str, valid: Any) -> str:
+    """``did you mean lr?`` for a near miss, else the list of valid keys."""
+    import difflib
+
+    close = difflib.get_close_matches(key, list(valid), n=1)
+    return f"did you mean {close[0]}?" if close else f"valid keys are {', '.join(sorted(valid))}"
+
+
 _TYPE_NAMES = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
 
 
@@ -135,11 +144,15 @@ def checked_values(cls: type, section: str, source: str, values: dict[str, Any])
     if unknown:
         raise SgtkError(
             f"unknown key(s) {', '.join(unknown)} in [{section}] of {source}: "
-            f"valid keys are {', '.join(sorted(fields))}"
+            + did_you_mean(unknown[0], fields)
         )
+    values = dict(values)
     for key, value in values.items():
         kinds = _kinds(fields[key].type)
         if value is None or not kinds:
+            continue
+        if kinds == (float,) and isinstance(value, int) and not isinstance(value, bool):
+            values[key] = float(value)  # `lr = 1` is the number 1.0
             continue
         ok = any(
             isinstance(value, k) and not (k is not bool and isinstance(value, bool)) for k in kinds

@@ -153,3 +153,94 @@ def test_resume_keeps_the_runs_task_and_refuses_to_change_it(tmp_path):
     assert saved["task"]["length"] == 7 and saved["train"]["steps"] == 20
     changed = invoke("train", "palindrome", "--out", run, "--resume", "--length", 9)
     assert_one_line_error(changed, "--resume would change", "length 7 -> 9")
+
+
+# ---- one resolver, overrides, a writer that round-trips (issues 29, 30) --------------------
+def test_the_toml_writer_round_trips_any_string():
+    from sgtk.train.config import dumps_toml
+
+    odd = 'runs/a\nb "quoted" \\ back\ttab é \x7f'
+    data = {"run": {"command": odd}, "task": {"data": odd, "taus": [0.5, 1.0]}, "train": {}}
+    assert tomllib.loads(dumps_toml(data)) == data
+
+
+def test_layers_apply_in_order_shipped_file_values_overrides(tmp_path):
+    from sgtk.tasks.registry import get_task
+    from sgtk.train.resolve import resolve_layers
+
+    config = tmp_path / "c.toml"
+    config.write_text("[task]\nlength = 6\nhidden = 24\n[train]\nlr = 0.02\nseed = 4\n")
+    r = resolve_layers(
+        get_task("palindrome"),
+        config,
+        task_values={"hidden": 32, "layers": None},
+        train_values={"lr": 0.03},
+        overrides=["train.lr=0.05", "task.directed=false", "train.weight_decay=0.1"],
+    )
+    shipped = default_config("palindrome")
+    assert (r.task.length, r.task.hidden, r.task.layers) == (6, 32, shipped["task"]["layers"])
+    assert (r.train.lr, r.train.seed, r.train.weight_decay) == (0.05, 4, 0.1)
+    assert r.task.directed is False
+    assert r.given_keys() == {"length", "hidden", "lr", "seed", "directed", "weight_decay"}
+
+
+@pytest.mark.parametrize(
+    "item,words",
+    [
+        ("train.lrr=1", ["unknown key train.lrr in overrides: did you mean train.lr?"]),
+        ("train.hidden=1", ["did you mean task.hidden?"]),
+        ("model.hidden=1", ["unknown section model"]),
+        ("train.lr", ["not section.key=value"]),
+        ("train.steps=many", ["steps", "integer"]),
+        ("task.one_hot=1", ["one_hot", "true or false"]),
+    ],
+)
+def test_a_bad_override_is_refused_naming_the_key(item, words):
+    from sgtk.errors import SgtkError
+    from sgtk.tasks.registry import get_task
+    from sgtk.train.resolve import resolve
+
+    with pytest.raises(SgtkError) as e:
+        resolve(get_task("palindrome"), overrides=[item])
+    for w in words:
+        assert w in str(e.value)
+
+
+def test_library_errors_name_the_field_not_a_flag():
+    from sgtk.errors import ConfigError
+    from sgtk.train.train_config import TrainConfig
+
+    for name, bad in (("lr", -1.0), ("steps", 0), ("lr_decay", 0.0), ("weight_decay", -1.0)):
+        with pytest.raises(ConfigError) as e:
+            TrainConfig(**{name: bad}).validate()
+        assert e.value.field == name and str(e.value).startswith(f"{name} "), e.value
+        assert "--" not in str(e.value)
+
+
+def test_the_cli_prints_the_fields_flag():
+    r = invoke("train", "palindrome", "--lr-decay", 0, "--print-config")
+    assert_one_line_error(r, "error: --lr-decay 0.0 must be > 0")
+    r = invoke("train", "palindrome", "--set", "train.lr=-1", "--print-config")
+    assert_one_line_error(r, "error: --lr -1.0 must be positive, e.g. 1e-3")
+
+
+def test_set_and_the_new_flags_land_in_the_resolved_config():
+    r = invoke(
+        "train",
+        "palindrome",
+        *("--set", "train.weight_decay=0.1", "--set", "task.curriculum_growth=2"),
+        *("--momentum", 0.5, "--optimizer", "momentum", "--print-config"),
+    )
+    assert r.exit_code == 0, r.output
+    printed = tomllib.loads(r.stdout)
+    assert printed["train"]["weight_decay"] == 0.1 and printed["train"]["momentum"] == 0.5
+    assert printed["task"]["curriculum_growth"] == 2.0
+    r = invoke("train", "text", "--weight-decay", 0.01, "--dropout", 0.2, "--print-config")
+    printed = tomllib.loads(r.stdout)
+    assert printed["train"]["weight_decay"] == 0.01 and printed["task"]["dropout"] == 0.2
+
+
+def test_set_with_an_unknown_key_is_one_line_with_a_suggestion():
+    r = invoke("train", "palindrome", "--set", "train.lrr=1e-3", "--print-config")
+    assert r.exit_code == 2
+    assert r.output.strip() == "error: unknown key train.lrr in --set: did you mean train.lr?"

@@ -1,0 +1,80 @@
+"""The molecule task's settings (``[task]`` of ``sgtk train molecules``), torch-free so
+``--help`` builds its options without loading torch."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sgtk.data.csv_table import parse_delimiter
+from sgtk.errors import SgtkError
+from sgtk.models.registry import models_for
+
+MOLECULE_MODELS = models_for("molecules")
+
+
+@dataclass
+class MoleculeConfig:
+    model: str = field(default="gcn", metadata={"help": "The model (see `sgtk models`)."})
+    dataset: str = field(
+        default="nci-tpsa",
+        metadata={"help": "nci-tpsa (offline), freesolv, esol or lipophilicity."},
+    )
+    data: str | None = field(
+        default=None,
+        metadata={"help": "Any CSV (or .csv.gz) of SMILES with a numeric target.", "path": True},
+    )
+    smiles_col: str = field(default="smiles", metadata={"help": "SMILES column of --data."})
+    target_col: str = field(default="target", metadata={"help": "Target column of --data."})
+    delimiter: str = field(
+        default="auto",
+        metadata={"help": "CSV delimiter of --data: auto (default), ',', ';' or tab."},
+    )  # of --data: auto-detects , ; or tab
+    root: str = field(
+        default="data",
+        metadata={
+            "help": "Where datasets, corpora and caches live (default: $SGTK_DATA, else ./data).",
+            "flag": "--data-root",
+            "path": True,
+        },
+    )
+    hidden: int = field(default=128, metadata={"help": "Hidden units."})
+    layers: int = field(default=4, metadata={"help": "GCN layers."})
+    embed: int = 64
+    readout: str = field(default="mean", metadata={"help": "Graph readout."})
+    dropout: float = field(default=0.0, metadata={"help": "Dropout before the head."})
+    augment: int = field(
+        default=10, metadata={"help": "Random SMILES per molecule for the sequence models."}
+    )
+    split: str = field(
+        default="random", metadata={"help": "random or scaffold (Bemis-Murcko, as MoleculeNet)."}
+    )
+    split_seed: int = field(default=0, metadata={"help": "Seed of the random split."})
+    drop_invalid: bool = field(
+        default=False,
+        metadata={
+            "help": "Drop rows whose target is NaN or infinite (counted in the dataset's meta) "
+            "instead of refusing the file (default: refuse, naming the rows).",
+            "negative": "--refuse-invalid",
+        },
+    )  # drop rows whose target is NaN or infinite (else refused)
+
+    def validate(self) -> None:
+        if self.model not in MOLECULE_MODELS:
+            raise SgtkError(
+                f"unknown model {self.model!r} for molecules: choose one of "
+                f"{', '.join(MOLECULE_MODELS)}"
+            )
+        from sgtk.data.splits import SPLITS  # torch
+        from sgtk.models.predictor import check_sizes
+
+        check_sizes(self.hidden, self.layers)
+        if self.split not in SPLITS:
+            raise SgtkError(f"unknown --split {self.split!r}: choose one of {', '.join(SPLITS)}")
+        if self.augment < 0:
+            raise SgtkError(f"--augment {self.augment} must be >= 0 (0: no random SMILES)")
+        if not 0 <= self.dropout < 1:
+            raise SgtkError(f"--dropout {self.dropout} must be in [0, 1)")
+        self.delimiter_char()
+
+    def delimiter_char(self) -> str | None:
+        return None if self.delimiter == "auto" else parse_delimiter(self.delimiter)

@@ -1,0 +1,99 @@
+"""The text task's settings (``[task]`` of ``sgtk train text``), torch-free so ``--help``
+builds its options without loading torch."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sgtk.errors import SgtkError
+from sgtk.models.registry import check_graph, get, models_for
+
+TEXT_MODELS = models_for("text")
+# models with forward_tokens(tokens, state): a CharLSTM
+CARRY_MODELS = tuple(m for m in TEXT_MODELS if get(m).carries_state)
+
+
+@dataclass
+class TextConfig:
+    model: str = field(default="lstm", metadata={"help": "The model (see `sgtk models`)."})
+    data: str | None = field(default=None, metadata={"help": "Any UTF-8 text file.", "path": True})
+    corpus: str = field(
+        default="tinyshakespeare",
+        metadata={"help": "Built-in corpus, downloaded into data/ on first use."},
+    )
+    root: str = field(
+        default="data",
+        metadata={
+            "help": "Where datasets, corpora and caches live (default: $SGTK_DATA, else ./data).",
+            "flag": "--data-root",
+            "path": True,
+        },
+    )
+    seq_length: int = field(default=64, metadata={"help": "Characters per window."})
+    hidden: int = field(default=384, metadata={"help": "Hidden units."})
+    layers: int = field(default=2, metadata={"help": "LSTM layers, or GCN layers k."})
+    embed: int = field(default=64, metadata={"help": "Embedding size (0: one-hot input)."})
+    dropout: float = field(default=0.0, metadata={"help": "Dropout between layers."})
+    graph: str = field(
+        default="auto",
+        metadata={
+            "help": "Sequence graph: path, window:K, dilated or complete (auto: the model's own)."
+        },
+    )  # path, window:K, dilated or complete; auto: the model's own
+    eval_chars: int = 16384
+    carry_state: bool = field(
+        default=False,
+        metadata={
+            "help": "Evaluate an LSTM with its state carried across windows (default: cold "
+            "windows, the same for every model).",
+            "negative": "--cold-windows",
+        },
+    )
+    carry_train_state: bool = False
+    fit_budget: bool = True
+    fitted: str = ""
+    sample_every: int = field(
+        default=0, metadata={"help": "samples.md every N steps (0: at each evaluation)."}
+    )
+    sample_count: int = field(default=5, metadata={"help": "Samples per temperature."})
+    sample_tau: list[float] = field(
+        default_factory=lambda: [0.5, 1.0, 2.0],
+        metadata={"help": "Temperatures of samples.md, e.g. 0.5,1,2."},
+    )
+    sample_length: int = field(default=80, metadata={"help": "Characters per sample."})
+
+    def validate(self) -> None:
+        if self.model not in TEXT_MODELS:
+            raise SgtkError(
+                f"unknown model {self.model!r} for text: choose one of {', '.join(TEXT_MODELS)}"
+            )
+        from sgtk.models.predictor import check_sizes  # torch
+        from sgtk.models.sampling import check_taus
+
+        check_sizes(self.hidden, self.layers)
+        check_graph(self.graph, self.model, "text")
+        if not 0 <= self.dropout < 1:  # also false for NaN
+            raise SgtkError(f"--dropout {self.dropout} must be in [0, 1)")
+        if self.seq_length < 1:
+            raise SgtkError(f"--seq-length {self.seq_length} must be positive (try 64)")
+        if self.embed < 0:
+            raise SgtkError(f"--embed {self.embed} must be >= 0 (0 means one-hot input)")
+        if self.eval_chars < 1:
+            raise SgtkError(f"eval_chars {self.eval_chars} must be positive (try 16384)")
+        if self.carry_state and self.model not in CARRY_MODELS:
+            raise SgtkError(
+                f"--carry-state needs a recurrent model ({', '.join(CARRY_MODELS)}), not "
+                f"{self.model!r}: drop --carry-state"
+            )
+        if self.carry_train_state and self.model not in CARRY_MODELS:
+            raise SgtkError(
+                f"carry_train_state needs a recurrent model ({', '.join(CARRY_MODELS)}), not "
+                f"{self.model!r}: set carry_train_state = false"
+            )
+        if self.sample_every < 0:
+            raise SgtkError(
+                f"--sample-every {self.sample_every} must be >= 0 (0: at each evaluation)"
+            )
+        if self.sample_count < 0 or self.sample_length < 0:
+            raise SgtkError("--sample-count and --sample-length must be >= 0 (0: no samples.md)")
+        check_taus(self.sample_tau, "--sample-tau")

@@ -28,10 +28,14 @@ KNOWN: dict[str, int] = {"sgtk/models/recurrent.py": 3}  # the nn helper's: cell
 
 def _own_task(rel: str) -> set[str]:
     """The task a module belongs to: its own name is no branch there."""
+
+    def path(target: str) -> str:
+        return target.split(":")[0].replace(".", "/") + ".py"
+
     return {
         name
         for name, spec in TASK_REGISTRY.items()
-        if rel == spec.task.split(":")[0].replace(".", "/") + ".py"
+        if rel in (path(spec.task), path(spec.config))  # the task's module, its config's
     }
 
 

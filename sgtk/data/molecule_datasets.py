@@ -18,7 +18,6 @@ import logging
 import math
 import pickle
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -26,85 +25,20 @@ from torch_geometric.data import Data, InMemoryDataset
 
 from sgtk.data.csv_table import parse_csv_text
 from sgtk.data.download import data_root, fetch
+from sgtk.data.molecule_sources import DATASETS, Source, csv_source, non_finite_message
 from sgtk.data.molecules import FEATURISATION, MoleculeSet, collate_molecules, featurise
 from sgtk.errors import SgtkError
-from sgtk.io.files import atomic_write_bytes, check_readable, read_bytes
+from sgtk.io.files import atomic_write_bytes, read_bytes
 
 log = logging.getLogger(__name__)
 # The data file's tensors and the meta keys that MoleculeSet reads: a cache without them is
 # corrupt, whatever torch.load thinks of it.
 _DATA_KEYS = ("x", "edge_index", "edge_attr", "y", "tokens", "lengths", "smiles", "row")
 _META_KEYS = ("tokens", "n_skipped", "delimiter")
-_SHOWN_ROWS = 10
-
-# MoleculeNet's files, from where PyG's MoleculeNet fetches them (Wu et al. 2018).
-MOLECULENET_URL = "https://deepchemdata.s3-us-west-1.amazonaws.com/datasets/{}"
-
-
-@dataclass(frozen=True)
-class Source:
-    name: str  # folder under the root
-    file: str  # the raw file's name
-    smiles_col: str
-    target_col: str
-    url: str | None = None
-    path: Path | None = None  # a user's CSV, read where it lies
-    delimiter: str | None = None
-    sha256: str | None = None  # of the downloaded file: another file is refused
-
-
-DATASETS = {
-    "nci-tpsa": Source("nci-tpsa", "first_5k.tpsa.csv", "smiles", "tpsa"),
-    "freesolv": Source(
-        "freesolv",
-        "SAMPL.csv",
-        "smiles",
-        "expt",
-        MOLECULENET_URL.format("SAMPL.csv"),
-        sha256="ab5895d914ee87cb563bd7b9611e869527bba45bec6b014d34dc495a0f9dcb72",
-    ),
-    "esol": Source(
-        "esol",
-        "delaney-processed.csv",
-        "smiles",
-        "measured log solubility in mols per litre",
-        MOLECULENET_URL.format("delaney-processed.csv"),
-        sha256="8c06a76f0c6487d29ab0f903e6a7a7139f189ab3c1178f159c8be8964602f189",
-    ),
-    "lipophilicity": Source(
-        "lipophilicity",
-        "Lipophilicity.csv",
-        "smiles",
-        "exp",
-        MOLECULENET_URL.format("Lipophilicity.csv"),
-        sha256="aed41590cb30609d51d8e08ad3ff06495a76e80e211358801f596b10da69bacd",
-    ),
-}
-
-
-def csv_source(path: Path, smiles_col: str, target_col: str, delimiter: str | None) -> Source:
-    path = check_readable(path)
-    stem = path.name.split(".")[0] or "data"
-    return Source(f"csv/{stem}", path.name, smiles_col, target_col, None, path, delimiter)
 
 
 class _CorruptCache(Exception):
     """A processed file that cannot be read back as what process() wrote."""
-
-
-def non_finite_message(name: str, column: str, invalid: list[tuple[int, int, str]]) -> str:
-    """One line naming the rows (and file lines) whose target is NaN or infinite."""
-    shown = invalid[:_SHOWN_ROWS]
-    more = f" and {len(invalid) - len(shown)} more" if len(invalid) > len(shown) else ""
-    rows = ", ".join(str(r) for r, _, _ in shown) + more
-    lines = ", ".join(str(n) for _, n, _ in shown) + more
-    values = ", ".join(sorted({v.lower() for _, _, v in invalid}))
-    one = len(invalid) == 1
-    return (
-        f"{name}: {'row' if one else 'rows'} {rows} ({'line' if one else 'lines'} {lines} of "
-        f"the file) {'has' if one else 'have'} a non-finite {column!r} ({values}): fix "
-        f"{'it' if one else 'them'}, or pass --drop-invalid to drop {'it' if one else 'them'}"
-    )
 
 
 class MoleculeDataset(InMemoryDataset):

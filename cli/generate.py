@@ -1,4 +1,4 @@
-"""`sgtk generate`: sample text from a char-LSTM, streamed as it is drawn."""
+"""`sgtk generate`: sample text from any text model, streamed as it is drawn."""
 
 from __future__ import annotations
 
@@ -32,8 +32,8 @@ def generate(
     checkpoint: Path = typer.Option(
         None,
         "--checkpoint",
-        help="A `sgtk train text` run directory or .pt file (default: the newest run, else "
-        "the pretrained model).",
+        help="A `sgtk train text` run folder, its best.pt, or an `sgtk export` folder (default: "
+        "the pretrained char-LSTM shipped with sgtk).",
     ),
     greedy: bool = typer.Option(
         False, "--greedy", help="Always take the likeliest character (no --tau, --top-k)."
@@ -58,24 +58,33 @@ def generate(
         "characters (default 4 of 3,000; seed 0 unless --seed).",
     ),
 ) -> None:
-    """Sample text from a char-LSTM (temperature, top-k, greedy or beam search)."""
-    from sgtk.inference.generate import load_char_model
+    """Sample text from any text model (temperature, top-k, greedy or beam search).
+
+    Recurrent models carry their state; graph and attention models read a sliding window of
+    their run's --seq-length characters.
+    """
+    from sgtk.inference.generate import load_text
     from sgtk.inference.options import check_against_model, resolve_options
-    from sgtk.models.sampling import beam_texts, first_characters, sample
-    from sgtk.train.trainer import resolve_device
+    from sgtk.models.sampling import first_characters
+    from sgtk.train.train_config import resolve_device
 
     def go():
         import torch
 
         opts = resolve_options(prefix, tau, length, greedy, top_k, beam, seed, num_samples, quality)
         dev = resolve_device(device)
-        model, vocab, source = load_char_model(checkpoint, device=dev)
+        lm, pretrained = load_text(checkpoint, dev)
+        vocab = lm.vocab
         if prefix is not None:
             vocab.encode(prefix)  # a clear error before anything is printed
-        check_against_model(opts, len(vocab), model.lstm.hidden_size, model.lstm.num_layers)
-        err.print(f"[dim]model: {source}[/]")
+        check_against_model(opts, len(vocab), lm.hidden, lm.layers, lm.context)
+        if pretrained:
+            note = f"no --checkpoint: sampling from the pretrained char-LSTM ({lm.source})"
+            err.print(note, soft_wrap=True, markup=False, highlight=False)
+        else:
+            err.print(f"[dim]model: {lm.source}[/]")
         if quality is not None:
-            _quality(model, vocab, quality, opts, dev)
+            _quality(lm, quality, opts)
             return
         if vocab.counts is None and prefix is None:
             err.print("[dim]no character counts in this model: first character drawn uniformly[/]")
@@ -85,11 +94,11 @@ def generate(
             start = prefix
             if start is None:
                 start = first_characters(vocab, 1, torch.Generator().manual_seed(run_seed))[0]
-            texts = beam_texts(model, vocab, start, opts.length, beam, opts.num_samples, dev)
+            texts = lm.beam(start, opts.length, beam, opts.num_samples)
             for i, text in enumerate(texts):
                 if len(texts) > 1:
                     out.rule(f"beam {i + 1}", characters="·")
-                out.print(start + text, markup=False, highlight=False)
+                out.print(text, markup=False, highlight=False)
             return
         lead = prefix or ""
         n, taus = opts.num_samples, opts.taus
@@ -98,39 +107,28 @@ def generate(
                 out.rule(f"τ = {t:g}")
             if n == 1:
                 sys.stdout.write(lead)
-                sample(
-                    model, vocab, prefix, opts.length, t, greedy, top_k, run_seed, 1, dev, _stream
-                )
+                lm.sample(prefix, opts.length, t, greedy, top_k, run_seed, 1, _stream)
                 sys.stdout.write("\n")
                 sys.stdout.flush()
                 continue
-            texts = sample(model, vocab, prefix, opts.length, t, greedy, top_k, run_seed, n, dev)
+            texts = lm.sample(prefix, opts.length, t, greedy, top_k, run_seed, n)
             for i, text in enumerate(texts):
                 out.rule(f"sample {i + 1}", characters="·")
-                out.print(lead + text, markup=False, highlight=False)
+                out.print(text, markup=False, highlight=False)
 
     guarded(go)
 
 
-def _quality(model, vocab, corpus: Path, opts, device) -> None:
+def _quality(lm, corpus: Path, opts) -> None:
     from rich.table import Table
 
     from sgtk.data.text import read_text
     from sgtk.inference.quality import word_validity
 
     seed = 0 if opts.seed is None else opts.seed
-    rows = word_validity(
-        model,
-        vocab,
-        read_text(corpus, "--quality"),
-        opts.taus,
-        opts.num_samples,
-        opts.length,
-        seed,
-        opts.top_k,
-        opts.prefix,
-        device,
-    )
+    text = read_text(corpus, "--quality")
+    rows = word_validity(lm.model, lm.vocab, text, opts.taus, opts.num_samples, opts.length,
+                         seed, opts.top_k, opts.prefix, lm.device, lm.context)  # fmt: skip
     top_k = f", top-k {opts.top_k}" if opts.top_k is not None else ""
     after = f", after {opts.prefix!r}" if opts.prefix is not None else ""
     table = Table(

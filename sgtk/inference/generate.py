@@ -1,80 +1,133 @@
-"""Loading and exporting a trained char model for :mod:`sgtk.models.sampling`."""
+"""A text model opened for sampling: any `sgtk train text` run or export, or the pretrained one.
+
+Recurrent models carry their state from one character to the next; graph, attention and
+hybrid models read a sliding window of their run's ``seq_length`` characters (see
+:func:`sgtk.models.charlm.decoder_for`).
+"""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
+from torch import nn
 
-from sgtk.data.text import Vocab
+from sgtk.data.text import Vocab, text_batch
 from sgtk.errors import SgtkError
-from sgtk.io.files import check_readable
+from sgtk.inference.loaded import Loaded
+from sgtk.inference.model_files import ModelFiles, load_model_files
 from sgtk.models.charlm import CharLSTM
-from sgtk.train.checkpoint import load_checkpoint
+from sgtk.models.sampling import beam_texts, sample
+from sgtk.tasks.text import TextTask, build_char_model
 
 PRETRAINED = Path(__file__).resolve().parents[1] / "pretrained" / "charlm-tinyshakespeare.pt"
 
 
+class LoadedText(Loaded):
+    """A character language model with its vocabulary and context."""
+
+    task = TextTask
+
+    def check(self, files: ModelFiles) -> None:
+        missing = [k for k in ("model", "vocab", "hidden", "layers") if k not in files.config]
+        if missing:
+            raise SgtkError(
+                f"{files.source} lacks {', '.join(missing)} in its config: it was saved "
+                "without its model config; retrain it with `sgtk train text`"
+            )
+
+    def build(self, files: ModelFiles) -> nn.Module:
+        cfg = files.config
+        self.vocab = Vocab(cfg["vocab"], cfg.get("char_counts"))  # older models: no counts
+        seq = self.task_config.get("seq_length")
+        # The window a graph or attention model was trained on (None: a recurrent model).
+        self.context: int | None = int(seq) if isinstance(seq, int) and seq > 0 else None
+        return build_char_model(len(self.vocab), {"embed": 0, "dropout": 0.0, **cfg})
+
+    @property
+    def hidden(self) -> int:
+        return int(self.config["hidden"])
+
+    @property
+    def layers(self) -> int:
+        return int(self.config["layers"])
+
+    def sample(
+        self,
+        prefix: str | None = None,
+        length: int = 300,
+        tau: float = 1.0,
+        greedy: bool = False,
+        top_k: int | None = None,
+        seed: int | None = None,
+        num_samples: int = 1,
+        on_text: Callable[[str], None] | None = None,
+    ) -> list[str]:
+        """``num_samples`` texts: ``prefix`` (or a drawn first character) and ``length``
+        characters more, sampled from softmax(logits / ``tau``); see
+        :func:`sgtk.models.sampling.sample`."""
+        if prefix is not None:
+            self.vocab.encode(prefix)  # an unknown character: one line, before any work
+        texts = sample(self.model, self.vocab, prefix, length, tau, greedy, top_k, seed,
+                       num_samples, self.device, on_text, self.context)  # fmt: skip
+        return [(prefix or "") + t for t in texts]
+
+    def beam(self, prefix: str, length: int = 100, beam: int = 5, count: int = 1) -> list[str]:
+        """The ``count`` likeliest continuations a ``beam``-wide search finds, best first."""
+        texts = beam_texts(
+            self.model, self.vocab, prefix, length, beam, count, self.device, self.context
+        )
+        return [prefix + t for t in texts]
+
+    @torch.no_grad()
+    def evaluate(self, text: str) -> dict[str, float]:
+        """Loss (nats per character) and bits per character on ``text``, read as windows of
+        the run's ``seq_length`` characters (64 where it has none), each from a cold state."""
+        ids = self.vocab.encode(text)
+        window = self.context or 64
+        usable = (len(ids) - 1) // window * window
+        if usable < 1:
+            raise SgtkError(f"the text has {len(ids)} characters: pass at least {window + 1}")
+        inputs = ids[:usable].view(-1, window)
+        targets = ids[1 : usable + 1].view(-1, window)
+        total = 0.0
+        for i in range(0, len(inputs), 256):
+            batch = text_batch(inputs[i : i + 256], targets[i : i + 256], self.device)
+            total += F.cross_entropy(self.model(batch).float(), batch.y, reduction="sum").item()
+        loss = total / usable
+        return {"loss": loss, "bpc": loss / math.log(2), "characters": float(usable)}
+
+
+def load_text(
+    path: Path | str | None = None, device: torch.device | str = "cpu"
+) -> tuple[LoadedText, bool]:
+    """A text run or export, or with no ``path`` the pretrained model shipped with sgtk
+    (never a run found on disk). Returns (model, whether it is the pretrained one)."""
+    return LoadedText(PRETRAINED if path is None else path, device), path is None
+
+
 def load_char_model(
-    checkpoint: Path | None = None, runs: Path = Path("runs"), device: torch.device | str = "cpu"
-) -> tuple[CharLSTM, Vocab, str]:
-    """A char-LSTM from a run directory (or its ``best.pt``), the newest text run under
-    ``runs``, or else the pretrained model shipped with sgtk. Returns (model, vocab, source)."""
-    if checkpoint is None:
-        candidates = (
-            sorted(runs.glob("*/best.pt"), key=lambda p: p.stat().st_mtime, reverse=True)
-            if runs.is_dir()
-            else []
-        )
-        for path in candidates:
-            if _is_text_checkpoint(path):
-                checkpoint = path
-                break
-        else:
-            checkpoint = PRETRAINED
-    from sgtk.inference.export import load_model_files, load_weights
-
-    path = Path(checkpoint)
-    if not path.is_dir():
-        check_readable(path, "--checkpoint")
-    files = load_model_files(path, device, task="text")
-    cfg = files.config
-    if cfg.get("model") != "lstm":
-        raise SgtkError(
-            f"{files.source} holds a {cfg.get('model')!r} text model; generation needs "
-            "an LSTM run (sgtk train text --model lstm)"
-        )
-    vocab = Vocab(cfg["vocab"], cfg.get("char_counts"))  # older models carry no counts
-    model = CharLSTM(len(vocab), cfg["hidden"], cfg["layers"], cfg["embed"], cfg["dropout"])
-    load_weights(model, files)
-    path = Path(files.source)
-    return model.to(device).eval(), vocab, str(path)
+    checkpoint: Path | str | None = None, device: torch.device | str = "cpu"
+) -> tuple[nn.Module, Vocab, str]:
+    """(model, vocab, source) of a text run or export, or the pretrained model."""
+    loaded, _ = load_text(checkpoint, device)
+    return loaded.model, loaded.vocab, loaded.source
 
 
-def _is_text_checkpoint(path: Path) -> bool:
-    try:
-        return load_checkpoint(path).get("task") == "text"
-    except SgtkError:
-        return False
-
-
-def export_char_model(run_dir: Path | str, dest: Path | str = PRETRAINED) -> Path:
-    """Write a run's best char-LSTM as a small half-precision file (how the pretrained
-    default was made)."""
+def export_char_model(run_dir: Path | str, dest: Path | str) -> Path:
+    """Write a run's best char-LSTM to ``dest`` as a small half-precision checkpoint (how the
+    pretrained model was made). ``dest`` is required: nothing writes inside the package."""
+    from sgtk.inference.export import check_out, model_folder
     from sgtk.train.checkpoint import save_checkpoint
 
-    state = load_checkpoint(Path(run_dir) / "best.pt")
-    state["model"] = {
-        k: v.half() if v.is_floating_point() else v for k, v in state["model"].items()
-    }
-    save_checkpoint(
-        {
-            "task": state["task"],
-            "config": state["config"],
-            "model": state["model"],
-            "step": state["step"],
-            "metric": state["metric"],
-        },
-        Path(dest),
-    )
+    files = load_model_files(run_dir, task=TextTask.name)
+    check_out(dest, [Path(files.source)], [model_folder(files.source)], "dest")
+    if not isinstance(LoadedText(files).model, CharLSTM):
+        raise SgtkError(f"{files.source} is not a char-LSTM: export it with `sgtk export`")
+    half = {k: v.half() if v.is_floating_point() else v for k, v in files.state.items()}
+    state = {"task": files.task, "config": files.config, "model": half}
+    save_checkpoint({**state, **{k: files.about.get(k) for k in ("step", "metric")}}, Path(dest))
     return Path(dest)

@@ -97,15 +97,21 @@ def resolve_options(
     return GenerateOptions(prefix, taus, length, greedy, top_k, beam, seed, count, quality)
 
 
-def check_against_model(opts: GenerateOptions, vocab_size: int, hidden: int, layers: int) -> None:
+def check_against_model(
+    opts: GenerateOptions, vocab_size: int, hidden: int, layers: int, context: int | None = None
+) -> None:
     """What depends on the model: top-k below the vocabulary size, and memory enough for the
-    texts, the carried states and the logits (beam search: ``beam`` of each)."""
+    texts, the carried states (or, for a window model, the ``context`` nodes' states of each
+    layer) and the logits (beam search: ``beam`` of each)."""
     if opts.top_k is not None and opts.top_k >= vocab_size:
         raise SgtkError(
             f"--top-k {opts.top_k} keeps all {vocab_size} characters of the model, so it "
             f"changes nothing: pass --top-k below {vocab_size}, or leave it out"
         )
     prefix = len(opts.prefix or "x")
+    if context is not None:  # every step reads a window: its node states, layer by layer
+        prefix = max(prefix, context)
+        hidden *= context
     if opts.beam is not None:
         rows, flag = opts.beam, f"--beam {opts.beam}"
         # tokens (copied each step), log-probs in float64 (scores, reshape, topk), states

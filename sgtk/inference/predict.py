@@ -9,13 +9,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from torch import nn
 
 from sgtk.data.csv_table import read_csv_rows
 from sgtk.data.molecules import FEATURISATION, MoleculeSet, featurise
 from sgtk.errors import SgtkError
-from sgtk.inference.export import check_out, load_model_files, load_weights, model_folder
+from sgtk.inference.export import check_out, model_folder
+from sgtk.inference.loaded import Loaded
+from sgtk.inference.model_files import ModelFiles
 from sgtk.io.files import atomic_write_bytes
-from sgtk.tasks.molecules import GRAPH_VIEW, build_molecule_model, molecule_batch
+from sgtk.tasks.molecules import GRAPH_VIEW, MoleculeTask, build_molecule_model, molecule_batch
 
 
 @dataclass
@@ -25,11 +28,12 @@ class Prediction:
     problem: str = ""
 
 
-class MoleculePredictor:
+class MoleculePredictor(Loaded):
     """A molecule model with its target scaling and vocabulary, from a run or an export."""
 
-    def __init__(self, path: Path | str, device: torch.device | str = "cpu"):
-        files = load_model_files(path, device, task="molecules")
+    task = MoleculeTask
+
+    def check(self, files: ModelFiles) -> None:
         cfg = files.config
         missing = [
             k for k in ("vocab", "target_mean", "target_std", "featurisation") if k not in cfg
@@ -50,9 +54,10 @@ class MoleculePredictor:
                 f"{files.source} holds a target scaling that is not a finite number "
                 f"({scaling}): retrain on targets without NaN or inf"
             )
-        self.config, self.source, self.device = cfg, files.source, torch.device(device)
-        self.model = load_weights(build_molecule_model(cfg), files).to(self.device).eval()
         self.target = cfg.get("target", "target")
+
+    def build(self, files: ModelFiles) -> nn.Module:
+        return build_molecule_model(files.config)
 
     @torch.no_grad()
     def predict(self, smiles: list[str], batch_size: int = 512) -> list[Prediction]:

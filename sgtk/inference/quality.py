@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 
 import torch
+from torch import nn
 
 from sgtk.data.text import Vocab
-from sgtk.models.charlm import CharLSTM
 from sgtk.models.sampling import check_taus, sample
 
 LETTERS = re.compile(r"[^\W\d_]+")  # letters only, in any script
@@ -35,9 +35,9 @@ def count_found(text: str, vocabulary: set[str], drop_last: bool = False) -> tup
     return sum(w in vocabulary for w in ws), len(ws)
 
 
-@torch.inference_mode()
+@torch.no_grad()  # not inference_mode: GCNLayer caches keyed on _version
 def word_validity(
-    model: CharLSTM,
+    model: nn.Module,
     vocab: Vocab,
     corpus: str,
     taus: list[float],
@@ -47,17 +47,19 @@ def word_validity(
     top_k: int | None = None,
     prefix: str | None = None,
     device: torch.device | str = "cpu",
+    context: int | None = None,
 ) -> list[dict[str, float]]:
     """Per temperature: ``samples`` texts of ``length`` characters (drawn in parallel from
     ``seed``, after ``prefix`` or none, among the ``top_k`` likeliest characters or all), and
     the share of their words found anywhere in ``corpus``. A sample's last word may be cut
-    short by ``length``, so it is left out; so is the prefix, which the model did not write."""
+    short by ``length``, so it is left out; so is the prefix, which the model did not write.
+    ``context``: the window of a graph or attention model (its run's ``seq_length``)."""
     check_taus(taus)
     vocabulary = set(words(corpus))
     rows = []
     for tau in taus:
         texts = sample(
-            model, vocab, prefix, length, tau, False, top_k, seed, samples, device=device
+            model, vocab, prefix, length, tau, False, top_k, seed, samples, device, None, context
         )
         counts = [count_found(t, vocabulary, drop_last=True) for t in texts]
         found, total = sum(c[0] for c in counts), sum(c[1] for c in counts)

@@ -1,16 +1,19 @@
 """Character language models over causal sequence graphs: a 2-layer LSTM (with a
-fast sampling stepper) and every other registry model as :class:`CharNet`."""
+fast sampling stepper) and every other registry model as :class:`CharNet`, each with a
+:class:`Decoder` that feeds it one character at a time for sampling."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 from torch_geometric.data import Batch
 
+from sgtk.errors import SgtkError
 from sgtk.graphs.builders import sequence_edges
-from sgtk.graphs.views import from_sequence, to_sequence
+from sgtk.graphs.views import from_sequence, path_graph_batch, to_sequence
 from sgtk.models import registry
 
 State = tuple[Tensor, Tensor]
@@ -136,15 +139,108 @@ class CharNet(nn.Module):
         return self.head(self.drop(self.stack(batch, self.embed(batch.x), edges)))
 
 
-class CharGCN(CharNet):
-    """k graph convolutions over the causal path graph: node t sees tokens t-k..t only."""
+class Decoder:
+    """Feeds a char model one character per stream: :meth:`start` reads the prefixes, then
+    each :meth:`step` reads one new token per stream and returns the next logits [B, V];
+    :meth:`select` keeps (and repeats) streams by index, as a beam search needs."""
 
-    def __init__(
-        self,
-        vocab_size: int,
-        hidden: int = 256,
-        layers: int = 4,
-        embed: int = 64,
-        conv: str = "gcn",
-    ):
-        super().__init__(vocab_size, conv, hidden, layers, embed)
+    def start(self, ids: Tensor) -> Tensor:  # ids [B, T] -> logits [B, V] after the last
+        raise NotImplementedError
+
+    def step(self, tokens: Tensor) -> Tensor:  # tokens [B] -> logits [B, V]
+        raise NotImplementedError
+
+    def select(self, rows: Tensor) -> None:
+        raise NotImplementedError
+
+
+class LSTMDecoder(Decoder):
+    """A :class:`CharLSTM`: the carried (h, c), one stepper call per character."""
+
+    def __init__(self, model: CharLSTM):
+        self.model, self.stepper = model, model.stepper()
+
+    def start(self, ids: Tensor) -> Tensor:
+        logits, (h, c) = self.model.forward_tokens(ids)
+        self.state: StepState = (list(h), list(c))  # per layer, as the stepper returns them
+        return logits[:, -1]
+
+    def step(self, tokens: Tensor) -> Tensor:
+        logits, self.state = self.stepper(tokens, self.state)
+        return logits
+
+    def select(self, rows: Tensor) -> None:
+        self.state = ([h[rows] for h in self.state[0]], [c[rows] for c in self.state[1]])
+
+
+def _take(state: Any, rows: Tensor) -> Any:
+    return tuple(_take(s, rows) for s in state) if isinstance(state, tuple) else state[rows]
+
+
+class RecurrentDecoder(Decoder):
+    """A :class:`CharNet` over recurrent cells (GRU, RNN, LSTM): each cell's state carried from
+    one character to the next, so the context is the whole text so far."""
+
+    def __init__(self, model: CharNet):
+        self.model = model
+        self.cells = [model.stack.cell, *model.stack.more]
+
+    def _run(self, ids: Tensor, states: list[Any] | None) -> Tensor:
+        x = self.model.embed(ids)
+        new = []
+        for k, cell in enumerate(self.cells):
+            x, state = cell(x, None if states is None else states[k])
+            new.append(state)
+        self.states = new
+        return self.model.head(x[:, -1])
+
+    def start(self, ids: Tensor) -> Tensor:
+        return self._run(ids, None)
+
+    def step(self, tokens: Tensor) -> Tensor:
+        return self._run(tokens[:, None], self.states)
+
+    def select(self, rows: Tensor) -> None:
+        self.states = [_take(s, rows) for s in self.states]
+
+
+class WindowDecoder(Decoder):
+    """A graph, attention or hybrid :class:`CharNet`: it was trained on windows of ``context``
+    characters, each a causal graph from position 0, so each step reads the last ``context``
+    characters as such a window (a sliding window; nothing carries over)."""
+
+    def __init__(self, model: CharNet, context: int):
+        self.model, self.context = model, context
+
+    def _logits(self) -> Tensor:
+        window = self.tokens
+        logits = self.model(path_graph_batch(window, directed=True))
+        return logits.view(window.shape[0], window.shape[1], -1)[:, -1]
+
+    def start(self, ids: Tensor) -> Tensor:
+        self.tokens = ids[:, -self.context :]
+        return self._logits()
+
+    def step(self, tokens: Tensor) -> Tensor:
+        self.tokens = torch.cat([self.tokens, tokens[:, None]], dim=1)[:, -self.context :]
+        return self._logits()
+
+    def select(self, rows: Tensor) -> None:
+        self.tokens = self.tokens[rows]
+
+
+def decoder_for(model: nn.Module, context: int | None = None) -> Decoder:
+    """The decoder of ``model``: carried state for recurrent models, a sliding window of
+    ``context`` characters (the run's ``seq_length``) for the others."""
+    if isinstance(model, CharLSTM):
+        return LSTMDecoder(model)
+    if isinstance(model, CharNet) and model.recurrent:
+        return RecurrentDecoder(model)
+    if isinstance(model, CharNet):
+        if context is None or context < 1:
+            raise SgtkError(
+                f"a {model.model} text model reads windows of a fixed length: pass the "
+                "context (the run's seq_length) to sample from it"
+            )
+        return WindowDecoder(model, context)
+    raise SgtkError(f"{type(model).__name__} is not a char model: pass a text run")

@@ -1,7 +1,8 @@
-"""Sampling from a char model: temperature, top-k, greedy and beam search, all incremental.
+"""Sampling from any char model: temperature, top-k, greedy and beam search.
 
-The prefix goes through the model once; after that every character costs one step of the
-carried (h, c) state, never a pass over the whole text so far.
+The prefix goes through the model once; after that each character costs one step of the
+model's :class:`~sgtk.models.charlm.Decoder`: one step of the carried state for a recurrent
+model, one pass over the last ``context`` characters for a graph or attention model.
 """
 
 from __future__ import annotations
@@ -10,11 +11,11 @@ import math
 from collections.abc import Callable
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from sgtk.data.text import Vocab
 from sgtk.errors import SgtkError
-from sgtk.models.charlm import CharLSTM, StepState
+from sgtk.models.charlm import decoder_for
 
 
 def _next_token(
@@ -77,9 +78,9 @@ def first_characters(vocab: Vocab, count: int, generator: torch.Generator) -> li
     return [vocab.chars[i] for i in ids.tolist()]
 
 
-@torch.inference_mode()
+@torch.no_grad()  # not inference_mode: GCNLayer caches keyed on _version
 def sample(
-    model: CharLSTM,
+    model: nn.Module,
     vocab: Vocab,
     prefix: str | None,
     length: int,
@@ -90,12 +91,14 @@ def sample(
     num_samples: int = 1,
     device: torch.device | str = "cpu",
     on_text: Callable[[str], None] | None = None,
+    context: int | None = None,
 ) -> list[str]:
     """``num_samples`` continuations of ``prefix`` (in parallel), each ``length`` characters.
 
     Without a prefix (``None``) each sample starts from its own first character, drawn with
     :func:`first_characters`, and that character begins the returned text. ``on_text``
-    receives each new character of the first sample as it is drawn (streaming).
+    receives each new character of the first sample as it is drawn (streaming). ``context``:
+    the window a graph or attention model reads (its run's ``seq_length``).
     """
     check_sampling(tau, top_k, length)
     if prefix == "":
@@ -114,42 +117,42 @@ def sample(
     else:
         starts = [""] * num_samples
         ids = vocab.encode(prefix).to(device).expand(num_samples, -1)
-    step = model.stepper()
-    state: StepState
-    logits, state = model.forward_tokens(ids)
-    logits = logits[:, -1]
+    decoder = decoder_for(model, context)
+    logits = decoder.start(ids)
     out = torch.empty(num_samples, length, dtype=torch.long)
     for t in range(length):
         token = _next_token(logits, tau, greedy, top_k, generator)
         out[:, t] = token.cpu()
         if on_text is not None:
             on_text(vocab.chars[int(out[0, t])])
-        logits, state = step(token, state)
+        logits = decoder.step(token)
     model.train(was_training)
     return [start + vocab.decode(row) for start, row in zip(starts, out)]
 
 
 def beam_search(
-    model: CharLSTM,
+    model: nn.Module,
     vocab: Vocab,
     prefix: str,
     length: int,
     beam: int = 5,
     device: torch.device | str = "cpu",
+    context: int | None = None,
 ) -> str:
     """The most likely continuation found by keeping the ``beam`` best partial texts."""
-    return beam_texts(model, vocab, prefix, length, beam, 1, device)[0]
+    return beam_texts(model, vocab, prefix, length, beam, 1, device, context)[0]
 
 
 @torch.no_grad()
 def beam_texts(
-    model: CharLSTM,
+    model: nn.Module,
     vocab: Vocab,
     prefix: str,
     length: int,
     beam: int = 5,
     count: int = 1,
     device: torch.device | str = "cpu",
+    context: int | None = None,
 ) -> list[str]:
     """The ``count`` likeliest continuations a search keeping ``beam`` texts ends with, best
     first (``count`` <= ``beam``)."""
@@ -160,17 +163,17 @@ def beam_texts(
     if not prefix:
         raise SgtkError("the prefix is empty: pass --prefix with at least one character")
     model.eval()
-    step = model.stepper()
-    logits, (h_layers, c_layers) = model.forward_tokens(vocab.encode(prefix).to(device)[None])
-    h, c = list(h_layers), list(c_layers)  # per layer, as the stepper returns them
-    scores = torch.log_softmax(logits[:, -1].double(), -1)  # [1, V]
+    decoder = decoder_for(model, context)
+    logits = decoder.start(vocab.encode(prefix).to(device)[None])
+    scores = torch.log_softmax(logits.double(), -1)  # [1, V]
     tokens = torch.empty(1, 0, dtype=torch.long, device=device)
     for _ in range(length):
         num, size = scores.shape
         top = scores.reshape(-1).topk(min(beam, scores.numel()))
         parent, token = top.indices // size, top.indices % size
         tokens = torch.cat([tokens[parent], token[:, None]], dim=1)
-        logits, (h, c) = step(token, (torch.stack(h)[:, parent], torch.stack(c)[:, parent]))
+        decoder.select(parent)
+        logits = decoder.step(token)
         scores = top.values[:, None] + torch.log_softmax(logits.double(), -1)
     # topk sorts, so the rows are best first; fewer than ``count`` when length is tiny.
     return [vocab.decode(tokens[i]) for i in range(min(count, len(tokens)))]

@@ -38,7 +38,7 @@ def test_predictions_on_the_test_split_reproduce_the_reported_rmse(run):
 def test_export_then_predict_gives_the_same_numbers(run):
     task, _, tmp = run
     written = export_run(tmp / "run", tmp / "export")
-    assert {p.name for p in written} == {"model.safetensors", "config.json"}
+    assert {p.name for p in written} == {"model.safetensors", "config.json", "README.md"}
     smiles = task.mols.smiles[:20]
     from_run = [p.value for p in MoleculePredictor(tmp / "run").predict(smiles)]
     from_export = [p.value for p in MoleculePredictor(tmp / "export").predict(smiles)]

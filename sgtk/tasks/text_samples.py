@@ -82,7 +82,9 @@ def _blocks_before(path: Path, step: int) -> str:
     """The samples.md text up to the first block of ``step`` or later."""
     text = path.read_text(encoding="utf-8")
     for line_start, line in _headings(text):
-        if int(line.split()[2]) >= step:
+        words = line.split()
+        # A heading edited by hand ("## step ten", "## step") is kept as text, not read.
+        if len(words) > 2 and words[2].isascii() and words[2].isdigit() and int(words[2]) >= step:
             return text[:line_start]
     return text
 

@@ -21,7 +21,7 @@ from sgtk_cli.common import flag_of, guarded
 from sgtk_cli.train_run import RUN_OPTIONS, TrainRequest, train
 
 app = typer.Typer(
-    help="Train a model on a task (palindrome, text or molecules).", no_args_is_help=True
+    help=f"Train a model on a task ({', '.join(TASK_REGISTRY)}).", no_args_is_help=True
 )
 
 _TYPES: dict[str, type] = {"int": int, "float": float, "str": str, "bool": bool}
@@ -61,6 +61,7 @@ def make_command(spec: TaskSpec) -> Any:
     task_fields = field_options(spec.config_class())
     train_fields = field_options(TrainConfig)
     flags = {f.name: flag_of(f) for f, _ in task_fields + train_fields}
+    flags |= {p.name: p.default.param_decls[0] for p in RUN_OPTIONS}  # config: --config
 
     def command(ctx: typer.Context, **params: Any) -> None:
         request = TrainRequest(

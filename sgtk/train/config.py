@@ -12,33 +12,36 @@ from sgtk.errors import SgtkError
 MAX_CONFIG_BYTES = 1 << 20  # a config is a few lines; this stops /dev/zero or a wrong file
 
 
-def read_toml(path: Path) -> dict[str, Any]:
-    """A TOML file, read once (a pipe cannot be read twice) and at most ``MAX_CONFIG_BYTES``."""
+def read_toml(path: Path, field: str | None = "config") -> dict[str, Any]:
+    """A TOML file, read once (a pipe cannot be read twice) and at most ``MAX_CONFIG_BYTES``.
+    A problem is one line starting with ``field`` (a front end shows its flag, ``--config``)
+    and the path; ``field=None`` says "TOML file" instead."""
     path = Path(path)
+    what = field or "TOML file"
+
+    def refuse(problem: str) -> SgtkError:
+        return SgtkError(f"{what} {path} {problem}", field=field)
+
     if path.is_dir():
-        raise SgtkError(f"--config {path} is a directory, not a file: pass the file inside it")
+        raise refuse("is a directory, not a file: pass the file inside it")
     try:
         with open(path, "rb") as f:
             data = f.read(MAX_CONFIG_BYTES + 1)
     except FileNotFoundError:
-        raise SgtkError(f"config file {path} does not exist: check the --config path") from None
+        raise refuse("does not exist: check the path") from None
     except OSError as e:
-        raise SgtkError(
-            f"--config {path} cannot be read ({e.strerror or e}): check its permissions"
-        ) from None
+        raise refuse(f"cannot be read ({e.strerror or e}): check its permissions") from None
     if len(data) > MAX_CONFIG_BYTES:
-        raise SgtkError(
-            f"config file {path} is larger than {MAX_CONFIG_BYTES:,} bytes: a config is a few "
-            "lines of TOML; check the --config path"
+        raise refuse(
+            f"is larger than {MAX_CONFIG_BYTES:,} bytes: a config is a few lines of TOML; "
+            "check the path"
         )
     try:
         return tomllib.loads(data.decode("utf-8"))
     except UnicodeDecodeError as e:
-        raise SgtkError(
-            f"config file {path} is not UTF-8 text (bad byte at offset {e.start}): fix it"
-        ) from None
+        raise refuse(f"is not UTF-8 text (bad byte at offset {e.start}): fix it") from None
     except tomllib.TOMLDecodeError as e:
-        raise SgtkError(f"config file {path} is not valid TOML ({e}): fix it") from None
+        raise refuse(f"is not valid TOML ({e}): fix it") from None
 
 
 def _shipped(name: str) -> dict[str, Any]:

@@ -212,7 +212,7 @@ def run_layers(run_dir: Path | str, task: str) -> Layer | None:
     own = Path(run_dir) / "config.toml"
     if not own.is_file():
         return None
-    record = read_toml(own)
+    record = read_toml(own, field=None)
     if record.get("run", {}).get("task") != task:
         return None
     return {"task": record.get("task", {}), "train": record.get("train", {})}

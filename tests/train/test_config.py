@@ -244,3 +244,21 @@ def test_set_with_an_unknown_key_is_one_line_with_a_suggestion():
     r = invoke("train", "palindrome", "--set", "train.lrr=1e-3", "--print-config")
     assert r.exit_code == 2
     assert r.output.strip() == "error: unknown key train.lrr in --set: did you mean train.lr?"
+
+
+def test_data_root_sets_the_task_root(tmp_path):
+    r = invoke("train", "text", "--data-root", tmp_path / "cache", "--print-config")
+    assert r.exit_code == 0, r.output
+    assert tomllib.loads(r.stdout)["task"]["root"] == str(tmp_path / "cache")
+
+
+def test_a_config_file_problem_names_the_field_in_python_and_the_flag_in_the_cli(tmp_path):
+    from sgtk.errors import SgtkError
+    from sgtk.train.config import read_toml
+
+    with pytest.raises(SgtkError) as e:
+        read_toml(tmp_path)
+    assert e.value.field == "config" and str(e.value).startswith(f"config {tmp_path} is a")
+    assert_one_line_error(
+        invoke("train", "palindrome", "--config", tmp_path), f"--config {tmp_path}"
+    )

@@ -149,9 +149,11 @@ def sampling_row(s: Sizes) -> Row:
     each character costs one step and the prefix is never re-read, and it runs under
     ``torch.inference_mode`` (no autograd bookkeeping)."""
     from sgtk.inference.generate import load_char_model
+    from sgtk.models.charlm import CharLSTM
     from sgtk.models.sampling import sample
 
     model, vocab, _ = load_char_model(None, device="cpu")  # None: the pretrained model
+    assert isinstance(model, CharLSTM), "the pretrained model is a char-LSTM"
     n, prefix = s.sample_chars, "I am your"
 
     @torch.inference_mode()

@@ -8,10 +8,10 @@ from dataclasses import replace
 import pytest
 import torch
 
-from sgtk.bench.core import Row, Sizes, check_row, make_row
 from sgtk.bench import gcn as bench_gcn
 from sgtk.bench import recurrent as bench_recurrent
 from sgtk.bench import suite as bench
+from sgtk.bench.core import Row, Sizes, check_row, make_row
 from tests.helpers import invoke, last_json
 
 

@@ -8,8 +8,8 @@ from sgtk.experiments import compare
 from sgtk.experiments.budget import count_params, solve_hidden
 from sgtk.experiments.compare import prepare, run_sweep
 from sgtk.experiments.report import merge
-from sgtk.experiments.stats import best_marks, summarise, t_interval
 from sgtk.experiments.runner import make_task
+from sgtk.experiments.stats import best_marks, summarise, t_interval
 from sgtk.experiments.sweep import RunSpec, Sweep
 from tests.helpers import assert_one_line_error, invoke
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from sgtk.bench.core import check_row
 from sgtk.bench import text as bench_text
+from sgtk.bench.core import check_row
 from sgtk.tasks import text_budget
 from sgtk.tasks.text import TextConfig
 from sgtk.tasks.text_budget import MIN_STEPS, apply_budget_fit, multiply_adds

@@ -37,29 +37,26 @@ class CurveRecorder:
     def on_eval(self, step: int, record: dict[str, Any]) -> None: ...
 
 
-def _fill(cls: type, defaults: dict[str, Any], **values: Any) -> Any:
-    """``cls`` from a task's TOML defaults, overridden by ``values`` (keys it lacks dropped)."""
-    names = {f.name for f in dataclasses.fields(cls)}
-    return cls(**{k: v for k, v in {**defaults, **values}.items() if k in names})
+def _configs(sweep: Sweep, section: str, values: dict[str, Any]) -> tuple[Any, Any]:
+    """The task and train configs through the one resolver (configs/<task>.toml, then the
+    sweep's ``values`` for ``section``). A layer of tables, not given values: a sweep's None
+    (no target, no time limit) stands, where a given None would mean "not given"."""
+    from sgtk.train.resolve import resolve
+
+    return resolve(sweep.spec, config={section: values})
 
 
 def make_task(sweep: Sweep, run: RunSpec, hidden: int, shared: Any) -> Any:
     """The task of one run at ``hidden`` units; ``shared`` is what every run reads."""
-    spec = sweep.spec
-    cls = spec.task_class()
-    values = cls.sweep_values(sweep, run, hidden)
-    config = _fill(spec.config_class(), spec.defaults().get("task", {}), **values)
+    cls = sweep.spec.task_class()
+    config, _ = _configs(sweep, "task", cls.sweep_values(sweep, run, hidden))
     return cls.for_sweep(config, shared)
 
 
 def train_config(sweep: Sweep, run: RunSpec, lr: float, steps: int | None = None) -> Any:
     """The same steps, batch and precision (float32) for every model of the sweep."""
-    from sgtk.train.trainer import TrainConfig
-
     steps = steps or sweep.steps
-    return _fill(
-        TrainConfig,
-        sweep.spec.defaults().get("train", {}),
+    values = dict(
         steps=steps,
         batch_size=sweep.batch_size,
         eval_every=min(sweep.eval_every, steps),
@@ -71,6 +68,7 @@ def train_config(sweep: Sweep, run: RunSpec, lr: float, steps: int | None = None
         cpu_bf16=False,
         **sweep.rules.train_values,
     )
+    return _configs(sweep, "train", values)[1]
 
 
 def load_shared(sweep: Sweep) -> Any:

@@ -27,11 +27,11 @@ _LAZY = {
     "Trainer": "sgtk.train.trainer",
     "TrainConfig": "sgtk.train.train_config",
     "Task": "sgtk.train.task",
-    "PalindromeConfig": "sgtk.tasks.palindrome",
+    "PalindromeConfig": "sgtk.tasks.palindrome_config",
     "PalindromeTask": "sgtk.tasks.palindrome",
-    "TextConfig": "sgtk.tasks.text",
+    "TextConfig": "sgtk.tasks.text_config",
     "TextTask": "sgtk.tasks.text",
-    "MoleculeConfig": "sgtk.tasks.molecules",
+    "MoleculeConfig": "sgtk.tasks.molecule_config",
     "MoleculeTask": "sgtk.tasks.molecules",
     "export_run": "sgtk.inference.export",
 }
@@ -40,9 +40,12 @@ if TYPE_CHECKING:
     from sgtk.inference.export import export_run
     from sgtk.inference.load import load
     from sgtk.inference.loaded import Loaded
-    from sgtk.tasks.molecules import MoleculeConfig, MoleculeTask
-    from sgtk.tasks.palindrome import PalindromeConfig, PalindromeTask
-    from sgtk.tasks.text import TextConfig, TextTask
+    from sgtk.tasks.molecule_config import MoleculeConfig
+    from sgtk.tasks.molecules import MoleculeTask
+    from sgtk.tasks.palindrome import PalindromeTask
+    from sgtk.tasks.palindrome_config import PalindromeConfig
+    from sgtk.tasks.text import TextTask
+    from sgtk.tasks.text_config import TextConfig
     from sgtk.train.task import Task
     from sgtk.train.train_config import TrainConfig
     from sgtk.train.trainer import Trainer

@@ -123,10 +123,15 @@ def test_an_export_of_the_first_format_still_loads(runs, tmp_path):
         sgtk.load(old)
 
 
-def test_a_run_trained_from_python_without_a_model_config_loads_from_its_manifest(tmp_path):
+def test_a_best_pt_without_a_model_config_loads_from_its_run_s_manifest(tmp_path):
+    """best.pt of a run trained from Python before the Trainer recorded the model config."""
+    from sgtk.train.checkpoint import load_checkpoint, save_checkpoint
+
     cfg = PalindromeConfig(model="gru", length=5, hidden=8)
     train = TrainConfig(steps=2, batch_size=8, eval_every=2)
     Trainer(PalindromeTask(cfg), train, tmp_path / "r", progress=False).fit()
+    best = load_checkpoint(tmp_path / "r" / "best.pt")
+    save_checkpoint({**best, "config": {}}, tmp_path / "r" / "best.pt")
     loaded = sgtk.load(tmp_path / "r")
     assert loaded.model_name == "gru" and len(loaded.predict(["1234"])) == 1
 

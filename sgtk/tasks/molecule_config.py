@@ -29,8 +29,8 @@ class MoleculeConfig:
         default="auto",
         metadata={"help": "CSV delimiter of --data: auto (default), ',', ';' or tab."},
     )  # of --data: auto-detects , ; or tab
-    root: str = field(
-        default="data",
+    root: str | None = field(  # None: $SGTK_DATA, else ./data (sgtk.data.download.data_root)
+        default=None,
         metadata={
             "help": "Where datasets, corpora and caches live (default: $SGTK_DATA, else ./data).",
             "flag": "--data-root",

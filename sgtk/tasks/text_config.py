@@ -21,8 +21,8 @@ class TextConfig:
         default="tinyshakespeare",
         metadata={"help": "Built-in corpus, downloaded into data/ on first use."},
     )
-    root: str = field(
-        default="data",
+    root: str | None = field(  # None: $SGTK_DATA, else ./data (sgtk.data.download.data_root)
+        default=None,
         metadata={
             "help": "Where datasets, corpora and caches live (default: $SGTK_DATA, else ./data).",
             "flag": "--data-root",

@@ -34,7 +34,8 @@ class TorchNamedCell(nn.Module):
     hidden_size: int
     weight_ih: Tensor
 
-    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs) -> None:
+    def rename_old_keys(self, state_dict: dict[str, Any], prefix: str) -> None:
+        """Rename, in place, this cell's keys of an earlier version to torch's names."""
         old = [key for key in self.OLD_NAMES if prefix + key in state_dict]
         for key in old:
             if prefix + self.OLD_NAMES[key] not in state_dict:
@@ -42,6 +43,9 @@ class TorchNamedCell(nn.Module):
         # An old checkpoint of a one-bias cell has no second bias: it was zero.
         if old and "bias_hh" in self._buffers and prefix + "bias_hh" not in state_dict:
             state_dict[prefix + "bias_hh"] = torch.zeros_like(self.get_buffer("bias_hh"))
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs) -> None:
+        self.rename_old_keys(state_dict, prefix)
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     @classmethod
@@ -114,3 +118,15 @@ def torch_weights(module: nn.Module, kinds: tuple[Any, Any], who: str) -> dict[s
         else:
             weights[name] = module.get_parameter(name + suffix).detach()
     return weights
+
+
+def upgrade_state_dict(model: nn.Module, state_dict: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``state_dict`` with the keys of earlier versions renamed as ``model``'s
+    modules rename them when they load (each module with a ``rename_old_keys`` method), so
+    that a check of the keys before loading sees what loading will see."""
+    upgraded = dict(state_dict)
+    for name, module in model.named_modules():
+        rename = getattr(module, "rename_old_keys", None)
+        if callable(rename):
+            rename(upgraded, f"{name}." if name else "")
+    return upgraded

@@ -175,11 +175,14 @@ class GCNLayer(nn.Module):
         self._cache: _CachedAdjacency | None = None
         self._fixed: NormalizedAdjacency | None = None
 
-    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+    def rename_old_keys(self, state_dict: dict, prefix: str) -> None:
         # Checkpoints written before the GCNConv-compatible keys name the weight `weight`.
         old, new = prefix + "weight", prefix + "lin.weight"
         if old in state_dict and new not in state_dict:
             state_dict[new] = state_dict.pop(old)
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        self.rename_old_keys(state_dict, prefix)
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def _normalised(

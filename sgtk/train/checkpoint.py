@@ -48,6 +48,9 @@ def fit_model_state(model: torch.nn.Module, checkpoint: dict[str, Any], path: Pa
     theirs, ours = checkpoint.get("model"), model.state_dict()
     if not isinstance(theirs, dict):
         raise SgtkError(f"{path} holds no model weights: point at a checkpoint that sgtk wrote")
+    from sgtk.nn import upgrade_state_dict
+
+    theirs = upgrade_state_dict(model, theirs)  # keys of earlier versions, renamed as on load
     missing = sorted(ours.keys() - theirs.keys())
     extra = sorted(theirs.keys() - ours.keys())
     resized = [k for k in ours.keys() & theirs.keys() if ours[k].shape != theirs[k].shape]

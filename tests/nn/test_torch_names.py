@@ -156,3 +156,24 @@ def test_the_one_bias_cells_train_one_bias_as_their_papers_count():
     for cell in (LSTM(D, H), VanillaRNN(D, H)):
         assert [n for n, _ in cell.named_parameters()] == ["weight_ih", "weight_hh", "bias_ih"]
         assert [n for n, _ in cell.named_buffers()] == ["bias_hh"]
+
+
+def test_a_run_checkpoint_under_the_old_names_fits_the_model(tmp_path):
+    # The Trainer checks a checkpoint's keys before it loads one; that check must see the
+    # keys as the cells rename them (GCNLayer's `weight` -> `lin.weight` too).
+    from sgtk.nn import GCNLayer, upgrade_state_dict
+    from sgtk.train.checkpoint import fit_model_state
+
+    model = nn.ModuleDict({"rnn": LSTM(D, H), "gcn": GCNLayer(D, H)})
+    old = {
+        "rnn.weight_x": model["rnn"].weight_ih.detach() + 1,
+        "rnn.weight_h": model["rnn"].weight_hh.detach() + 1,
+        "rnn.bias": model["rnn"].bias_ih.detach() + 1,
+        "gcn.weight": model["gcn"].lin.weight.detach() + 1,
+        "gcn.bias": model["gcn"].bias.detach() + 1,
+    }
+    assert upgrade_state_dict(model, old).keys() == model.state_dict().keys()
+    assert "rnn.weight_x" in old  # a copy: the caller's dict is left as it was
+    fit_model_state(model, {"model": old}, tmp_path / "checkpoint.pt")
+    torch.testing.assert_close(model["rnn"].weight_ih.detach(), old["rnn.weight_x"])
+    torch.testing.assert_close(model["gcn"].lin.weight.detach(), old["gcn.weight"])

@@ -49,6 +49,7 @@ def rnn_vs_gcn(
     text_data: Path = Opt(None, "--text-data", help="Text file [tinyshakespeare corpus]."),
     molecule_data: Path = Opt(None, "--molecule-data", help="Molecule CSV [nci-tpsa]."),
     target_col: str = Opt(None, "--target-col", help=f"CSV target column. {dflt('target_col')}"),
+    sets: list[str] = Opt(None, "--set", help="key=value or task.key=value, last (repeatable)."),
     shard: str = Opt(None, "--shard", help="Run every N-th run, from the I-th: I/N."),
     resume: bool = Opt(False, "--resume", help="Skip finished runs in --out."),
     out_dir: Path = Opt(Path("runs/compare"), "--out", help="Output directory."),
@@ -70,8 +71,8 @@ def rnn_vs_gcn(
 
     def go():
         sweeps = make_sweeps(
-            task, config, data, seeds=seeds, steps=steps, init=init, carry_state=carry_state,
-            max_time=max_time, threads=threads, jobs=jobs, protocol=protocol,
+            task, config, data, sets or (), seeds=seeds, steps=steps, init=init, jobs=jobs,
+            carry_state=carry_state, max_time=max_time, threads=threads, protocol=protocol,
             tune_lr=parse_list(tune_lr, "--tune-lr", float),
             shard=parse_shard(shard) if shard else None,
             text_data=str(text_data) if text_data else None,

@@ -40,10 +40,15 @@ ONE_TASK = ("models", "layers", "lengths", "params", "graph")
 
 
 def make_sweeps(
-    task: str, config: Path | None = None, data: Path | None = None, **flags: Any
+    task: str,
+    config: Path | None = None,
+    data: Path | None = None,
+    overrides: list[str] | tuple[str, ...] = (),
+    **flags: Any,
 ) -> list[Sweep]:
-    """The sweep of ``task`` (or one per task for ``all``) from compare.toml, ``config`` and
-    ``flags`` (None: not given); ``data`` is the file of the task's ``data_key``."""
+    """The sweep of ``task`` (or one per task for ``all``) from compare.toml, ``config``,
+    ``flags`` (None: not given) and ``overrides`` (``--set``); ``data`` is the file of the
+    task's ``data_key``."""
     from sgtk.tasks.registry import TASK_NAMES, get_task
 
     if task != ALL:
@@ -59,7 +64,7 @@ def make_sweeps(
         mine = dict(flags)
         if key is not None and mine.get(key) is None and data is not None and task != ALL:
             mine[key] = str(data)
-        sweeps.append(Sweep.from_config(name, config, **mine))
+        sweeps.append(Sweep.from_config(name, config, overrides, **mine))
     return sweeps
 
 

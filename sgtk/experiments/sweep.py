@@ -91,12 +91,17 @@ class Sweep:
 
     @classmethod
     def from_config(
-        cls, task: str, config: Path | str | dict[str, Any] | None = None, **flags: Any
+        cls,
+        task: str,
+        config: Path | str | dict[str, Any] | None = None,
+        overrides: list[str] | tuple[str, ...] = (),
+        **flags: Any,
     ) -> Sweep:
         """compare.toml's table for ``task``, under ``config`` (a file shaped like
         compare.toml, or with its tables under ``[compare]``; or the tables read), the
-        protocol's settings, then ``flags`` (None: not given). An unknown key is one line
-        with the closest valid one."""
+        protocol's settings, ``flags`` (None: not given), then ``overrides``
+        (``key=value`` or ``<task>.key=value``, ``--set``). An unknown key is one line with
+        the closest valid one."""
         get_task(task)
         values = copy.deepcopy(compare_defaults().get(task, {}))
         names = {f.name for f in dataclasses.fields(cls)} - {"task"}
@@ -109,9 +114,13 @@ class Sweep:
             layer = tables.get(task, {})
             _unknown_keys(set(layer) - names, names, f"[{task}] of {where}")
             values.update(copy.deepcopy(layer))
-        protocol = flags.get("protocol") or values.get("protocol") or "fair"
+        set_here = parse_overrides(overrides, task, names)
+        values.update(set_here)
+        protocol = set_here.get("protocol") or flags.get("protocol") or values.get("protocol")
+        protocol = protocol or "fair"
         values.update(get_protocol(protocol, task).sweep_values)
         values.update({k: v for k, v in flags.items() if v is not None})
+        values.update(set_here)  # --set is the last word, over the protocol's and the flags
         _unknown_keys(set(values) - names, names, f"[{task}] of compare.toml")
         sweep = cls(task=task, **values)
         sweep.validate()
@@ -214,6 +223,29 @@ class Sweep:
         for k in ("lengths", "seeds", "shard", "models", "layers", "graph", "jobs"):
             keep.pop(k)
         return keep
+
+
+def parse_overrides(items: list[str] | tuple[str, ...], task: str, names: set[str]) -> dict:
+    """``["patience=5", "text.seeds=2"]`` -> the values for ``task`` (TOML values; a bare word
+    is a string). Another task's ``<task>.key`` is left to that task's sweep."""
+    import tomllib
+
+    out: dict[str, Any] = {}
+    for item in items:
+        key, equals, raw = (part.strip() for part in item.partition("="))
+        if not equals or not key:
+            raise SgtkError(f"--set {item!r} is not key=value: e.g. --set patience=5")
+        where, dot, name = key.rpartition(".")
+        if dot and where not in TASK_REGISTRY:
+            _unknown_keys({where}, set(TASK_REGISTRY), f"--set {item}")
+        if dot and where != task:
+            continue
+        _unknown_keys({name} - names, names, f"--set {item}")
+        try:
+            out[name] = tomllib.loads(f"v = {raw}")["v"]
+        except tomllib.TOMLDecodeError:
+            out[name] = raw
+    return out
 
 
 def parse_shard(text: str) -> tuple[int, int]:

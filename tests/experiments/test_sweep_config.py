@@ -90,3 +90,15 @@ def test_a_tiny_cli_sweep_from_a_config_writes_report_md_and_its_producer(tmp_pa
     (out / "sweep.json").write_text(json.dumps(saved))
     r = invoke("compare", "rnn-vs-gcn", "--config", config, "--out", out, "--resume")
     assert r.exit_code == 0, r.output
+
+
+def test_set_overrides_any_key_last_and_refuses_a_typo(tmp_path):
+    sweep = Sweep.from_config("palindrome", None, ["patience=9", "text.seeds=4"], patience=1)
+    assert sweep.patience == 9 and sweep.seeds == compare_defaults()["palindrome"]["seeds"]
+    assert Sweep.from_config("text", None, ["text.seeds=4"]).seeds == 4
+    assert Sweep.from_config("palindrome", None, ["min_delta=0.5"]).min_delta == 0.5
+    r = invoke("compare", "rnn-vs-gcn", "--set", "min_delt=0.1", "--out", tmp_path / "c")
+    assert_one_line_error(r, "min_delt", "did you mean min_delta")
+    r = invoke("compare", "rnn-vs-gcn", "--set", "patience", "--out", tmp_path / "c")
+    assert_one_line_error(r, "key=value")
+    assert not (tmp_path / "c").exists()

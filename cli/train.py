@@ -69,7 +69,7 @@ def make_command(spec: TaskSpec) -> Any:
             task_values={f.name: params[f.name] for f, _ in task_fields},
             train_values={f.name: params[f.name] for f, _ in train_fields},
             run={p.name: params[p.name] for p in RUN_OPTIONS},
-            command_line=ctx,
+            ctx=ctx,
         )
         guarded(lambda: train(request), flags)
 

@@ -69,7 +69,7 @@ class TrainRequest:
     task_values: dict[str, Any]
     train_values: dict[str, Any]
     run: dict[str, Any]
-    command_line: typer.Context
+    ctx: typer.Context  # for the command line recorded in config.toml
 
 
 def run_folder(request: TrainRequest) -> Path | None:
@@ -141,7 +141,7 @@ def _fit(request: TrainRequest, task, train_cfg, out_dir, spec, given) -> dict:
         train_cfg,
         run_dir,
         callbacks=[progress] if is_main else [],
-        command=command_line(request.command_line),
+        command=command_line(request.ctx),
         progress=is_main,
         given=given,
     )

@@ -18,7 +18,13 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from sgtk.errors import ConfigError, SgtkError
-from sgtk.train.config import checked_values, default_config, read_config_file, read_toml
+from sgtk.train.config import (
+    checked_values,
+    default_config,
+    did_you_mean,
+    read_config_file,
+    read_toml,
+)
 from sgtk.train.train_config import TrainConfig
 
 SECTIONS = ("task", "train")
@@ -122,8 +128,6 @@ def parse_overrides(
                 raise SgtkError(
                     f"unknown section {section} in {source} ({item}): use task.KEY or train.KEY"
                 )
-            from sgtk.train.config import did_you_mean
-
             raise SgtkError(f"unknown key {key} in {source}: {did_you_mean(key, fields)}")
         section, name = key.split(".", 1)
         parsed[section][name] = _value(raw.strip(), fields[key])

@@ -41,6 +41,10 @@ def defaults_help(key: str) -> str:
     return "Default: " + ", ".join(f"{t} {v}" for t, v in shown.items()) + "."
 
 
+def _required(f: dataclasses.Field) -> bool:
+    return f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+
+
 def _unknown_keys(keys: set[str], valid: set[str], where: str) -> None:
     if not keys:
         return
@@ -122,6 +126,12 @@ class Sweep:
         values.update({k: v for k, v in flags.items() if v is not None})
         values.update(set_here)  # --set is the last word, over the protocol's and the flags
         _unknown_keys(set(values) - names, names, f"[{task}] of compare.toml")
+        required = {f.name for f in dataclasses.fields(cls) if _required(f)} - {"task"}
+        if required - set(values):
+            raise SgtkError(
+                f"configs/compare.toml sets no {', '.join(sorted(required - set(values)))} for "
+                f"{task}: add them to its [{task}] table (every task's table sets them)"
+            )
         sweep = cls(task=task, **values)
         sweep.validate()
         return sweep

@@ -102,3 +102,14 @@ def test_set_overrides_any_key_last_and_refuses_a_typo(tmp_path):
     r = invoke("compare", "rnn-vs-gcn", "--set", "patience", "--out", tmp_path / "c")
     assert_one_line_error(r, "key=value")
     assert not (tmp_path / "c").exists()
+
+
+def test_a_task_without_a_compare_toml_table_is_one_line_naming_what_to_add(monkeypatch):
+    from sgtk.experiments import sweep as sweep_module
+
+    shipped = compare_defaults()
+    monkeypatch.setattr(
+        sweep_module, "compare_defaults", lambda: {k: v for k, v in shipped.items() if k != "text"}
+    )
+    with pytest.raises(SgtkError, match=r"sets no .*steps.* for text: add them to its \[text\]"):
+        Sweep.from_config("text")

@@ -241,8 +241,12 @@ def test_fit_model_state_names_the_first_misfit():
 def test_load_model_state_refuses_another_tasks_checkpoint(tmp_path):
     path = tmp_path / "best.pt"
     save_checkpoint({"task": "text", "model": nn.Linear(2, 1).state_dict()}, path)
-    with pytest.raises(SgtkError, match="is a 'text' checkpoint, not 'toy': use it with `sgtk"):
+    with pytest.raises(
+        SgtkError, match="is a 'text' checkpoint, not 'toy': use it with `sgtk train text`"
+    ):
         load_model_state(nn.Linear(2, 1), path, "toy")
+    with pytest.raises(SgtkError, match=r"best.pt does not fit this model \(weight is"):
+        load_model_state(nn.Linear(3, 1), path, "text")
     assert load_model_state(nn.Linear(2, 1), path, "text")["task"] == "text"
     assert load_model_state(nn.Linear(2, 1), path)["task"] == "text"
 
@@ -251,5 +255,9 @@ def test_an_optimizer_state_that_does_not_fit_is_one_line():
     adam = torch.optim.Adam(nn.Linear(2, 1).parameters())
     other = torch.optim.Adam(nn.Linear(2, 2).parameters()).state_dict()
     other["param_groups"][0]["params"] = [0]
-    with pytest.raises(SgtkError, match="opt.pt holds optimiser state that does not fit"):
+    with pytest.raises(
+        SgtkError,
+        match=r"opt.pt holds optimiser state that does not fit \(.+\): resume with the "
+        "--optimizer of the run that wrote it$",
+    ):
         load_optimizer_state(adam, other, "opt.pt")

@@ -10,6 +10,7 @@ from torch_geometric.data import Batch
 from torch_geometric.nn import global_add_pool, global_max_pool, global_mean_pool
 
 from sgtk.choices import READOUTS
+from sgtk.errors import SgtkError
 from sgtk.graphs.views import last_node_index
 
 
@@ -20,7 +21,7 @@ def readout(h: Tensor, batch: Batch, how: str) -> Tensor:
         return h[last_node_index(batch)]
     pool = {"mean": global_mean_pool, "sum": global_add_pool, "max": global_max_pool}.get(how)
     if pool is None:
-        raise ValueError(f"unknown readout {how!r}: choose one of {', '.join(READOUTS)}")
+        raise SgtkError(f"unknown readout {how!r}: choose one of {', '.join(READOUTS)}")
     return pool(h, batch.batch, size=batch.num_graphs)
 
 

@@ -128,7 +128,7 @@ def test_each_readout_pools_each_graph_of_a_batch_on_its_own():
     with_empty = Batch.from_data_list([Data(num_nodes=3), Data(num_nodes=2), Data(num_nodes=0)])
     sums = readout(h, with_empty, "sum")  # an empty last graph still gets its (zero) row
     torch.testing.assert_close(sums, torch.tensor([[6.0], [30.0], [0.0]]))
-    with pytest.raises(ValueError) as e:
+    with pytest.raises(SgtkError) as e:
         readout(h, batch, "median")
     assert str(e.value) == "unknown readout 'median': choose one of last, mean, sum, max"
 

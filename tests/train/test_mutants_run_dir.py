@@ -232,3 +232,54 @@ def test_every_change_to_the_task_is_named_in_one_line(tmp_path):
     two = _started(tmp_path / "two", task_config={"n": 3, "m": 1})
     with pytest.raises(SgtkError, match=r"\(n 3 -> 4, m 1 -> 2\)"):
         two.check_same_run("toy", {"n": 4, "m": 2})
+
+
+def test_the_manifest_is_read_in_one_bounded_read(tmp_path, monkeypatch):
+    from sgtk.train import run_dir
+
+    sizes = []
+
+    class Recording:
+        def __init__(self, path, mode):
+            self.f = open(path, mode)  # noqa: SIM115
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.f.close()
+
+        def read(self, size=-1):
+            sizes.append(size)
+            return self.f.read(size)
+
+    _started(tmp_path)
+    monkeypatch.setattr(run_dir, "open", Recording, raising=False)
+    assert RunFolder(tmp_path).read_manifest()["task"] == "toy"
+    assert sizes == [run_dir.MAX_MANIFEST_BYTES + 1]
+
+
+def test_a_manifest_that_is_no_object_is_one_line_ending_in_the_fix(tmp_path):
+    (tmp_path / "manifest.json").write_text("[1]")
+    with pytest.raises(SgtkError) as e:
+        RunFolder(tmp_path).read_manifest()
+    assert str(e.value) == (
+        f"{tmp_path / 'manifest.json'} is damaged (not a manifest object): restore it from a "
+        "copy, or start a new run with another --out"
+    )
+
+
+def test_a_resume_of_a_manifest_without_resumes_starts_the_list(tmp_path):
+    (tmp_path / "manifest.json").write_text('{"task": "toy"}')
+    RunFolder(tmp_path).record_resume("c", 3, TrainConfig())
+    assert [r["step"] for r in RunFolder(tmp_path).read_manifest()["resumes"]] == [3]
+
+
+def test_every_change_to_the_data_is_named(tmp_path):
+    folder = _started(tmp_path, fingerprint={"file": "d", "size": 1, "sha256": "a"})
+    with pytest.raises(SgtkError) as e:
+        folder.check_same_run("toy", {"n": 3}, {"file": "d", "size": 2, "sha256": "b"})
+    assert str(e.value) == (
+        "--resume: the data changed since this run started (d: size 1 -> 2, sha256 'a' -> 'b'): "
+        "restore it, or start a new run with another --out"
+    )

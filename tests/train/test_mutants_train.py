@@ -186,9 +186,10 @@ def test_bad_lines_move_to_the_corrupt_file_with_their_numbers_and_accumulate(tm
     assert log.corrupt_path == tmp_path / "metrics.jsonl.corrupt"
     log.path.write_text('{"step": 1}\nxx\n{"step": 2}\n')
     log.truncate_after(5)
-    log.path.write_text(log.path.read_text() + 'yy\n{"step": 3}\n')
+    log.path.write_text(log.path.read_text() + 'yy\n{"step": 3, "b": 1, "a": 2}\nzz\n')
     log.truncate_after(5)
-    assert log.corrupt_path.read_text() == "line 2: xx\nline 3: yy\n"
+    assert log.corrupt_path.read_text() == "line 2: xx\nline 3: yy\nline 5: zz\n"
+    assert log.path.read_text().splitlines()[2] == '{"a": 2, "b": 1, "step": 3}'  # sorted keys
     assert [r["step"] for r in log.read()] == [1, 2, 3]
 
 

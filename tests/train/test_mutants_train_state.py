@@ -55,7 +55,9 @@ def test_a_train_state_round_trips_and_drops_only_absent_optional_keys():
 
 def test_a_state_that_is_not_a_dict_or_too_new_is_one_line():
     with pytest.raises(
-        SgtkError, match=r"c.pt is not an sgtk training checkpoint \(it holds a list"
+        SgtkError,
+        match=r"c.pt is not an sgtk training checkpoint \(it holds a list\): point --out at a "
+        "run folder that sgtk wrote$",
     ):
         TrainState.from_dict([1], "c.pt")
     for version in (VERSION + 1, "1", True, 1.0):
@@ -68,7 +70,9 @@ def test_a_state_that_is_not_a_dict_or_too_new_is_one_line():
 def test_every_required_key_is_checked(key):
     d = _state().to_dict()
     del d[key]
-    with pytest.raises(SgtkError, match=f"c.pt lacks the key '{key}' that a resume needs"):
+    with pytest.raises(SgtkError, match=f"c.pt lacks the key '{key}' that a resume needs: it is "
+                       "damaged or not an sgtk checkpoint; resume from an earlier copy, or start "
+                       "a new run$"):  # fmt: skip
         TrainState.from_dict(d, "c.pt")
 
 

@@ -5,7 +5,7 @@ Written to kill the mutants the parity tests let live (CONTRIBUTING.md, "Mutatio
 
 kills (sgtk.nn.*): rnn.xǁLSTMǁ__init____mutmut_3/4/47-55/63-66/72/74/80/81 (defaults, Xavier
   per gate, forget and chrono biases), gru.xǁGRUǁ__init____mutmut_29/30/36-38 (nn.GRU's
-  bound), *.forward__mutmut_6/34/35/37 (x and the state cast to the weights' dtype),
+  bound), *.forward__mutmut_6 (x cast to the weights' dtype),
   _torch_names.x_torch_weights__mutmut_7/25-32 (a projection of 1, modules without biases),
   from_torch__mutmut_4 and check_input__mutmut_8/16 (the messages), _load_from_state_dict
   __mutmut_10 (a partial load), _cells.x_rnn_backward__mutmut_29 (the Python loop skipping
@@ -73,12 +73,15 @@ def test_gru_init_is_nn_grus_uniform():
 def test_float32_input_and_state_run_in_the_cells_float64(kind):
     cell = {"rnn": VanillaRNN, "lstm": LSTM, "gru": GRU}[kind](3, 4).double()
     ref = cell.to_torch()
-    x, h = torch.randn(2, 5, 3), torch.randn(2, 4)
-    state = (h, h.clone()) if kind == "lstm" else h
+    x, h = torch.randn(2, 5, 3), torch.randn(2, 4, requires_grad=True)  # a learned h0
+    state = (h, torch.randn(2, 4)) if kind == "lstm" else h
     ref_state = tuple(s.double()[None] for s in state) if kind == "lstm" else h.double()[None]
     out = cell(x, state)[0]
     assert out.dtype == torch.float64
-    torch.testing.assert_close(out, ref(x.double(), ref_state)[0], atol=1e-12, rtol=0)
+    ref_out = ref(x.double(), ref_state)[0]
+    torch.testing.assert_close(out, ref_out, atol=1e-12, rtol=0)
+    (grad,) = torch.autograd.grad(out.sum(), h)
+    torch.testing.assert_close(grad, torch.autograd.grad(ref_out.sum(), h)[0])
 
 
 @pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])

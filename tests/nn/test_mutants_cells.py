@@ -3,7 +3,7 @@ distributions, inputs of another dtype, torch modules without biases, the Python
 gradient on a loss that gives every step the same gradient, and the exact messages.
 Written to kill the mutants the parity tests let live (CONTRIBUTING.md, "Mutation testing").
 
-kills (sgtk.nn.*): rnn.xǁLSTMǁ__init____mutmut_3/4/47-55/63-66/72/74/80/81 (defaults, Xavier
+kills (sgtk.nn.*): rnn.xǁLSTMǁ__init____mutmut_3/4/48/49/54/55/63-66/72/74/80/81 (defaults, Xavier
   per gate, forget and chrono biases), gru.xǁGRUǁ__init____mutmut_29/30/36-38 (nn.GRU's
   bound), *.forward__mutmut_6 (x cast to the weights' dtype),
   _torch_names.x_torch_weights__mutmut_7/25-32 (a projection of 1, modules without biases),

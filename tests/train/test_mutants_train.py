@@ -262,3 +262,17 @@ def test_an_optimizer_state_that_does_not_fit_is_one_line():
         "--optimizer of the run that wrote it$",
     ):
         load_optimizer_state(adam, other, "opt.pt")
+
+
+def test_a_load_error_after_the_checks_is_one_line_with_its_last_line():
+    class Picky(nn.Linear):
+        def load_state_dict(self, state, strict=True, assign=False):
+            raise RuntimeError("Error(s) in loading:\n\tfirst\n\t  the reason  \n")
+
+    model = Picky(2, 1)
+    with pytest.raises(SgtkError) as e:
+        fit_model_state(model, {"model": nn.Linear(2, 1).state_dict()}, "ck.pt")
+    assert str(e.value) == (
+        "ck.pt does not fit this model (the reason): it was written for another model or size; "
+        "pass the options of the run that wrote it, or choose another checkpoint"
+    )

@@ -231,3 +231,8 @@ def test_cuda_generators_are_restored_only_where_saved_and_available(monkeypatch
     assert calls == []
     run(_state(cuda_rng=[torch.ones(2)]), True)
     assert len(calls) == 1 and torch.equal(calls[0][0], torch.ones(2))
+
+
+def test_keys_a_later_sgtk_adds_are_ignored_on_read():
+    back = TrainState.from_dict({**_state().to_dict(), "new_key": 1}, "c.pt")
+    assert back.step == 7 and not hasattr(back, "new_key")

@@ -9,6 +9,10 @@ import typer
 
 from sgtk_cli.common import err, guarded, out
 
+# The library's field names as this command's flags (errors print the flag).
+FLAGS = {name: "--" + name.replace("_", "-") for name in ("tau", "top_k", "length", "prefix",
+         "seed", "beam", "device")} | {"count": "--num-samples"}  # fmt: skip
+
 
 def generate(
     prefix: str = typer.Option(
@@ -116,7 +120,7 @@ def generate(
                 out.rule(f"sample {i + 1}", characters="·")
                 out.print(text, markup=False, highlight=False)
 
-    guarded(go)
+    guarded(go, FLAGS)
 
 
 def _quality(lm, corpus: Path, opts) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from sgtk.errors import SgtkError
+from sgtk.errors import ConfigError, SgtkError
 from sgtk.io.files import check_readable
 from sgtk.train.finite import require_finite
 from sgtk.train.run_dir import RunFolder, read_best
@@ -85,8 +85,8 @@ def require_device(device: torch.device | str) -> torch.device:
         torch.empty(1, device=dev)
     except (RuntimeError, AssertionError, AttributeError) as e:
         reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise SgtkError(
-            f"--device {dev} cannot be used on this machine ({reason}): use --device cpu"
+        raise ConfigError(
+            "device", f"device {dev} cannot be used on this machine ({reason}): use cpu"
         ) from None
     return dev
 

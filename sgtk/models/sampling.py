@@ -14,7 +14,7 @@ import torch
 from torch import Tensor, nn
 
 from sgtk.data.text import Vocab
-from sgtk.errors import SgtkError
+from sgtk.errors import ConfigError
 from sgtk.models.charlm import decoder_for
 
 
@@ -38,34 +38,37 @@ def _next_token(
 def check_sampling(tau: float, top_k: int | None = None, length: int = 1) -> None:
     check_taus([tau])
     if top_k is not None and top_k < 1:
-        raise SgtkError(f"--top-k {top_k} must be at least 1")
+        raise ConfigError("top_k", f"top_k {top_k} must be at least 1")
     if length < 0:
-        raise SgtkError(f"--length {length} must not be negative")
+        raise ConfigError("length", f"length {length} must not be negative")
 
 
-def check_taus(taus: list[float], flag: str = "--tau") -> None:
+def check_taus(taus: list[float], field: str = "tau") -> None:
+    """Temperatures, each finite and > 0; ``field``: the config field they came from."""
     if not taus:
-        raise SgtkError(f"{flag} is empty: pass one or more temperatures, e.g. {flag} 0.5,1,2")
+        raise ConfigError(field, f"{field} is empty: pass one or more temperatures, e.g. 0.5,1,2")
     for tau in taus:
         if not (tau > 0 and math.isfinite(tau)):  # also rejects NaN
-            raise SgtkError(
-                f"{flag} {tau} must be a finite number > 0 (tau < 1 is sharper, tau > 1 "
-                "flatter; use --greedy for tau -> 0)"
+            raise ConfigError(
+                field,
+                f"{field} {tau} must be a finite number > 0 (tau < 1 is sharper, tau > 1 "
+                "flatter; greedy decoding is the limit tau -> 0)",
             )
 
 
-def parse_taus(text: str, flag: str = "--tau") -> list[float]:
+def parse_taus(text: str, field: str = "tau") -> list[float]:
     """``"0.5,1,2"`` -> [0.5, 1.0, 2.0], or one line naming the bad item."""
     taus = []
     for item in text.split(","):
         try:
             taus.append(float(item))
         except ValueError:
-            raise SgtkError(
-                f"{flag} {text}: {item.strip()!r} is not a number; pass temperatures > 0 "
-                f"separated by commas, e.g. {flag} 0.5,1,2"
+            raise ConfigError(
+                field,
+                f"{field} {text}: {item.strip()!r} is not a number; pass temperatures > 0 "
+                "separated by commas, e.g. 0.5,1,2",
             ) from None
-    check_taus(taus, flag)
+    check_taus(taus, field)
     return taus
 
 
@@ -102,9 +105,11 @@ def sample(
     """
     check_sampling(tau, top_k, length)
     if prefix == "":
-        raise SgtkError("the prefix is empty: pass --prefix with at least one character")
+        raise ConfigError("prefix", "prefix is empty: pass at least one character, or None")
     if seed is not None and not 0 <= seed < 2**63:
-        raise SgtkError(f"--seed {seed} is out of range: pass a whole number from 0 to 2**63 - 1")
+        raise ConfigError(
+            "seed", f"seed {seed} is out of range: pass a whole number from 0 to 2**63 - 1"
+        )
     generator = torch.Generator()
     generator.manual_seed(seed if seed is not None else torch.seed())
     was_training = model.training
@@ -157,11 +162,11 @@ def beam_texts(
     """The ``count`` likeliest continuations a search keeping ``beam`` texts ends with, best
     first (``count`` <= ``beam``)."""
     if beam < 1:
-        raise SgtkError(f"--beam {beam} must be at least 1")
+        raise ConfigError("beam", f"beam {beam} must be at least 1")
     if not 1 <= count <= beam:
-        raise SgtkError(f"--num-samples {count} with --beam {beam}: pass 1 to {beam}")
+        raise ConfigError("count", f"count {count} with a beam of {beam}: pass 1 to {beam}")
     if not prefix:
-        raise SgtkError("the prefix is empty: pass --prefix with at least one character")
+        raise ConfigError("prefix", "prefix is empty: pass at least one character")
     model.eval()
     decoder = decoder_for(model, context)
     logits = decoder.start(vocab.encode(prefix).to(device)[None])

@@ -66,3 +66,18 @@ def test_beam_search_keeps_each_beam_s_own_window_and_state():
         # The best beam is the greedy text when the beam holds one text.
         greedy = sample(model, VOCAB, "abc", 6, greedy=True, context=context)[0]
         assert beam_texts(model, VOCAB, "abc", 6, beam=1, context=context)[0] == greedy
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [({"tau": -1.0}, "tau"), ({"top_k": 0}, "top_k"), ({"seed": -1}, "seed"),
+     ({"length": -2}, "length"), ({"prefix": ""}, "prefix")],
+)  # fmt: skip
+def test_sampling_errors_name_the_python_argument_not_a_cli_flag(kwargs, field):
+    from sgtk.errors import ConfigError
+
+    model = CharNet(len(VOCAB), "gru", hidden=8, layers=1, embed=4)
+    args = {"prefix": "ab", "length": 3, **kwargs}
+    with pytest.raises(ConfigError) as e:
+        sample(model, VOCAB, args.pop("prefix"), args.pop("length"), **args)
+    assert e.value.field == field and "--" not in str(e.value), str(e.value)

@@ -1,4 +1,5 @@
-"""`sgtk export RUN --out DIR`: model.safetensors plus config.json, loadable without code."""
+"""`sgtk export RUN --out DIR`: model.safetensors, config.json and a model card (README.md),
+loadable without the run or any code (`sgtk.load(DIR)`)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ def export(
     run: Path = typer.Argument(..., help="A `sgtk train` run folder (or its best.pt)."),
     out_dir: Path = typer.Option(..., "--out", help="Folder to write the export into."),
 ) -> None:
-    """Export a run's best model for `sgtk predict` and `sgtk generate`."""
+    """Export a run's best model for `sgtk predict`, `sgtk generate` and `sgtk.load`."""
     from sgtk.inference.export import export_run
 
     def go():

@@ -6,6 +6,7 @@ import json
 import math
 
 import pytest
+from torch import nn
 
 from sgtk.errors import SgtkError
 from sgtk.train.checkpoint import save_checkpoint
@@ -14,7 +15,10 @@ from sgtk.train.run_dir import (
     ARTEFACTS,
     RunFolder,
     as_plain,
+    best_record,
     differences,
+    read_best,
+    read_last,
 )
 from sgtk.train.train_config import TrainConfig
 from sgtk.train.train_state import (
@@ -283,3 +287,26 @@ def test_every_change_to_the_data_is_named(tmp_path):
         "--resume: the data changed since this run started (d: size 1 -> 2, sha256 'a' -> 'b'): "
         "restore it, or start a new run with another --out"
     )
+
+
+def test_every_reader_loads_onto_the_device_it_is_given(tmp_path, monkeypatch):
+    from sgtk.train import checkpoint, run_dir, train_state
+
+    devices = []
+    real = checkpoint.load_checkpoint
+
+    def spy(path, map_location="unset"):
+        devices.append(map_location)
+        return real(path, "cpu")
+
+    for module in (run_dir, train_state, checkpoint):
+        monkeypatch.setattr(module, "load_checkpoint", spy)
+    folder = _started(tmp_path)
+    folder.save_state(_state())
+    folder.save_best(best_record("toy", nn.Linear(2, 1).state_dict(), 1, 0.0, {}))
+    folder.load_state("meta")
+    folder.resume_state("toy", {"n": 3}, {"file": "d", "size": 1}, "adam", 1, "meta")
+    read_last(tmp_path, "meta")
+    read_best(tmp_path, "meta")
+    checkpoint.load_model_state(nn.Linear(2, 1), tmp_path / "best.pt", "toy", "meta")
+    assert devices == ["meta"] * 5

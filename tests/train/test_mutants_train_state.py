@@ -86,7 +86,9 @@ def test_every_required_key_is_checked(key):
 def test_a_mistyped_key_names_the_key_and_the_type_wanted(key, value, want):
     d = {**_state().to_dict(), key: value}
     with pytest.raises(
-        SgtkError, match=f"c.pt: key '{key}' is {type(value).__name__}, not {want}:"
+        SgtkError,
+        match=f"c.pt: key '{key}' is {type(value).__name__}, not {want}: the checkpoint is "
+        "damaged; resume from an earlier copy, or start a new run$",
     ):
         TrainState.from_dict(d, "c.pt")
 
@@ -116,7 +118,8 @@ def test_the_optimizer_family_shows_in_its_state():
 
 
 def test_a_resume_may_move_within_an_optimizer_family_only():
-    for saved, wanted in (("adam", "adamw"), ("sgd", "momentum"), ("rmsprop", "rmsprop")):
+    pairs = (("adam", "adamw"), ("adamw", "adam"), ("sgd", "momentum"), ("momentum", "sgd"))
+    for saved, wanted in (*pairs, ("rmsprop", "rmsprop")):
         check_optimizer(_state(optimizer_kind=saved), wanted, "c.pt")
     check_optimizer(_state(optimizer_kind=None), "sgd", "c.pt")
     with pytest.raises(SgtkError, match=r"c.pt was trained with --optimizer momentum, .* by "
@@ -236,3 +239,37 @@ def test_cuda_generators_are_restored_only_where_saved_and_available(monkeypatch
 def test_keys_a_later_sgtk_adds_are_ignored_on_read():
     back = TrainState.from_dict({**_state().to_dict(), "new_key": 1}, "c.pt")
     assert back.step == 7 and not hasattr(back, "new_key")
+
+
+def test_capture_keeps_every_part_of_the_loop(monkeypatch):
+    from sgtk.train.loop import LoopState
+    from sgtk.train.train_state import capture
+
+    model = nn.Linear(2, 1)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    run = LoopState(step=12, elapsed_before=3.0, best=0.5, best_val={"val_loss": 0.5})
+    ranks = ([torch.ones(1)], [{"pos": 1}], [[{"loss": 2.0}, 1]])
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    state = capture(run, "toy", model, opt, ranks, {"n": 3}, "sgd")
+    assert (state.task, state.step, state.best, state.best_val) == ("toy", 12, 0.5, run.best_val)
+    assert state.task_config == {"n": 3} and state.optimizer_kind == "sgd"
+    assert state.data_rng is ranks[0] and state.task_state is ranks[1]
+    assert state.train_sums is ranks[2] and state.cuda_rng is None and state.elapsed >= 3.0
+    assert state.model.keys() == {"weight", "bias"} and state.optimizer["param_groups"]
+    torch.testing.assert_close(state.torch_rng, torch.get_rng_state())
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "get_rng_state_all", lambda: ["cuda"])
+    assert capture(run, "toy", model, opt, ranks, {}, "sgd").cuda_rng == ["cuda"]
+
+
+def test_a_damaged_best_pt_is_one_line_naming_it(tmp_path):
+    save_checkpoint({"model": {}}, tmp_path / "best.pt")
+    with pytest.raises(SgtkError) as e:
+        read_best(tmp_path)
+    assert str(e.value) == (
+        f"{tmp_path / 'best.pt'} lacks a valid 'task' key: it is damaged or not an sgtk "
+        "checkpoint; point at a best.pt that sgtk wrote"
+    )
+    save_checkpoint({"task": "t", "model": {"w": torch.tensor([math.nan])}}, tmp_path / "best.pt")
+    with pytest.raises(NonFiniteWeights, match=r"best.pt has non-finite weights"):
+        read_best(tmp_path)

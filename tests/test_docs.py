@@ -75,7 +75,7 @@ def _params():
         yield pytest.param(block, id=block.name, marks=marks)
 
 
-@pytest.mark.parametrize("block", _params())
+@pytest.mark.parametrize("block", list(_params()))
 def test_python_block_runs(block: Block, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     # Blank lines in front, so that a traceback's line numbers are the page's own.

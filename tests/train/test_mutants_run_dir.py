@@ -199,7 +199,9 @@ def test_resume_state_checks_the_checkpoint_against_this_run(tmp_path):
         SgtkError, match=r"checkpoint.pt was written by 1 process\(es\); resume it with .*now 2"
     ):
         folder.resume_state("toy", {"n": 3}, {"file": "d", "size": 1}, "adam", 2)
-    with pytest.raises(SgtkError, match="trained with --optimizer adam, and its state cannot"):
+    with pytest.raises(
+        SgtkError, match="checkpoint.pt was trained with --optimizer adam, and its state cannot"
+    ):
         folder.resume_state("toy", {"n": 3}, {"file": "d", "size": 1}, "sgd", 1)
     with pytest.raises(SgtkError, match=r"would change the run's task \(n 3 -> 4\)"):
         folder.resume_state("toy", {"n": 4}, {"file": "d", "size": 1}, "adam", 1)
@@ -305,8 +307,9 @@ def test_every_reader_loads_onto_the_device_it_is_given(tmp_path, monkeypatch):
     folder.save_state(_state())
     folder.save_best(best_record("toy", nn.Linear(2, 1).state_dict(), 1, 0.0, {}))
     folder.load_state("meta")
+    folder.load_state()  # on the CPU unless told otherwise
     folder.resume_state("toy", {"n": 3}, {"file": "d", "size": 1}, "adam", 1, "meta")
     read_last(tmp_path, "meta")
     read_best(tmp_path, "meta")
     checkpoint.load_model_state(nn.Linear(2, 1), tmp_path / "best.pt", "toy", "meta")
-    assert devices == ["meta"] * 5
+    assert devices == ["meta", "cpu"] + ["meta"] * 4

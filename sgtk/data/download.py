@@ -20,8 +20,28 @@ def data_root(configured: str | Path | None = None) -> Path:
     """Where datasets, corpora and caches live: ``configured`` (``--data-root``) when given,
     else ``$SGTK_DATA``, else ``data/`` in the working folder (as PyG's ``root`` defaults)."""
     if configured not in (None, ""):
-        return Path(str(configured)).expanduser()
-    return Path(os.environ.get("SGTK_DATA") or "data").expanduser()
+        return _checked_root(Path(str(configured)).expanduser(), "root", "--data-root")
+    if os.environ.get("SGTK_DATA"):
+        return _checked_root(Path(os.environ["SGTK_DATA"]).expanduser(), None, "SGTK_DATA")
+    return _checked_root(Path("data"), None, "./data")
+
+
+def _checked_root(root: Path, field: str | None, named: str) -> Path:
+    """``root`` when it is, or can become, a folder; else one line naming where it was set
+    (``field`` is the config key a front end shows as its flag)."""
+    for path in (root, *root.parents):
+        if path.is_dir():
+            return root
+        if path.exists():
+            where = "" if path == root else f" ({path} is a file)"
+            if field is not None:  # --data-root
+                said, fix = f"{field} {root}", f"pass a folder to {named}"
+            elif named == "SGTK_DATA":
+                said, fix = f"SGTK_DATA={root}", "point SGTK_DATA at a folder, or unset it"
+            else:
+                said, fix = f"the data root {root}", "move that file away, or set SGTK_DATA"
+            raise SgtkError(f"{said} is not a folder{where}: {fix}", field=field)
+    return root
 
 
 def fetch(url: str, dest: Path, fix: str, sha256: str | None = None, timeout: float = 20.0) -> Path:

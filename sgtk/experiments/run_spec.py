@@ -21,7 +21,7 @@ def auto_depth(model: str, graph: str, length: int) -> int:
     T-2). Complete: 2, since one round of averaging over every earlier node is a bag of
     digits; a second lets GCN's degree weights tell positions apart. A hybrid's LSTM already
     reaches every node, so it gets one graph round."""
-    from sgtk.graphs.builders import parse_graph
+    from sgtk.graphs.spec import parse_graph
     from sgtk.models.registry import get
 
     path = max(length - 2, 1)

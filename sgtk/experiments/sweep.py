@@ -117,13 +117,13 @@ class Sweep:
             _unknown_keys(set(tables) - set(TASK_REGISTRY), set(TASK_REGISTRY), where)
             layer = tables.get(task, {})
             _unknown_keys(set(layer) - names, names, f"[{task}] of {where}")
-            values.update(copy.deepcopy(layer))
+            values.update(_checked(layer, f"in [{task}] of {where}"))
         set_here = parse_overrides(overrides, task, names)
         values.update(set_here)
         protocol = set_here.get("protocol") or flags.get("protocol") or values.get("protocol")
         protocol = protocol or "fair"
         values.update(get_protocol(protocol, task).sweep_values)
-        values.update({k: v for k, v in flags.items() if v is not None})
+        values.update(_checked({k: v for k, v in flags.items() if v is not None}, "given"))
         values.update(set_here)  # --set is the last word, over the protocol's and the flags
         _unknown_keys(set(values) - names, names, f"[{task}] of compare.toml")
         required = {f.name for f in dataclasses.fields(cls) if _required(f)} - {"task"}
@@ -252,9 +252,26 @@ def parse_overrides(items: list[str] | tuple[str, ...], task: str, names: set[st
             continue
         _unknown_keys({name} - names, names, f"--set {item}")
         try:
-            out[name] = tomllib.loads(f"v = {raw}")["v"]
+            value = tomllib.loads(f"v = {raw}")["v"]
         except tomllib.TOMLDecodeError:
-            out[name] = raw
+            value = raw
+        out.update(_checked({name: value}, f"in --set {item}", written=f"--set {item}"))
+    return out
+
+
+def _checked(values: dict[str, Any], where: str, written: str | None = None) -> dict[str, Any]:
+    """``values`` (a layer of Sweep fields) checked against their types, so that a wrong
+    kind is one line naming where it was set, before any folder is made (a number as a
+    string would otherwise fail deep in a run, after results files were written)."""
+    from sgtk.train.config import checked_kind
+
+    kinds = {f.name: f.type for f in dataclasses.fields(Sweep)}
+    out = {}
+    for key, value in values.items():
+        out[key], problem = checked_kind(kinds[key], copy.deepcopy(value))
+        if problem:
+            said = written or f"{key} = {value!r} {where}"
+            raise SgtkError(f"{said} {problem}")
     return out
 
 

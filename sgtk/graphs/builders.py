@@ -26,23 +26,10 @@ from torch import Tensor
 from torch_geometric.data import Batch
 
 from sgtk.errors import SgtkError
+from sgtk.graphs.spec import GRAPH_CHOICES, parse_graph  # noqa: F401  (their old home)
 from sgtk.graphs.views import path_edge_index
 
-GRAPH_CHOICES = ("auto", "path", "window:K", "dilated", "complete")
 _TAG = "_sgtk_graph"  # on the edge lists built here: (kind, B, T or None, directed, ptr or None)
-
-
-def parse_graph(spec: str) -> tuple[str, int]:
-    """``"window:8"`` -> ``("window", 8)``; the other kinds carry 0."""
-    kind, _, arg = spec.partition(":")
-    if kind in ("auto", "path", "dilated", "complete") and not arg:
-        return kind, 0
-    if kind == "window" and arg.isdigit() and int(arg) > 0:
-        return kind, int(arg)
-    raise SgtkError(
-        f"unknown --graph {spec!r}: choose one of {', '.join(GRAPH_CHOICES)} "
-        "(K a positive integer, e.g. window:4)"
-    )
 
 
 def offsets(spec: str, length: int) -> list[int]:

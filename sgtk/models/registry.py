@@ -168,7 +168,7 @@ def check_graph(graph: str, name: str, task: str) -> str:
     ``auto`` resolves to the model's default graph. A value the model cannot use gives one
     line listing the values it can.
     """
-    from sgtk.graphs.builders import parse_graph  # no torch at import time of this module
+    from sgtk.graphs.spec import parse_graph  # torch-free: a config is checked before torch
 
     kind, _ = parse_graph(graph)
     allowed = graphs_for(name, task)

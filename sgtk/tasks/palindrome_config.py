@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sgtk.choices import INITS, READOUTS
-from sgtk.errors import SgtkError
+from sgtk.errors import ConfigError, SgtkError
 from sgtk.models.registry import check_graph, check_model, get
 from sgtk.tasks.curriculum import LengthCurriculum
 
@@ -40,6 +40,16 @@ class PalindromeConfig:
     curriculum_growth: float = 1.5  # next length = ceil(current * growth), up to `length`
 
     def validate(self) -> None:
+        # numbers first, then names: every check here is torch-free, so a bad value is
+        # refused in well under a second, before torch and PyG load
+        if self.length < 3:
+            raise ConfigError(
+                "length",
+                f"length {self.length} is too short: a palindrome task needs length >= 3 (try 5)",
+            )
+        if self.hidden <= 0 or self.layers <= 0:
+            raise SgtkError(f"--hidden {self.hidden} and --layers {self.layers} must be positive")
+        self.make_curriculum()
         check_model(self.model, "palindrome")
         check_graph(self.graph, self.model, "palindrome")
         if self.readout not in READOUTS:
@@ -48,10 +58,6 @@ class PalindromeConfig:
             )
         if self.init not in INITS:
             raise SgtkError(f"unknown init {self.init!r}: choose one of {', '.join(INITS)}")
-        from sgtk.models.predictor import check_sizes  # torch
-
-        check_sizes(self.hidden, self.layers)
-        self.make_curriculum()
 
     def make_curriculum(self) -> LengthCurriculum | None:
         if self.curriculum == 0:

@@ -67,10 +67,8 @@ class TextConfig:
             raise SgtkError(
                 f"unknown model {self.model!r} for text: choose one of {', '.join(TEXT_MODELS)}"
             )
-        from sgtk.models.predictor import check_sizes  # torch
-        from sgtk.models.sampling import check_taus
-
-        check_sizes(self.hidden, self.layers)
+        if self.hidden <= 0 or self.layers <= 0:  # torch-free, as every check before the taus
+            raise SgtkError(f"--hidden {self.hidden} and --layers {self.layers} must be positive")
         check_graph(self.graph, self.model, "text")
         if not 0 <= self.dropout < 1:  # also false for NaN
             raise SgtkError(f"--dropout {self.dropout} must be in [0, 1)")
@@ -96,4 +94,6 @@ class TextConfig:
             )
         if self.sample_count < 0 or self.sample_length < 0:
             raise SgtkError("--sample-count and --sample-length must be >= 0 (0: no samples.md)")
+        from sgtk.models.sampling import check_taus  # torch: last, after the cheap checks
+
         check_taus(self.sample_tau, "--sample-tau")

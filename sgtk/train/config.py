@@ -151,21 +151,50 @@ def checked_values(cls: type, section: str, source: str, values: dict[str, Any])
         )
     values = dict(values)
     for key, value in values.items():
-        kinds = _kinds(fields[key].type)
-        if value is None or not kinds:
-            continue
-        if kinds == (float,) and isinstance(value, int) and not isinstance(value, bool):
-            values[key] = float(value)  # `lr = 1` is the number 1.0
-            continue
-        ok = any(
-            isinstance(value, k) and not (k is not bool and isinstance(value, bool)) for k in kinds
-        ) or (float in kinds and isinstance(value, int) and not isinstance(value, bool))
-        if not ok:
-            want = " or ".join(_TYPE_NAMES[k] for k in kinds)
-            raise SgtkError(
-                f"{key} = {value!r} in [{section}] of {source} must be {want}: fix the value"
-            )
+        values[key], problem = checked_kind(fields[key].type, value)
+        if problem:
+            raise SgtkError(f"{key} = {value!r} in [{section}] of {source} {problem}")
     return cls(**values)
+
+
+def checked_kind(annotation: Any, value: Any) -> tuple[Any, str | None]:
+    """``(value, None)`` when ``value`` is of the annotated kind (an integer given for a
+    number made a float), else ``(value, "must be an integer: fix the value")``. A
+    ``list[...]`` is checked item by item; a kind not named here is not checked."""
+    text = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", "")
+    text = str(text).replace(" ", "")
+    if text.startswith("list[") and text.endswith("]") and value is not None:
+        if not isinstance(value, list | tuple):
+            return value, "must be a list, e.g. [1, 2]: fix the value"
+        items = [checked_kind(text[5:-1], item) for item in value]
+        bad = next((problem for _, problem in items if problem), None)
+        return [item for item, _ in items], (f"holds a value that {bad}" if bad else None)
+    if text.startswith("dict[") and text.endswith("]") and value is not None:
+        if not isinstance(value, dict):
+            return value, "must be a table, e.g. {rnn = 0.001}: fix the value"
+        checked = {key: checked_kind(text[5:-1].split(",", 1)[-1], v) for key, v in value.items()}
+        bad = next((problem for _, problem in checked.values() if problem), None)
+        return {k: v for k, (v, _) in checked.items()}, (
+            f"holds a value that {bad}" if bad else None
+        )
+    if text.startswith("tuple[") and text.endswith("]") and value is not None:
+        parts = text[6:-1].split(",")
+        if not isinstance(value, list | tuple) or len(value) != len(parts):
+            return value, f"must be a list of {len(parts)} values: fix the value"
+        items = [checked_kind(part, item) for part, item in zip(parts, value, strict=True)]
+        bad = next((problem for _, problem in items if problem), None)
+        return tuple(item for item, _ in items), (f"holds a value that {bad}" if bad else None)
+    kinds = _kinds(text)
+    if value is None or not kinds:
+        return value, None
+    if float in kinds and isinstance(value, int) and not isinstance(value, bool):
+        return (float(value) if kinds == (float,) else value), None  # `lr = 1` is 1.0
+    if any(isinstance(value, k) and not (k is not bool and isinstance(value, bool)) for k in kinds):
+        return value, None
+    if int in kinds and isinstance(value, float) and value.is_integer() and abs(value) < 2**63:
+        # TOML reads 1e3 and 1000.0 as decimals: say what to write instead
+        return value, f"is not a whole number as written: write {int(value)}"
+    return value, f"must be {' or '.join(_TYPE_NAMES[k] for k in kinds)}: fix the value"
 
 
 def read_config_file(path: Path, task: str) -> dict[str, Any]:

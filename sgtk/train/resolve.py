@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from sgtk.errors import ConfigError, SgtkError
 from sgtk.train.config import (
+    checked_kind,
     checked_values,
     default_config,
     did_you_mean,
@@ -130,8 +131,30 @@ def parse_overrides(
                 )
             raise SgtkError(f"unknown key {key} in {source}: {did_you_mean(key, fields)}")
         section, name = key.split(".", 1)
-        parsed[section][name] = _value(raw.strip(), fields[key])
+        value, problem = checked_kind(fields[key].type, _value(raw.strip(), fields[key]))
+        if problem:  # named as written: the user typed train.steps=1e3, not steps = 1000.0
+            raise SgtkError(f"{key}={raw.strip()} in {source} {problem}")
+        parsed[section][name] = value
     return parsed
+
+
+def _validated(made: Mapping[str, Any], overridden: Mapping[str, Mapping[str, Any]], source: str):
+    """A value out of range that came from ``overrides`` is one line naming it as written
+    (``train.lr nan ... in --set``), not as the flag a front end would name."""
+    for section, config in made.items():
+        try:
+            config.validate()
+        except ConfigError as e:
+            if e.field not in overridden[section]:
+                continue  # the front end's own validate() names it as its flag
+            field = e.field or ""
+            written = f"{section}.{field}"
+            message = str(e)
+            if message.startswith(field):
+                message = written + message[len(field) :]
+            else:
+                message = f"{written}: {message}"
+            raise SgtkError(f"{message} (in {source})") from None
 
 
 def _file_layer(config: Path | str | Layer | None, task: str) -> tuple[Layer, str]:
@@ -175,6 +198,8 @@ def resolve_layers(
                 values.update(layer)
                 given |= {f"{section}.{key}" for key in layer}
         made[section] = checked_values(cls, section, where, values)
+    if any(overridden.values()):
+        _validated(made, overridden, source)
     return Resolved(made["task"], made["train"], frozenset(given))
 
 

@@ -11,6 +11,7 @@ import sgtk.data.molecule_datasets as md
 from sgtk import progress
 from sgtk.data.text import CORPORA, corpus_path
 from sgtk.errors import SgtkError
+from tests.helpers import assert_one_line_error, invoke
 
 
 class Served(io.BytesIO):
@@ -115,3 +116,18 @@ def test_a_moleculenet_set_is_cached_under_the_data_root_and_reports_featurising
     assert len(featurising) > 100  # how far it is, molecule by molecule
     assert [s for s in seen if s[0] == "downloading SAMPL.csv"]
     assert len(ds.molecules()) > 600
+
+
+@pytest.mark.parametrize("below", ["", "sub"])
+def test_a_data_root_that_is_a_file_is_one_line_naming_sgtk_data(tmp_path, monkeypatch, below):
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "afile").write_text("x")
+    root = tmp_path / "afile" / below
+    monkeypatch.setenv("SGTK_DATA", str(root))
+    r = invoke("train", "molecules", "--steps", 1, "--out", "run")
+    assert_one_line_error(r, f"SGTK_DATA={root} is not a folder", "point SGTK_DATA at a folder")
+    assert r.exit_code == 2 and not (tmp_path / "run").exists()
+    r = invoke("train", "text", "--data-root", "afile", "--steps", 1, "--out", "run")
+    assert_one_line_error(r, "--data-root afile is not a folder: pass a folder to --data-root")
+    assert r.exit_code == 2 and not (tmp_path / "run").exists()

@@ -113,3 +113,28 @@ def test_a_task_without_a_compare_toml_table_is_one_line_naming_what_to_add(monk
     )
     with pytest.raises(SgtkError, match=r"sets no .*steps.* for text: add them to its \[text\]"):
         Sweep.from_config("text")
+
+
+@pytest.mark.parametrize(
+    "given,said",
+    [
+        (("--config", "bad.toml"), "patience = 'x' in [palindrome] of --config bad.toml must be"),
+        (("--set", "patience=x"), "--set patience=x must be an integer"),
+        (("--set", "steps=1e3"), "--set steps=1e3 is not a whole number as written: write 1000"),
+        (("--set", "lengths=['a']"), "--set lengths=['a'] holds a value that must be an integer"),
+        (("--set", "lr={rnn='x'}"), "must be a number"),
+        (("--set", "shard=x"), "--set shard=x must be a list of 2 values"),
+    ],
+)
+def test_a_compare_value_of_the_wrong_kind_is_one_line_before_anything_is_written(
+    tmp_path, monkeypatch, given, said
+):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "bad.toml").write_text('[palindrome]\npatience = "x"\n')
+    r = invoke(
+        "compare", "rnn-vs-gcn", *given, "--out", "cmp", "--steps", 1, "--models", "rnn",
+        "--lengths", 4, "--seeds", 1,
+    )  # fmt: skip
+    assert_one_line_error(r, said)
+    assert r.exit_code == 2
+    assert not (tmp_path / "cmp").exists()

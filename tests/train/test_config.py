@@ -220,8 +220,46 @@ def test_library_errors_name_the_field_not_a_flag():
 def test_the_cli_prints_the_fields_flag():
     r = invoke("train", "palindrome", "--lr-decay", 0, "--print-config")
     assert_one_line_error(r, "error: --lr-decay 0.0 must be > 0")
-    r = invoke("train", "palindrome", "--set", "train.lr=-1", "--print-config")
+    r = invoke("train", "palindrome", "--lr", "-1", "--print-config")
     assert_one_line_error(r, "error: --lr -1.0 must be positive, e.g. 1e-3")
+
+
+@pytest.mark.parametrize(
+    "item,said",
+    [
+        ("train.lr=nan", "error: train.lr nan is not a finite number"),
+        ("train.lr=-1", "error: train.lr -1.0 must be positive"),
+        ("train.steps=1e3", "error: train.steps=1e3 in --set is not a whole number as written: "
+         "write 1000"),
+        ("task.length=2", "error: task.length 2 is too short"),
+    ],
+)  # fmt: skip
+def test_a_bad_set_value_is_named_as_written_not_as_a_flag(item, said):
+    r = invoke("train", "palindrome", "--set", item, "--print-config")
+    assert_one_line_error(r, said)
+    assert r.exit_code == 2 and "--lr" not in r.output
+
+
+def test_a_config_error_is_found_before_torch_loads():
+    # torch and PyG take seconds to import (a minute on a loaded machine): a bad value or
+    # graph name must be refused first
+    code = (
+        "import sys\n"
+        "from sgtk.errors import SgtkError\n"
+        "from sgtk.tasks.palindrome_config import PalindromeConfig as P\n"
+        "from sgtk.tasks.text_config import TextConfig as T\n"
+        "for c in (P(length=2), P(graph='window:0', model='gcn'), P(hidden=0), "
+        "T(graph='ring'), T(layers=0)):\n"
+        "    try:\n"
+        "        c.validate()\n"
+        "    except SgtkError as e:\n"
+        "        print(type(c).__name__, 'torch' in sys.modules, e)\n"
+        "    else:\n"
+        "        print(type(c).__name__, 'accepted')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    lines = done.stdout.strip().splitlines()
+    assert len(lines) == 5 and all(" False " in line for line in lines), done.stdout + done.stderr
 
 
 def test_set_and_the_new_flags_land_in_the_resolved_config():

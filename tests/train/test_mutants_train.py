@@ -276,3 +276,46 @@ def test_a_load_error_after_the_checks_is_one_line_with_its_last_line():
         "ck.pt does not fit this model (the reason): it was written for another model or size; "
         "pass the options of the run that wrote it, or choose another checkpoint"
     )
+
+
+def test_schedule_edges_every_step_and_a_one_step_run():
+    f = optim.lr_factor
+    assert f("step", step=3, total_steps=10, decay=0.5, every=1) == 0.125
+    assert f("linear", step=1, total_steps=1, decay=0, every=0) == pytest.approx(0.05)
+
+
+def test_adamw_gets_the_weight_decay_asked_not_its_default():
+    made = optim.make_optimizer("adamw", nn.Linear(2, 1).parameters(), 0.1, 0.9, 0.5)
+    assert made.param_groups[0]["weight_decay"] == 0.5
+
+
+def test_metrics_with_invalid_utf8_are_read_with_replacement(tmp_path):
+    path = tmp_path / "m.jsonl"
+    path.write_bytes(b'{"step": 1, "sample": "a\xffb"}\n')
+    assert read_metrics(path).records == [{"step": 1, "sample": "a\ufffdb"}]
+
+
+def test_a_failed_metrics_write_names_the_file(tmp_path):
+    from sgtk.io.files import WriteFailed
+
+    path = tmp_path / "missing" / "metrics.jsonl"
+    with pytest.raises(WriteFailed, match="metrics.jsonl"):
+        MetricsLog(path).append({"step": 1})
+
+
+def test_one_train_step_is_its_own_average_and_elapsed_has_three_decimals(monkeypatch):
+    from sgtk.train.loop import LoopState, evaluation_record
+
+    run = LoopState(step=1)
+    run.add_train_stats({"loss": 3.0})
+    monkeypatch.setattr(LoopState, "elapsed", lambda self: 1.23456)
+    record = evaluation_record(run, {}, {}, float, "T")
+    assert record["train_loss"] == 3.0 and record["elapsed"] == 1.235
+
+
+def test_a_code_carrying_checkpoint_names_the_first_line_of_the_reason(tmp_path):
+    torch.save({"f": MetricsLog(tmp_path)}, tmp_path / "code.pt")
+    with pytest.raises(SgtkError) as e:
+        load_checkpoint(tmp_path / "code.pt")
+    assert "holds more than weights (Weights only load failed" in str(e.value)
+    assert str(e.value).endswith("); only load checkpoints that sgtk wrote")

@@ -260,9 +260,8 @@ def parse_overrides(items: list[str] | tuple[str, ...], task: str, names: set[st
 
 
 def _checked(values: dict[str, Any], where: str, written: str | None = None) -> dict[str, Any]:
-    """``values`` (a layer of Sweep fields) checked against their types, so that a wrong
-    kind is one line naming where it was set, before any folder is made (a number as a
-    string would otherwise fail deep in a run, after results files were written)."""
+    """A layer of Sweep fields, type-checked before any folder is made: one line naming
+    where a wrong kind was set (it would otherwise fail deep in a run)."""
     from sgtk.train.config import checked_kind
 
     kinds = {f.name: f.type for f in dataclasses.fields(Sweep)}

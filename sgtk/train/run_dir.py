@@ -96,14 +96,23 @@ class RunFolder:
         task_config: Any,
         train_config: Any,
         fingerprint: Callable[[], dict[str, Any]],
-    ) -> None:
+    ) -> str | None:
         """Start a run here: check the folder is writable; a resume adds itself to the
-        manifest and cuts ``metrics.jsonl`` back to ``step``; a fresh run refuses a folder
-        holding any run and writes the manifest. Then ``config.toml`` (the resolved configs)."""
+        manifest (or writes a new one where it is missing) and cuts ``metrics.jsonl`` back to
+        ``step``; a fresh run refuses a folder holding any run and writes the manifest. Then
+        ``config.toml`` (the resolved configs). Returns a line for the user, or None."""
         from sgtk.train.config import run_record, write_toml
 
         self.check_writable()
-        if resume:
+        note = None
+        if resume and self.read_manifest() is None:  # deleted, or a run from before manifests
+            manifest = self.start(task, as_plain(task_config), train_config, fingerprint(), command)
+            self._write_manifest({**manifest, "rebuilt_at_step": step})
+            note = (
+                f"note: {self.manifest_path} was missing: written anew at step {step} with the "
+                "data as it is now, so a change to the data before this resume goes unseen"
+            )
+        elif resume:
             self.record_resume(command, step, train_config)
         else:
             self.check_fresh()  # never overwrite a run, finished or not
@@ -111,6 +120,7 @@ class RunFolder:
         write_toml(self.path / "config.toml", run_record(task, task_config, train_config, command))
         if resume:
             self.metrics.truncate_after(step)
+        return note
 
     def check_writable(self) -> None:
         try:

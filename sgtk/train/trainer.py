@@ -269,9 +269,11 @@ class Trainer:
             return
         task_config = getattr(self.task, "config", None) or {}
         fingerprint = self.task.fingerprint
-        self.folder.open(
+        note = self.folder.open(
             resume, self.command, run.step, self.task.name, task_config, self.config, fingerprint
         )
+        if note and self.progress:
+            print(note, file=sys.stderr, flush=True)
         self._hooks += make_loggers(
             self.config.logger,
             self.run_dir,

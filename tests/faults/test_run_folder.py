@@ -96,6 +96,20 @@ def test_item4_a_missing_config_toml_never_changes_the_task(tmp_path):
     assert load_checkpoint(run / "checkpoint.pt")["task_config"]["length"] == 9
 
 
+def test_item4_a_missing_manifest_is_written_anew_and_said(tmp_path):
+    """Without the manifest every later resume would skip the data check: it comes back,
+    marked as rebuilt, and the user is told what can no longer be checked."""
+    run = tmp_path / "run"
+    _train(run, "--length", 9)
+    (run / "manifest.json").unlink()
+    r = invoke(*TINY, "--resume", "--steps", 15, "--out", run)
+    assert r.exit_code == 0, r.output
+    assert "manifest.json was missing: written anew at step 10" in r.output
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["rebuilt_at_step"] == 10 and manifest["task_config"]["length"] == 9
+    assert manifest["fingerprint"]  # the palindrome generator's settings, checked from now on
+
+
 def test_item11_resume_with_another_optimizer_is_refused_before_any_write(tmp_path):
     run = tmp_path / "run"
     _train(run)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import pickle
+import warnings
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -28,19 +29,27 @@ def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dic
             f"no checkpoint at {path}: train a run first, or point at a run directory that has one"
         )
     try:
-        return torch.load(path, map_location=map_location, weights_only=True)
+        with warnings.catch_warnings():  # torch's pickle-protocol notes: not the user's concern
+            warnings.simplefilter("ignore", UserWarning)
+            return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:
-        reason = str(e).strip().splitlines()[0]
         raise SgtkError(
-            f"refusing to load {path}: it holds more than weights ({reason}); "
-            "only load checkpoints that sgtk wrote"
+            f"refusing to load {path}: it is not a checkpoint sgtk wrote, or it holds more than "
+            f"weights ({_first_sentence(e)}); only load checkpoints that sgtk wrote"
         ) from None
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as e:
-        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise SgtkError(
-            f"checkpoint {path} is truncated or corrupt ({reason}): delete it "
-            "and retrain, or resume from an earlier copy"
+            f"checkpoint {path} is truncated or corrupt ({_first_sentence(e)}): restore it from "
+            "a copy, or train a new run into another --out"
         ) from None
+
+
+def _first_sentence(error: BaseException, limit: int = 80) -> str:
+    """torch's reason, cut to its first sentence: its full text is a paragraph of advice
+    about ``weights_only`` and zip internals that would bury the one line."""
+    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    text = text.split(". ")[0].rstrip(".")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def fit_model_state(model: torch.nn.Module, checkpoint: dict[str, Any], path: Path) -> None:

@@ -96,9 +96,9 @@ def generate(
         run_seed = seed if seed is not None else torch.seed() % 2**31
         if beam is not None:
             start = prefix
-            if start is None:
+            if start is None and opts.length:  # --length 0: nothing to draw, as when sampling
                 start = first_characters(vocab, 1, torch.Generator().manual_seed(run_seed))[0]
-            texts = lm.beam(start, opts.length, beam, opts.num_samples)
+            texts = [""] if start is None else lm.beam(start, opts.length, beam, opts.num_samples)
             for i, text in enumerate(texts):
                 if len(texts) > 1:
                     out.rule(f"beam {i + 1}", characters="·")

@@ -35,7 +35,7 @@ def molecules(
     """Predict a molecular property in the target's units."""
     from sgtk.errors import SgtkError
     from sgtk.inference.export import check_out, model_folder
-    from sgtk.inference.predict import MoleculePredictor, predict_csv
+    from sgtk.inference.predict import MoleculePredictor, predict_csv, require_some
     from sgtk.train.trainer import resolve_device
 
     def go():
@@ -47,15 +47,18 @@ def molecules(
         if data is not None:  # before the model is read: a refusal is the only line
             check_out(out_file, [data], [model_folder(checkpoint)])
         predictor = MoleculePredictor(checkpoint, resolve_device(device))
-        err.print(f"[dim]model: {predictor.source}[/]")
+        model_line = f"[dim]model: {predictor.source}[/]"  # after a refusal, never before it
         if data is not None:
             rows, failed = predict_csv(predictor, data, smiles_col, out_file, delimiter)
+            err.print(model_line)
             out.print(f"wrote {out_file}: {rows} rows, {failed} without a prediction")
             return
+        preds = predictor.predict(given)
+        failed = require_some(preds, "SMILES")
+        err.print(model_line)
         table = Table(title=f"predicted {predictor.target}", title_justify="left")
         table.add_column("SMILES")
         table.add_column(predictor.target, justify="right")
-        preds = predictor.predict(given)
         problems = any(p.problem for p in preds)
         if problems:
             table.add_column("problem", style="red")
@@ -63,5 +66,7 @@ def molecules(
             value = "" if p.value is None else f"{p.value:.4f}"
             table.add_row(p.smiles, value, *([p.problem] if problems else []))
         out.print(table)
+        if failed:
+            err.print(f"{failed} of {len(preds)} SMILES could not be predicted (see problem)")
 
     guarded(go)

@@ -33,6 +33,7 @@ __all__ = [
     "CONFIG",
     "WEIGHTS",
     "ModelFiles",
+    "check_export_out",
     "check_out",
     "export_run",
     "is_export",
@@ -120,20 +121,54 @@ def model_card(files: ModelFiles, about: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def check_export_out(out: Path, task: str, config: dict[str, Any], run: str) -> None:
+    """Refuse an ``out`` folder holding a file no export writes (a user's README.md, a run's
+    best.pt), or the export of another run: an export replaces only its own earlier files."""
+    if not out.is_dir():
+        return
+    names = sorted(p.name for p in out.iterdir())
+    others = [n for n in names if n not in (WEIGHTS, CONFIG, CARD)]
+    if others:
+        more = f" and {len(others) - 1} more" if len(others) > 1 else ""
+        raise SgtkError(
+            f"--out {out} holds {others[0]}{more}, which an export does not write, so it would "
+            "be mixed with or overwrite them: export to a new or empty folder"
+        )
+    if not names:
+        return
+    try:
+        prev = json.loads((out / CONFIG).read_text(encoding="utf-8"))
+        theirs = (prev["task"], prev.get("run"), prev["config"])
+    except (OSError, ValueError, KeyError, TypeError):
+        raise SgtkError(
+            f"--out {out} holds {', '.join(names)} but no sgtk export config, so they are not "
+            "an earlier export of this run: export to a new or empty folder"
+        ) from None
+    ours = (task, run, json.loads(json.dumps(config)))
+    if theirs[0] != ours[0] or theirs[1] not in (None, run) or theirs[2] != ours[2]:
+        raise SgtkError(
+            f"--out {out} holds the export of another run ({theirs[0]} model from "
+            f"{theirs[1] or 'an unrecorded run'}): export to a new or empty folder"
+        )
+
+
 def export_run(run: Path | str, out: Path | str) -> list[Path]:
     """Write ``out/model.safetensors``, ``out/config.json`` and ``out/README.md`` from a run's
     best model (or re-export an export).
 
     ``out`` may not be the run folder or lie inside it (an export there would sit beside
-    ``best.pt``), nor be another run's folder.
+    ``best.pt``), nor hold anything but this run's earlier export (see
+    :func:`check_export_out`).
     """
     from safetensors.torch import save
 
     files = load_model_files(run)
     check_out(out, [], [model_folder(run)])
-    if (Path(out) / "best.pt").exists():
-        raise SgtkError(f"--out {out} holds a run (best.pt): export to a folder of its own")
     about = {k: v for k, v in files.about.items() if k != "manifest"}
+    # The run an export came from, kept through re-exports: an export is only ever replaced
+    # by one of the same run.
+    about["run"] = about.get("run") or str(model_folder(files.source).resolve())
+    check_export_out(Path(out), files.task, files.config, about["run"])
     manifest = files.about.get("manifest") or {}
     if manifest:
         about["manifest"] = {k: manifest.get(k) for k in ("fingerprint", "command", "versions")}

@@ -78,6 +78,9 @@ def config_from(cls: type, saved: dict[str, Any], source: str) -> Any:
     return cls(**{k: v for k, v in saved.items() if k in names})
 
 
+DIGITS = frozenset("0123456789")
+
+
 class LoadedPalindrome(Loaded):
     """A palindrome classifier: reads the first T-1 digits, predicts the last (the first)."""
 
@@ -99,18 +102,45 @@ class LoadedPalindrome(Loaded):
         if isinstance(sequences, Tensor):
             digits = sequences.long()
         else:
-            rows = [[int(c) for c in s] if isinstance(s, str) else list(s) for s in sequences]
-            if any(len(r) != want for r in rows):
-                raise SgtkError(
-                    f"this model reads {want} digits (a palindrome of length {self.length} "
-                    "without its last digit): pass sequences of that length"
-                )
-            digits = torch.tensor(rows, dtype=torch.long).view(len(rows), want)
-        if digits.dim() != 2 or digits.shape[1] != want or not len(digits):
+            if isinstance(sequences, str):
+                sequences = [sequences]  # one sequence, not a list of one-digit ones
+            digits = torch.tensor(
+                [self._row(i, s, want) for i, s in enumerate(sequences)], dtype=torch.long
+            ).view(-1, want)
+        if not len(digits):
+            raise SgtkError(f"no sequences: pass at least one of {want} digits")
+        if digits.dim() != 2 or digits.shape[1] != want:
             raise SgtkError(f"pass a [N, {want}] tensor of digits (got {list(digits.shape)})")
         if digits.min() < 0 or digits.max() > 9:
-            raise SgtkError("digits must be 0 to 9")
+            bad = int(torch.nonzero((digits < 0) | (digits > 9))[0, 0])
+            raise SgtkError(
+                f"sequence {bad} holds {digits[bad].tolist()}: sequences are digits 0-9"
+            )
         return digits
+
+    def _row(self, i: int, seq: object, want: int) -> list[int]:
+        """Sequence ``i`` as ``want`` digits, or one line naming it and what is wrong."""
+        shown = repr(seq) if len(repr(seq)) <= 40 else repr(seq)[:37] + "..."
+        items: list[Any] = list(seq) if isinstance(seq, str | list | tuple | Tensor) else []
+        if not isinstance(seq, str) and hasattr(seq, "tolist"):  # a tensor or NumPy array
+            items = list(seq.tolist())
+        ok = bool(items) and all(
+            d in DIGITS if isinstance(d, str) else
+            isinstance(d, int) and not isinstance(d, bool) and 0 <= d <= 9
+            for d in items
+        )  # fmt: skip
+        if not ok:
+            raise SgtkError(
+                f"sequence {i} ({shown}) is not digits: sequences are digits 0-9, as a string "
+                "'01234' or a list [0, 1, 2, 3, 4]"
+            )
+        row = [int(d) for d in items]
+        if len(row) != want:
+            raise SgtkError(
+                f"sequence {i} ({shown}) has {len(row)} digits: this model reads {want} digits "
+                f"(a palindrome of length {self.length} without its last digit)"
+            )
+        return row
 
     @torch.no_grad()
     def probabilities(self, sequences: list[str] | list[list[int]] | Tensor) -> Tensor:

@@ -128,10 +128,18 @@ def _load_model_files(path: Path) -> ModelFiles:
         )
     if not path.is_dir():
         check_readable(checkpoint, "the checkpoint")
+        _require_checkpoint_file(checkpoint)
     best = read_best(checkpoint)
     config = best.get("config")
     if not isinstance(config, dict):
-        raise SgtkError(f"{checkpoint} is not a best.pt written by `sgtk train`: retrain")
+        if "optimizer" in best or "data_rng" in best:
+            raise SgtkError(
+                f"{checkpoint} is a resume checkpoint: pass the run folder (its best.pt)"
+            )
+        raise SgtkError(
+            f"{checkpoint} is not an sgtk checkpoint or export (it holds no model config): "
+            "pass a run folder, its best.pt, or an export folder"
+        )
     manifest = (
         RunFolder(checkpoint.parent).read_manifest() if checkpoint.name == "best.pt" else None
     )
@@ -140,6 +148,21 @@ def _load_model_files(path: Path) -> ModelFiles:
         config["task_config"] = manifest.get("task_config") or {}
     about = {"step": best.get("step"), "metric": best.get("metric"), "manifest": manifest}
     return ModelFiles(best["task"], config, best["model"], str(checkpoint), about)
+
+
+def _require_checkpoint_file(path: Path) -> None:
+    """Refuse, before torch reads it, a file that is not a torch archive (a script, a log):
+    torch would answer with its long weights_only advice, which is beside the point."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(4)
+    except OSError:
+        return  # check_readable has spoken; read_best reports anything else
+    if head != b"PK\x03\x04":  # every checkpoint sgtk writes is a torch zip archive
+        raise SgtkError(
+            f"{path} is not an sgtk checkpoint or export: pass a run folder, its best.pt, "
+            "or an export folder"
+        )
 
 
 def load_weights(model: nn.Module, files: ModelFiles) -> nn.Module:

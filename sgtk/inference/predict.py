@@ -65,7 +65,7 @@ class MoleculePredictor(Loaded):
         out = [Prediction(s, None) for s in smiles]
         f = featurise(smiles, [0.0] * len(smiles), vocab=cfg["vocab"], scaffolds=False)
         for row, why in f.problems:
-            out[row].problem = why
+            out[row].problem = "empty SMILES" if not smiles[row].strip() else why
         if not f.data_list:
             return out
         mols = MoleculeSet.from_featurised(f)
@@ -87,6 +87,19 @@ class MoleculePredictor(Loaded):
         return out
 
 
+def require_some(preds: list[Prediction], what: str) -> int:
+    """The number of ``preds`` without a value; one line when none has one (nothing to
+    report but problems is a failure, not a result)."""
+    failed = [p for p in preds if p.value is None]
+    if preds and len(failed) == len(preds):
+        first = failed[0]
+        raise SgtkError(
+            f"none of the {len(preds)} {what} could be predicted (the first, {first.smiles!r}: "
+            f"{first.problem}): pass valid SMILES"
+        )
+    return len(failed)
+
+
 def predict_csv(
     predictor: MoleculePredictor,
     data: Path,
@@ -95,7 +108,8 @@ def predict_csv(
     delimiter: str | None = None,
 ) -> tuple[int, int]:
     """Predict every row of ``data``; write its columns plus ``prediction`` and ``problem``
-    (why a row has no prediction). Returns (rows, rows without a prediction).
+    (why a row has no prediction). Returns (rows, rows without a prediction); when no row
+    has one, one line and nothing written.
 
     ``out`` may be neither ``data`` (the input is never overwritten) nor inside the model's
     run or export folder."""
@@ -107,6 +121,7 @@ def predict_csv(
             f"{table.delimiter_name}-separated): pass --smiles-col or --delimiter"
         )
     preds = predictor.predict([s.strip() for s in table.column(smiles_col)])
+    failed = require_some(preds, f"rows of {data}")  # before anything is written
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow([*table.columns, f"predicted_{predictor.target}", "problem"])
@@ -119,4 +134,4 @@ def predict_csv(
     if not out.parent.is_dir():
         raise SgtkError(f"--out {out}: the folder {out.parent} does not exist")
     atomic_write_bytes(out, buf.getvalue().encode())
-    return len(preds), sum(p.value is None for p in preds)
+    return len(preds), failed

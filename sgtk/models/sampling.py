@@ -99,7 +99,8 @@ def sample(
     """``num_samples`` continuations of ``prefix`` (in parallel), each ``length`` characters.
 
     Without a prefix (``None``) each sample starts from its own first character, drawn with
-    :func:`first_characters`, and that character begins the returned text. ``on_text``
+    :func:`first_characters`, and that character begins the returned text (none when
+    ``length`` is 0: nothing is generated). ``on_text``
     receives each new character of the first sample as it is drawn (streaming). ``context``:
     the window a graph or attention model reads (its run's ``seq_length``).
     """
@@ -110,6 +111,8 @@ def sample(
         raise ConfigError(
             "seed", f"seed {seed} is out of range: pass a whole number from 0 to 2**63 - 1"
         )
+    if length == 0 and prefix is None:
+        return [""] * num_samples  # nothing asked for: no drawn first character either
     generator = torch.Generator()
     generator.manual_seed(seed if seed is not None else torch.seed())
     was_training = model.training

@@ -11,7 +11,7 @@ from sgtk_cli.common import err, guarded, out
 
 # The library's field names as this command's flags (errors print the flag).
 FLAGS = {name: "--" + name.replace("_", "-") for name in ("tau", "top_k", "length", "prefix",
-         "seed", "beam", "device")} | {"count": "--num-samples"}  # fmt: skip
+         "seed", "beam", "device", "checkpoint")} | {"count": "--num-samples"}  # fmt: skip
 
 
 def generate(

@@ -69,4 +69,4 @@ def molecules(
         if failed:
             err.print(f"{failed} of {len(preds)} SMILES could not be predicted (see problem)")
 
-    guarded(go)
+    guarded(go, {"checkpoint": "--checkpoint", "device": "--device"})

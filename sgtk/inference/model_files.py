@@ -127,7 +127,10 @@ def _load_model_files(path: Path) -> ModelFiles:
             "or a folder from `sgtk export`"
         )
     if not path.is_dir():
-        check_readable(checkpoint, "the checkpoint")
+        try:
+            check_readable(checkpoint, "checkpoint")
+        except SgtkError as e:  # the field lets a front end name its own option
+            raise SgtkError(str(e), field="checkpoint") from None
         _require_checkpoint_file(checkpoint)
     best = read_best(checkpoint)
     config = best.get("config")

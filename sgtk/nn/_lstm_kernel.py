@@ -32,6 +32,7 @@ import torch
 from torch import Tensor
 
 from sgtk.nn._build_turn import release, take_turn
+from sgtk.progress import working
 
 log = logging.getLogger(__name__)
 _SOURCE = Path(__file__).with_suffix(".cpp")
@@ -115,13 +116,14 @@ def build_extension(name: str, source: Path, what: str) -> object | None:
     log.info("building the C++ %s kernel (once per machine, about a minute)", what)
     try:
         # A TORCH_LIBRARY op, not a pybind11 module: no pybind11 headers to compile.
-        load(
-            name=full_name,
-            sources=[str(source)],
-            extra_cflags=flags,
-            is_python_module=False,
-            verbose=False,
-        )
+        with working(f"building the C++ {what} kernel (once per machine, about a minute)"):
+            load(
+                name=full_name,
+                sources=[str(source)],
+                extra_cflags=flags,
+                is_python_module=False,
+                verbose=False,
+            )
         module = getattr(torch.ops, name)
     except Exception as exc:  # no compiler, no ninja, a failed build: the Python loop runs
         # One line, not the compiler's log: this repeats in every process on such a machine.

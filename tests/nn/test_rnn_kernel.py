@@ -134,3 +134,22 @@ def test_no_compiler_means_no_build_attempt_and_python_loops(monkeypatch):
     x = torch.randn(B, T, D, dtype=torch.double)
     torch.testing.assert_close(ours(x)[0], ref(x)[0], atol=1e-5, rtol=0)
     assert cells._state["module"] is None
+
+
+def test_building_a_kernel_says_so_through_sgtk_progress(monkeypatch, tmp_path):
+    """The first build takes about a minute: a log, a notebook or a terminal hears of it."""
+    import torch.utils.cpp_extension as cpp
+
+    from sgtk import progress
+    from sgtk.nn import _lstm_kernel
+
+    monkeypatch.setattr(_lstm_kernel, "_missing_tool", lambda: None)
+    monkeypatch.setattr(cpp, "_get_build_directory", lambda name, verbose: str(tmp_path))
+    monkeypatch.setattr(cpp, "load", lambda **kwargs: None)  # a build that does nothing
+    seen: list[tuple[str, float, float | None]] = []
+    previous = progress.set_reporter(lambda what, done, total: seen.append((what, done, total)))
+    try:
+        _lstm_kernel.build_extension("sgtk_test_kernel", tmp_path / "k.cpp", "test")
+    finally:
+        progress.set_reporter(previous)
+    assert seen and seen[0][0].startswith("building the C++ test kernel")

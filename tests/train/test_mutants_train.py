@@ -216,10 +216,10 @@ def test_loading_a_missing_a_corrupt_or_a_code_carrying_checkpoint_is_one_line(t
     save_checkpoint({"model": {"w": torch.ones(100)}}, tmp_path / "bad.pt")
     data = (tmp_path / "bad.pt").read_bytes()
     (tmp_path / "bad.pt").write_bytes(data[: len(data) // 2])
-    with pytest.raises(SgtkError, match=r"bad.pt is truncated or corrupt \(.+\): restore it from a copy"):
+    with pytest.raises(SgtkError, match=r"bad.pt is truncated or corrupt \(.+\): restore it"):
         load_checkpoint(tmp_path / "bad.pt")
     torch.save({"f": MetricsLog(tmp_path)}, tmp_path / "code.pt")  # an object, not weights
-    with pytest.raises(SgtkError, match=r"refusing to load .*code.pt: it is not a checkpoint sgtk wrote, or it holds more"):
+    with pytest.raises(SgtkError, match=r"refusing to load .*code.pt: it is not a checkpoint"):
         load_checkpoint(tmp_path / "code.pt")
 
 

@@ -93,7 +93,7 @@ def train(request: TrainRequest) -> dict:
     """Resolve the configs, build the task and the Trainer, run it under a progress bar,
     print the table (or the JSON line)."""
     from sgtk.tasks.registry import get_task
-    from sgtk.train.resolve import resolve_layers, run_layers
+    from sgtk.train.resolve import edited_keys, resolve_layers, run_layers
 
     run = request.run
     spec = get_task(request.task)
@@ -101,6 +101,12 @@ def train(request: TrainRequest) -> dict:
     layer: Any = run["config"]
     if run["resume"] and layer is None and out_dir is not None:
         layer = run_layers(out_dir, request.task)  # a resumed run keeps its own settings
+        edited = edited_keys(out_dir, layer) if layer is not None else []
+        if edited:
+            err.print(
+                f"note: {out_dir}/config.toml was edited ({', '.join(edited)}): a resume keeps "
+                "the run's own settings, so pass a change as a flag or --set"
+            )
     values = {k: str(v) if isinstance(v, Path) else v for k, v in request.task_values.items()}
     resolved = resolve_layers(
         spec, layer, values, request.train_values, run["overrides"] or (), "--set"

@@ -247,6 +247,30 @@ def run_layers(run_dir: Path | str, task: str) -> Layer | None:
     return {"task": record.get("task", {}), "train": record.get("train", {})}
 
 
+def edited_keys(run_dir: Path | str, layer: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """The ``section.key`` values of the run's ``config.toml`` that differ from ``layer`` (the
+    settings a resume takes from the manifest): edits a resume does not apply, which the user
+    should hear of. An unreadable ``config.toml`` has none (it is rewritten as a record)."""
+    try:
+        record = read_toml(Path(run_dir) / "config.toml", field=None)
+    except (OSError, SgtkError):
+        return []
+
+    def same(a: Any, b: Any) -> bool:
+        if isinstance(a, list | tuple) and isinstance(b, list | tuple):
+            return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+        if isinstance(a, int | float) and isinstance(b, int | float):
+            return float(a) == float(b)
+        return a == b
+
+    return [
+        f"{section}.{key}"
+        for section in ("task", "train")
+        for key, value in (record.get(section) or {}).items()
+        if key in (layer.get(section) or {}) and not same(value, layer[section][key])
+    ]
+
+
 def is_finished(run_dir: Path) -> bool:
     """Whether the run wrote its final test record (a stopped or crashed run did not)."""
     metrics = run_dir / "metrics.jsonl"

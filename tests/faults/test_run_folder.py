@@ -110,6 +110,20 @@ def test_item4_a_missing_manifest_is_written_anew_and_said(tmp_path):
     assert manifest["fingerprint"]  # the palindrome generator's settings, checked from now on
 
 
+def test_an_edited_config_toml_is_said_not_silently_ignored_on_resume(tmp_path):
+    """A resume takes the run's settings from its manifest: an edit to config.toml is not
+    applied, and the user hears which keys were edited; an unedited folder hears nothing."""
+    run = tmp_path / "run"
+    _train(run, "--length", 9)
+    plain = invoke(*TINY, "--resume", "--steps", 12, "--out", run)
+    assert plain.exit_code == 0 and "was edited" not in plain.output, plain.output
+    config = run / "config.toml"
+    config.write_text(config.read_text().replace("max_norm = 10.0", "max_norm = 3.0"))
+    r = invoke(*TINY, "--resume", "--steps", 15, "--out", run)
+    assert r.exit_code == 0, r.output
+    assert "config.toml was edited (train.max_norm)" in " ".join(r.output.split())
+
+
 def test_item11_resume_with_another_optimizer_is_refused_before_any_write(tmp_path):
     run = tmp_path / "run"
     _train(run)

@@ -148,3 +148,29 @@ def _proc_status_kib(field: str) -> int:
             if line.startswith(field + ":"):
                 return int(line.split()[1])
     raise RuntimeError(f"{field} not in /proc/self/status")
+
+
+def last_step_fwd_bwd(
+    models: tuple[torch.nn.Module, ...], x: torch.Tensor, y: torch.Tensor, hidden: int
+) -> list[Callable[[], None]]:
+    """For each sequence model (``model(x)[0]`` is [B, T, hidden]), one fwd+bwd under its own
+    linear head with a cross-entropy on the last step, as the palindrome task trains them."""
+    import torch.nn.functional as F
+
+    def fwd_bwd(model: torch.nn.Module) -> Callable[[], None]:
+        head = torch.nn.Linear(hidden, x.shape[-1]).to(x.device)
+        params = [*model.parameters(), *head.parameters()]
+
+        def run() -> None:
+            for p in params:
+                p.grad = None
+            F.cross_entropy(head(model(x)[0][:, -1]), y).backward()
+
+        return run
+
+    return [fwd_bwd(model) for model in models]
+
+
+def repeats_for(s: Sizes, hidden: int, steps: int) -> int:
+    """Fewer repeats where one step takes long (a recurrent step's work grows as H^2 T)."""
+    return max(s.repeats, min(3 * s.repeats, 3 * s.repeats * 128 * 20 // (hidden * steps)))

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sgtk.bench.core import Row, Sizes, make_row, time_pair
+from sgtk.bench.core import Row, Sizes, last_step_fwd_bwd, make_row, repeats_for, time_pair
 
 
 def curve_target(hidden: int) -> float:
@@ -44,21 +44,8 @@ def _recurrent(cell: str, batch: int, steps: int, hidden: int, s: Sizes, device)
     else:
         ref = nn.RNN(d, hidden, batch_first=True).to(device)
         ours = VanillaRNN(d, hidden).to(device)
-    heads = [nn.Linear(hidden, d).to(device) for _ in range(2)]
-
-    def fwd_bwd(model, head):
-        params = [*model.parameters(), *head.parameters()]
-
-        def run():
-            for p in params:
-                p.grad = None
-            F.cross_entropy(head(model(x)[0][:, -1]), y).backward()
-
-        return run
-
-    # Fewer repeats where one step takes long (the work grows as H^2 T).
-    repeats = max(s.repeats, min(3 * s.repeats, 3 * s.repeats * 128 * 20 // (hidden * steps)))
-    a, b = time_pair(fwd_bwd(ours, heads[0]), fwd_bwd(ref, heads[1]), device, repeats)
+    ours_step, ref_step = last_step_fwd_bwd((ours, ref), x, y, hidden)
+    a, b = time_pair(ours_step, ref_step, device, repeats_for(s, hidden, steps))
     name = "LSTM" if cell == "lstm" else "RNN"
     return make_row(
         f"{name} fwd+bwd B={batch} T={steps} H={hidden}",

@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sgtk.bench.core import Row, Sizes, make_row, time_pair
+from sgtk.bench.core import Row, Sizes, last_step_fwd_bwd, make_row, repeats_for, time_pair
 
 GRAPH_ROWS = ("window:4", "dilated", "complete")
 
@@ -129,21 +129,8 @@ def gru_row(steps: int, hidden: int, s: Sizes, device: torch.device) -> Row:
     y = torch.randint(0, d, (s.batch,), device=device)
     ref = nn.GRU(d, hidden, batch_first=True).to(device)
     ours = GRU.from_torch(ref)
-    heads = [nn.Linear(hidden, d).to(device) for _ in range(2)]
-
-    def fwd_bwd(model, head):
-        params = [*model.parameters(), *head.parameters()]
-
-        def run():
-            for p in params:
-                p.grad = None
-            F.cross_entropy(head(model(x)[0][:, -1]), y).backward()
-
-        return run
-
-    # Fewer repeats where one step takes long (the work grows as H^2 T).
-    repeats = max(s.repeats, min(3 * s.repeats, 3 * s.repeats * 128 * 20 // (hidden * steps)))
-    a, b = time_pair(fwd_bwd(ours, heads[0]), fwd_bwd(ref, heads[1]), device, repeats)
+    ours_step, ref_step = last_step_fwd_bwd((ours, ref), x, y, hidden)
+    a, b = time_pair(ours_step, ref_step, device, repeats_for(s, hidden, steps))
     return make_row(
         f"GRU fwd+bwd B={s.batch} T={steps} H={hidden}",
         a * 1e3,

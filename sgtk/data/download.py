@@ -8,7 +8,9 @@ import os
 import tempfile
 import urllib.error
 import urllib.request
+from dataclasses import field
 from pathlib import Path
+from typing import Any
 
 from sgtk.errors import SgtkError
 from sgtk.progress import report
@@ -83,3 +85,16 @@ def fetch(url: str, dest: Path, fix: str, sha256: str | None = None, timeout: fl
             except OSError:
                 break
     return dest
+
+
+def data_root_field() -> Any:
+    """The ``root`` field of a task config that reads datasets or corpora: None means
+    :func:`data_root` (``$SGTK_DATA``, else ``./data``); ``--data-root`` on the command line."""
+    return field(
+        default=None,
+        metadata={
+            "help": "Where datasets, corpora and caches live (default: $SGTK_DATA, else ./data).",
+            "flag": "--data-root",
+            "path": True,
+        },
+    )

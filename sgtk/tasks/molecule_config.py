@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sgtk.data.csv_table import parse_delimiter
+from sgtk.data.download import data_root_field
 from sgtk.errors import SgtkError
 from sgtk.models.registry import models_for
 
@@ -29,14 +30,7 @@ class MoleculeConfig:
         default="auto",
         metadata={"help": "CSV delimiter of --data: auto (default), ',', ';' or tab."},
     )  # of --data: auto-detects , ; or tab
-    root: str | None = field(  # None: $SGTK_DATA, else ./data (sgtk.data.download.data_root)
-        default=None,
-        metadata={
-            "help": "Where datasets, corpora and caches live (default: $SGTK_DATA, else ./data).",
-            "flag": "--data-root",
-            "path": True,
-        },
-    )
+    root: str | None = data_root_field()
     hidden: int = field(default=128, metadata={"help": "Hidden units."})
     layers: int = field(default=4, metadata={"help": "GCN layers."})
     embed: int = 64

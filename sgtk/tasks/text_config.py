@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from sgtk.data.download import data_root_field
 from sgtk.errors import SgtkError
 from sgtk.models.registry import check_graph, get, models_for
 
@@ -21,14 +22,7 @@ class TextConfig:
         default="tinyshakespeare",
         metadata={"help": "Built-in corpus, downloaded into data/ on first use."},
     )
-    root: str | None = field(  # None: $SGTK_DATA, else ./data (sgtk.data.download.data_root)
-        default=None,
-        metadata={
-            "help": "Where datasets, corpora and caches live (default: $SGTK_DATA, else ./data).",
-            "flag": "--data-root",
-            "path": True,
-        },
-    )
+    root: str | None = data_root_field()
     seq_length: int = field(default=64, metadata={"help": "Characters per window."})
     hidden: int = field(default=384, metadata={"help": "Hidden units."})
     layers: int = field(default=2, metadata={"help": "LSTM layers, or GCN layers k."})

@@ -74,7 +74,7 @@ class TrainRequest:
 
 def run_folder(request: TrainRequest) -> Path | None:
     """``--out``; under ``--resume`` without it, the newest unfinished run of the task."""
-    from sgtk.train.resolve import newest_run
+    from sgtk.train.resume_rules import newest_run
 
     given, resume = request.run["out_dir"], request.run["resume"]
     if given is not None or not resume:
@@ -93,7 +93,8 @@ def train(request: TrainRequest) -> dict:
     """Resolve the configs, build the task and the Trainer, run it under a progress bar,
     print the table (or the JSON line)."""
     from sgtk.tasks.registry import get_task
-    from sgtk.train.resolve import edited_keys, resolve_layers, run_layers
+    from sgtk.train.resolve import resolve_layers
+    from sgtk.train.resume_rules import edited_keys, run_layers
 
     run = request.run
     spec = get_task(request.task)
@@ -124,7 +125,7 @@ def train(request: TrainRequest) -> dict:
         sys.stdout.write(dumps_toml(tables))
         raise typer.Exit(0)
     if run["resume"] and out_dir is not None:
-        from sgtk.train.resolve import check_same_task
+        from sgtk.train.resume_rules import check_same_task
 
         check_same_task(out_dir, request.task, cfg)
     task = spec.task_class()(cfg)

@@ -45,15 +45,20 @@ def flags_of(*classes: type) -> dict[str, str]:
 
 
 def as_flags(error: SgtkError, flags: Mapping[str, str] | None = None) -> str:
-    """The error's message with the config field it names shown as its flag: the library
-    says ``lr -1.0 must be positive``, the CLI ``--lr -1.0 must be positive``."""
+    """The error's message with the config fields it names shown as flags.
+
+    The library marks a field as Python spells it, in backticks (`` `out` ``), or names one
+    field in ``error.field`` at the start of its message: it says ``lr -1.0 must be
+    positive``, the CLI ``--lr -1.0 must be positive``. A marked field without a flag here
+    keeps its name (a config key, reachable with ``--set``)."""
     message, name = str(error), getattr(error, "field", None)
     if flags is None:
         from sgtk.train.train_config import TrainConfig
 
         flags = flags_of(TrainConfig)
+    message = re.sub(r"`([A-Za-z_][\w.]*)`", lambda m: flags.get(m[1], m[1]), message)
     flag = flags.get(name) if name else None
-    if name is None or flag is None:
+    if name is None or flag is None or flag in message:
         return message
     return re.sub(rf"(?<![\w.-]){re.escape(name)}(?![\w-])", flag, message, count=1)
 

@@ -13,7 +13,7 @@ from typing import Any
 from rich.markup import escape
 
 from sgtk import choices
-from sgtk.models.registry import models_for
+from sgtk.tasks.registry import models_for
 from sgtk.train.config import default_config
 
 TASK, MODEL, OPTIM, RUN, OUTPUT = "Task", "Model", "Optimisation", "Run", "Output"

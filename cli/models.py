@@ -14,11 +14,11 @@ def models(
     as_json: bool = typer.Option(False, "--json", help="Print the table as one JSON object."),
 ) -> None:
     """List every model sgtk can train, from the one registry."""
-    from sgtk.models.registry import HEADER, models_for, rows
+    from sgtk.tasks.registry import HEADER, model_rows, models_for
 
     def go():
         names = set(models_for(task)) if task else None
-        shown = [r for r in rows() if names is None or r[0] in names]
+        shown = [r for r in model_rows() if names is None or r[0] in names]
         if as_json:
             print_json({"models": [dict(zip(HEADER, r, strict=True)) for r in shown]})
             return
@@ -29,4 +29,4 @@ def models(
             table.add_row(*r)
         show_table(table, out)
 
-    guarded(go)
+    guarded(go, {"task": "--task"})

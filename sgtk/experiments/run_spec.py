@@ -62,7 +62,7 @@ def parse_entry(entry: str, graph: str, task: str) -> RunSpec:
     ``auto`` (where the task's models read their own view of the data, that view) and its
     label is the model, with ``@graph`` when that is not the model's own graph. Recurrent
     cells walk the sequence: ``--graph`` passes them by."""
-    from sgtk.models.registry import check_graph, check_model
+    from sgtk.tasks.registry import check_graph, check_model
 
     model, at, own = (part.strip() for part in entry.partition("@"))
     spec = check_model(model, task)
@@ -70,7 +70,7 @@ def parse_entry(entry: str, graph: str, task: str) -> RunSpec:
         own = "auto"
     resolved = check_graph(own if at else (own or graph), model, task)
     if not get_task(task).sequence_graph:
-        view = {"graph": "bonds", "smiles": "smiles"}[str(spec.molecule_view)]
+        view = {"graph": "bonds", "sequence": "smiles"}[str(spec.native_view)]
         return RunSpec(model, view, model)
     label = model if resolved == spec.default_graph else f"{model}@{resolved}"
     return RunSpec(model, resolved, label)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from sgtk.data.csv_table import parse_delimiter
 from sgtk.data.download import data_root_field
 from sgtk.errors import SgtkError
-from sgtk.models.registry import models_for
+from sgtk.tasks.registry import models_for
 
 MOLECULE_MODELS = models_for("molecules")
 

@@ -27,7 +27,7 @@ from sgtk.tasks.sweep_hooks import SweepHooks
 from sgtk.train.task import Task
 
 # models that read the molecular graph, not the SMILES
-GRAPH_VIEW = tuple(m for m in MOLECULE_MODELS if REGISTRY[m].molecule_view == "graph")
+GRAPH_VIEW = tuple(m for m in MOLECULE_MODELS if REGISTRY[m].native_view == "graph")
 
 
 class AtomEncoder(nn.Module):

@@ -12,8 +12,9 @@ from torch_geometric.data import Batch
 from sgtk.data.memory import check_memory, palindrome_bytes
 from sgtk.data.palindrome import NUM_CLASSES, PalindromeData
 from sgtk.models.predictor import Predictor
-from sgtk.models.registry import check_graph, get, uses_layers
+from sgtk.models.registry import get, uses_layers
 from sgtk.tasks.palindrome_config import PalindromeConfig
+from sgtk.tasks.registry import check_graph
 from sgtk.tasks.sweep_hooks import SweepHooks
 from sgtk.train.task import Task
 

@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 
 from sgtk.choices import INITS, READOUTS
 from sgtk.errors import ConfigError, SgtkError
-from sgtk.models.registry import check_graph, check_model, get
+from sgtk.models.registry import get
 from sgtk.tasks.curriculum import LengthCurriculum
+from sgtk.tasks.registry import check_graph, check_model
 
 
 @dataclass

@@ -1,8 +1,11 @@
 """The one table of tasks: each task's config, its defaults file, and the figure it reports.
 
 ``sgtk train <task>``, ``compare``, the tables and the plots all read this table; a task's name
-is written here and in its own module, nowhere else. Like the model registry it imports no
-torch: classes are import paths, loaded on use, so ``sgtk --help`` stays fast.
+is written here and in its own module, nowhere else. Which models a task takes follows from
+what it gives them (a token sequence, or graph samples with or without edge features) and
+what each model reads (:mod:`sgtk.models.registry`), so no row of either table lists the
+other's names. Like the model registry it imports no torch: classes are import paths, loaded
+on use, so ``sgtk --help`` stays fast.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from importlib import import_module
 from typing import Any
 
 from sgtk.errors import SgtkError
+from sgtk.models import registry as models
 
 
 @dataclass(frozen=True)
@@ -25,8 +29,9 @@ class TaskSpec:
 
     What a compare sweep and its tables show: ``by_length``: one column per sequence length T
     (sweeps take ``--lengths`` and ``--layers auto``, plots draw accuracy against T);
-    ``sequence_graph``: models run on a ``--graph`` built over the sequence, else each on its
-    own view of the data (a molecule's bonds or its SMILES); ``protocols``: those the task can
+    ``sequence_graph``: models run on a ``graph`` built over the sequence, else each on its
+    own view of the data (a molecule's bonds or its SMILES); ``edge_features``: the graph
+    samples carry ``edge_attr`` (models that need it may run); ``protocols``: those the task can
     be compared under; ``tables``: further test metrics shown in a table of their own. How a
     sweep builds a run, what its runs share and their split sizes are the task class's
     :class:`~sgtk.tasks.sweep_hooks.SweepHooks` methods.
@@ -42,6 +47,7 @@ class TaskSpec:
     unit: str
     by_length: bool = False
     sequence_graph: bool = True
+    edge_features: bool = False
     protocols: tuple[str, ...] = ("fair",)
     tables: tuple[str, ...] = ()
     data_key: str | None = None  # the compare.toml key that compare's --data sets
@@ -49,6 +55,10 @@ class TaskSpec:
     @property
     def direction(self) -> str:
         return "max" if self.larger_is_better else "min"
+
+    def models(self) -> tuple[str, ...]:
+        """The models that read this task's data, in registry order."""
+        return models.models_reading(self.sequence_graph, self.edge_features)
 
     def config_class(self) -> type:
         return _load(self.config)
@@ -106,6 +116,7 @@ TASK_REGISTRY: dict[str, TaskSpec] = {
             False,
             "test RMSE (target units)",
             sequence_graph=False,
+            edge_features=True,
             data_key="molecule_data",
         ),
     )
@@ -123,3 +134,60 @@ def get_task(name: str) -> TaskSpec:
         raise SgtkError(
             f"unknown task {name!r}: {hint}choose one of {', '.join(TASK_NAMES)}"
         ) from None
+
+
+def models_for(task: str) -> tuple[str, ...]:
+    """The model names ``task`` takes, in registry order."""
+    return get_task(task).models()
+
+
+def check_model(name: str, task: str) -> models.ModelSpec:
+    """The spec of ``name`` on ``task``, or a one-line error listing the task's choices."""
+    choices = models_for(task)
+    if name not in choices:
+        raise SgtkError(f"unknown model {name!r} for {task}: choose one of {', '.join(choices)}")
+    return models.REGISTRY[name]
+
+
+def graphs_for(name: str, task: str) -> tuple[str, ...]:
+    """The ``graph`` values ``name`` accepts on ``task`` (``auto`` first)."""
+    return models.graphs_of(check_model(name, task), get_task(task).sequence_graph)
+
+
+def check_graph(graph: str, name: str, task: str) -> str:
+    """Validate ``graph`` for model ``name`` on ``task``; returns the graph to build."""
+    sequence = get_task(task).sequence_graph
+    where = f"{task} with {name}" if sequence else task
+    return models.resolve_graph(graph, check_model(name, task), sequence, where)
+
+
+def model_help(task: str) -> str:
+    """The ``model`` option's help for a task, built from the tables."""
+    return "One of " + ", ".join(models_for(task)) + " (see `sgtk models`)."
+
+
+HEADER = ("model", "family", "implementation", "reads", "tasks", "--graph", "what it is")
+
+
+def model_rows() -> list[tuple[str, ...]]:
+    """The model table as strings, one row per model, in the order of :data:`HEADER`."""
+    takes = {name: spec.models() for name, spec in TASK_REGISTRY.items()}
+    return [
+        (
+            s.name,
+            s.family,
+            s.implementation,
+            s.reads,
+            ", ".join(task for task, names in takes.items() if s.name in names),
+            models.graph_column(s),
+            s.summary,
+        )
+        for s in models.REGISTRY.values()
+    ]
+
+
+def markdown_table() -> str:
+    """The README's model table (a test checks that the README holds exactly this)."""
+    lines = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
+    lines += ["| " + " | ".join((f"`{r[0]}`", *r[1:])) + " |" for r in model_rows()]
+    return "\n".join(lines) + "\n"

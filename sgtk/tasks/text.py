@@ -32,7 +32,8 @@ from sgtk.data.text import (
 from sgtk.errors import SgtkError
 from sgtk.graphs.views import from_sequence, to_sequence
 from sgtk.models.charlm import CharLSTM, CharNet, State
-from sgtk.models.registry import check_graph, get, uses_layers
+from sgtk.models.registry import get, uses_layers
+from sgtk.tasks.registry import check_graph
 from sgtk.tasks.sweep_hooks import SweepHooks
 from sgtk.tasks.text_config import TextConfig
 from sgtk.tasks.text_samples import SampleWriter

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 
 from sgtk.data.download import data_root_field
 from sgtk.errors import SgtkError
-from sgtk.models.registry import check_graph, get, models_for
+from sgtk.models.registry import get
+from sgtk.tasks.registry import check_graph, models_for
 
 TEXT_MODELS = models_for("text")
 # models with forward_tokens(tokens, state): a CharLSTM

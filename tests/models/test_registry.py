@@ -10,14 +10,17 @@ from sgtk.graphs.views import path_graph_batch
 from sgtk.models import registry
 from sgtk.models.charlm import CharNet
 from sgtk.models.predictor import Predictor
-from sgtk.models.registry import REGISTRY, check_graph, check_model, models_for
+from sgtk.models.registry import REGISTRY
+from sgtk.tasks.registry import TASK_REGISTRY, check_graph, check_model, models_for
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
 
-def test_registry_module_does_not_import_torch():
+@pytest.mark.parametrize("module", ["sgtk.models.registry", "sgtk.tasks.registry"])
+def test_registry_modules_do_not_import_torch(module):
     code = (
-        "import sys, sgtk.models.registry as r; r.models_for('text'); print('torch' in sys.modules)"
+        f"import sys, {module}, sgtk.tasks.registry as t; t.models_for('text'); "
+        "t.markdown_table(); print('torch' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
@@ -26,10 +29,25 @@ def test_registry_module_does_not_import_torch():
 def test_every_row_is_well_formed():
     for spec in REGISTRY.values():
         assert spec.family in registry.FAMILIES
-        assert set(spec.tasks) <= set(registry.TASKS)
         assert spec.implementation in ("hand-written", "PyG", "torch")
         assert spec.default_graph in spec.graphs
-        assert ("molecules" in spec.tasks) == (spec.molecule_view is not None), spec.name
+        assert spec.native_view in ("graph", "sequence", None), spec.name
+        assert spec.on_sequences or spec.native_view is not None, f"{spec.name} serves no task"
+
+
+def test_a_task_takes_the_models_that_read_its_data():
+    """No row lists tasks: a sequence task takes every model that runs on sequences, a task
+    of graph samples those with a view of one, and edge features admit the models that
+    need them."""
+    takes = {name: set(spec.models()) for name, spec in TASK_REGISTRY.items()}
+    on_sequences = {n for n, s in REGISTRY.items() if s.on_sequences}
+    assert takes["palindrome"] == takes["text"] == on_sequences
+    assert "rnn" in takes["text"] and "gine" not in takes["text"]
+    assert takes["molecules"] == {n for n, s in REGISTRY.items() if s.native_view}
+    assert "lstm-gcn" not in takes["molecules"] and "gcn-smiles" in takes["molecules"]
+    assert registry.models_reading(False, edge_features=False) == tuple(
+        n for n in models_for("molecules") if not REGISTRY[n].bond_features
+    )
 
 
 def test_unknown_model_lists_the_task_choices_in_one_line():
@@ -112,7 +130,7 @@ def test_gine_reads_bond_features():
 
 
 def test_readme_model_table_is_the_registry():
-    from sgtk.models.registry import markdown_table
+    from sgtk.tasks.registry import markdown_table
 
     assert markdown_table() in README.read_text(encoding="utf-8")
 

@@ -119,6 +119,18 @@ TASK_REGISTRY: dict[str, TaskSpec] = {
             edge_features=True,
             data_key="molecule_data",
         ),
+        TaskSpec(
+            "neighbors-match",
+            "Tree-NeighborsMatch (Alon & Yahav 2021): over-squashing on a tree of depth r",
+            "sgtk.tasks.neighbors_match_config:NeighborsMatchConfig",
+            "sgtk.tasks.neighbors_match:NeighborsMatchTask",
+            "neighbors-match.toml",
+            "train_accuracy",  # what the paper plots: over-squashing is a failure to fit
+            True,
+            "train accuracy (fraction of training examples fitted)",
+            sequence_graph=False,
+            tables=("test_accuracy",),
+        ),
     )
 }
 TASK_NAMES = tuple(TASK_REGISTRY)

@@ -172,11 +172,11 @@ def sequence_graph_batch(
     """Equal-length sequences ``x`` [B, T, ...] as a ``Batch`` over the ``spec`` graph: the
     path view of :func:`sgtk.graphs.views.path_graph_batch` with ``spec``'s edges, built
     directly."""
-    from sgtk.graphs.views import uniform_nodes
+    from sgtk.graphs.views import new_batch, uniform_nodes
 
     num_graphs, length = x.shape[:2]
     batch, ptr = uniform_nodes(num_graphs, length, x.device)
-    out = Batch(
+    out = new_batch(
         x=x.reshape(num_graphs * length, *x.shape[2:]),
         edge_index=uniform_edges(spec, num_graphs, length, directed, x.device),
         batch=batch,

@@ -32,6 +32,17 @@ def test_matches_from_data_list():
     assert torch.equal(ours.ptr, ref.ptr)
 
 
+def test_batches_built_directly_are_pygs_own_batch_class():
+    # new_batch skips Batch's metaclass: the result must still be the class Batch(...) and
+    # from_data_list make, with the same keys, so PyG's loaders and pooling treat it alike.
+    x = torch.randn(4, 6, 3)
+    for ours in (path_graph_batch(x), path_graph_batch(x, lengths=torch.tensor([6, 2, 0, 5]))):
+        ref = Batch(x=ours.x, edge_index=ours.edge_index, batch=ours.batch, ptr=ours.ptr)
+        assert type(ours) is type(ref) is type(Batch.from_data_list([Data(x=x[0])]))
+        assert isinstance(ours, Batch) and ours.num_graphs == 4
+        assert set(ours.keys()) - {"seq_len", "lengths"} == set(ref.keys())
+
+
 def test_round_trip_uniform_and_ragged():
     x = torch.randn(3, 5, 2)
     b = path_graph_batch(x)

@@ -59,44 +59,66 @@ class CharLSTM(nn.Module):
         self,
     ) -> Callable[[Tensor, StepState], tuple[Tensor, tuple[list[Tensor], list[Tensor]]]]:
         """A function for one character per stream: ``(tokens [B], (h, c))`` -> (logits
-        [B, V], new (h, c)), the same maths as ``forward_tokens`` with T=1.
+        [B, V], new (h, c)), the same maths as ``forward_tokens`` with T=1, for inference:
+        it runs without autograd, over weights prepared (and detached) once.
 
-        Written as plain matmuls over weights prepared once: a oneDNN LSTM call costs about
-        1 ms of setup per layer, which would dominate sampling.
+        Written as plain matmuls: a oneDNN LSTM call costs about 1 ms of setup per layer,
+        which would dominate sampling. Per layer and step it makes 8 ATen calls: the gates go
+        into a scratch buffer kept per batch size, whose gate slices are made once, so no
+        call is spent on slicing; what it returns is always fresh.
         """
-        layers: list[tuple[Tensor, Tensor, Tensor]] = []
-        for k in range(self.lstm.num_layers):
-            w_ih = getattr(self.lstm, f"weight_ih_l{k}")
-            w_hh = getattr(self.lstm, f"weight_hh_l{k}")
-            bias = getattr(self.lstm, f"bias_ih_l{k}") + getattr(self.lstm, f"bias_hh_l{k}")
-            # Contiguous transposes: matvecs here are memory-bound and read these row by row.
-            layers.append((w_ih.t().contiguous(), w_hh.t().contiguous(), bias))
-        # The first layer's input projection depends on the token alone: one table lookup.
-        inputs = (
-            self.embed.weight
-            if self.embed is not None
-            else torch.eye(self.vocab_size, device=self.head.weight.device)
-        )
-        table = torch.addmm(layers[0][2], inputs, layers[0][0])
+        with torch.no_grad():
+            layers: list[tuple[Tensor, Tensor, Tensor]] = []
+            for k in range(self.lstm.num_layers):
+                w_ih = getattr(self.lstm, f"weight_ih_l{k}")
+                w_hh = getattr(self.lstm, f"weight_hh_l{k}")
+                bias = getattr(self.lstm, f"bias_ih_l{k}") + getattr(self.lstm, f"bias_hh_l{k}")
+                # Contiguous transposes: matvecs here are memory-bound and read these row by row.
+                layers.append((w_ih.t().contiguous(), w_hh.t().contiguous(), bias))
+            # The first layer's input projection depends on the token alone: one table lookup
+            # (embedding @ W_ih^T + both biases, [V, 4H]).
+            inputs = (
+                self.embed.weight
+                if self.embed is not None
+                else torch.eye(self.vocab_size, device=self.head.weight.device)
+            )
+            table = torch.addmm(layers[0][2], inputs, layers[0][0])
+            head_w, head_b = self.head.weight.detach(), self.head.bias.detach()
         n = self.lstm.hidden_size
+        scratch: dict[int, list[tuple[Tensor, ...]]] = {}
 
+        def buffers(batch: int) -> list[tuple[Tensor, ...]]:
+            if batch not in scratch:  # gates, sigmoid(gates), its i, f, o slices, g, tanh(g)
+                scratch[batch] = []
+                for _ in layers:
+                    gates, act = table.new_empty(batch, 4 * n), table.new_empty(batch, 4 * n)
+                    i, f, o = act[:, :n], act[:, n : 2 * n], act[:, 3 * n :]
+                    g, tanh_g = gates[:, 2 * n : 3 * n], table.new_empty(batch, n)
+                    scratch[batch].append((gates, act, i, f, o, g, tanh_g))
+            return scratch[batch]
+
+        @torch.no_grad()
         def step(
             tokens: Tensor, state: StepState
         ) -> tuple[Tensor, tuple[list[Tensor], list[Tensor]]]:
             hs: list[Tensor] = []
             cs: list[Tensor] = []
             x = tokens  # each layer's output, the next one's input (layer 0 uses the table)
-            for k, (w_ih_t, w_hh_t, bias) in enumerate(layers):
-                pre = table[tokens] if k == 0 else torch.addmm(bias, x, w_ih_t)
-                gates = pre.addmm_(state[0][k], w_hh_t)
-                act = torch.sigmoid(gates)  # i, f, o; g is the tanh below
-                c = torch.addcmul(
-                    act[:, n : 2 * n] * state[1][k], act[:, :n], torch.tanh(gates[:, 2 * n : 3 * n])
-                )
-                x = act[:, 3 * n :] * torch.tanh(c)
+            for k, ((w_ih_t, w_hh_t, bias), bufs) in enumerate(zip(layers, buffers(len(tokens)))):
+                gates, act, i, f, o, g, tanh_g = bufs
+                if k == 0:
+                    torch.index_select(table, 0, tokens, out=gates)
+                else:
+                    torch.addmm(bias, x, w_ih_t, out=gates)
+                gates.addmm_(state[0][k], w_hh_t)
+                torch.sigmoid(gates, out=act)  # i, f, o; g is the tanh below
+                torch.tanh(g, out=tanh_g)
+                c = torch.addcmul(f * state[1][k], i, tanh_g)
+                x = o * torch.tanh(c)
                 hs.append(x)
                 cs.append(c)
-            return self.head(x), (hs, cs)  # per-layer lists: stacking each step costs time
+            # per-layer lists: stacking each step costs time
+            return torch.addmm(head_b, x, head_w.t()), (hs, cs)
 
         return step
 

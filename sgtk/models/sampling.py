@@ -27,7 +27,9 @@ def _next_token(
     # The max is taken off first, so a tiny tau (1e-40) gives 0 and -inf, never inf - inf:
     # sampling then draws the likeliest character, as greedy does.
     scaled = logits.detach().float().cpu()
-    scaled = (scaled - scaled.max(-1, keepdim=True).values) / tau
+    scaled = scaled - scaled.amax(-1, keepdim=True)
+    if tau != 1.0:  # x / 1 is x: the same bits without a call
+        scaled = scaled / tau
     if top_k is not None and top_k < scaled.shape[-1]:
         kth = scaled.topk(top_k, dim=-1).values[..., -1:]
         scaled = scaled.masked_fill(scaled < kth, float("-inf"))

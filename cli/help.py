@@ -99,8 +99,12 @@ def _examples(name: str) -> str:
 
 def annotate(command: Any, path: tuple[str, ...] = ()) -> Any:
     """Walk the click command tree and fill in panels, defaults, choices and examples."""
+    _flag_help_option(command)
     subcommands = getattr(command, "commands", None)
     if subcommands:
+        for param in command.params:  # the group's own: --version, --install-completion
+            if getattr(param, "is_flag", False):
+                param.display_type_rich = _no_type
         for name, sub in subcommands.items():
             annotate(sub, (*path, name))
         return command
@@ -117,6 +121,10 @@ def annotate(command: Any, path: tuple[str, ...] = ()) -> Any:
             param.help = escape(param.help)
         if getattr(param, "is_flag", False):
             # A flag takes no value: `--resume <bool>` would read as if it did.
+            param.display_type_rich = _no_type
+        elif getattr(param, "multiple", False):  # `--set <list[str]>`: show what one takes
+            param.display_type_rich = _shown_type(f"<{param.metavar or 'value'}> ...")
+        elif param.nargs == -1:  # an argument taking many: its name says what (`SMILES`)
             param.display_type_rich = _no_type
         if getattr(param, "rich_help_panel", None) is None and param.name in PANEL_OF:
             param.rich_help_panel = PANEL_OF[param.name]
@@ -138,6 +146,23 @@ def annotate(command: Any, path: tuple[str, ...] = ()) -> Any:
 
 def _no_type(ctx: Any) -> None:
     return None
+
+
+def _shown_type(text: str) -> Any:
+    return lambda ctx: text
+
+
+def _flag_help_option(command: Any) -> None:
+    """``--help`` is made at display time: shown as a flag too, not ``--help <bool>``."""
+    make = command.get_help_option
+
+    def get_help_option(ctx: Any) -> Any:
+        option = make(ctx)
+        if option is not None:
+            option.display_type_rich = _no_type
+        return option
+
+    command.get_help_option = get_help_option
 
 
 def _completer(allowed: tuple[str, ...]) -> Any:

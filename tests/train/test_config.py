@@ -15,17 +15,14 @@ from tests.helpers import assert_one_line_error, invoke, last_json
 
 
 def _config_classes():
-    from sgtk.tasks.molecules import MoleculeConfig
-    from sgtk.tasks.palindrome import PalindromeConfig
-    from sgtk.tasks.text import TextConfig
+    from sgtk.tasks.registry import TASK_REGISTRY
     from sgtk.train.trainer import TrainConfig
 
-    return [
-        ("train", "train", TrainConfig),
-        ("palindrome", "task", PalindromeConfig),
-        ("text", "task", TextConfig),
-        ("molecules", "task", MoleculeConfig),
+    tasks = [
+        (spec.config_file.removesuffix(".toml"), "task", spec.config_class())
+        for spec in TASK_REGISTRY.values()
     ]
+    return [("train", "train", TrainConfig), *tasks]
 
 
 @pytest.mark.parametrize("name,section,cls", _config_classes(), ids=lambda v: str(v))

@@ -39,7 +39,7 @@ def test_bench_quick_json_rows_are_ratios_against_named_references(tiny, tmp_pat
     assert len(primary) == 2  # path and random graph
     assert sum("(secondary)" in row.ref_name for row in gcn) == 4  # edge_index forms, labelled
     (sampling,) = [row for row in rows if row.name.startswith("sampling")]
-    assert "carried (h, c)" in sampling.ref_name and sampling.limit == 0.5
+    assert "carried (h, c)" in sampling.ref_name and sampling.limit == 0.3
     (char_lm,) = [row for row in rows if row.name.startswith("char-LM")]
     precision = char_lm.name.rsplit("both ", 1)[1]
     assert precision in char_lm.ref_name  # one precision on both sides

@@ -24,7 +24,7 @@ def make_cell(cell: str, in_features: int, hidden: int, init: str, t_max: int) -
             in_features, hidden, init=init if init != "orthogonal" else "xavier", t_max=t_max
         )
     if cell == "gru":
-        return GRU(in_features, hidden)
+        return GRU(in_features, hidden, init=init, t_max=t_max)
     raise SgtkError(f"unknown recurrent cell {cell!r}: use rnn, lstm or gru")
 
 

@@ -12,6 +12,7 @@ import math
 import torch
 from torch import Tensor, nn
 
+from sgtk.errors import SgtkError
 from sgtk.nn import _cells as cells
 from sgtk.nn._torch_names import TorchNamedCell
 from sgtk.nn.rnn import _flat, _full_precision
@@ -49,8 +50,16 @@ class GRU(TorchNamedCell):
 
     Named as ``nn.GRUCell``: ``weight_ih`` [3n, d], ``weight_hh`` [3n, n], ``bias_ih`` and
     ``bias_hh`` [3n]. Both biases are parameters, as in torch, because :math:`b_{hn}` sits
-    inside the reset gate's product and does not fold into :math:`b_{in}`. Initialised like
-    ``nn.GRU``: U(-1/sqrt(n), 1/sqrt(n)).
+    inside the reset gate's product and does not fold into :math:`b_{in}`.
+
+    Args:
+        init: ``"xavier"``, the plain init every cell has under that name, which for the GRU
+            is ``nn.GRU``'s own U(-1/sqrt(n), 1/sqrt(n)) for every weight and bias;
+            ``"orthogonal"``: the same with each gate's [n, n] block of ``weight_hh``
+            orthogonal; ``"chrono"`` (Tallec & Ollivier 2018): orthogonal blocks and the
+            update gate's bias :math:`b_z \sim \log U(1, T_{max}-1)` (in ``bias_ih``, with
+            ``bias_hh``'s z part zero), so that at init z is near 1 and h is kept, with memory
+            time scales up to ``t_max`` steps.
     """
 
     OLD_NAMES = {
@@ -61,8 +70,10 @@ class GRU(TorchNamedCell):
     }
     TORCH = (nn.GRU, nn.GRUCell)
 
-    def __init__(self, input_size: int, hidden_size: int):
+    def __init__(self, input_size: int, hidden_size: int, init: str = "xavier", t_max: int = 100):
         super().__init__()
+        if init not in ("xavier", "orthogonal", "chrono"):
+            raise SgtkError(f"unknown GRU init {init!r}: use xavier, orthogonal or chrono")
         self.input_size, self.hidden_size = input_size, hidden_size
         self.weight_ih = nn.Parameter(torch.empty(3 * hidden_size, input_size))
         self.weight_hh = nn.Parameter(torch.empty(3 * hidden_size, hidden_size))
@@ -71,6 +82,15 @@ class GRU(TorchNamedCell):
         bound = 1 / math.sqrt(hidden_size)
         for p in self.parameters():
             nn.init.uniform_(p, -bound, bound)
+        n = hidden_size
+        with torch.no_grad():
+            if init in ("orthogonal", "chrono"):
+                for w in self.weight_hh.split(n):
+                    nn.init.orthogonal_(w)
+            if init == "chrono":
+                # nn.GRU keeps h where z is 1 (h' = (1 - z) n + z h): a positive b_z keeps it.
+                self.bias_ih[n : 2 * n] = torch.log(torch.empty(n).uniform_(1, max(t_max - 1, 2)))
+                self.bias_hh[n : 2 * n] = 0
 
     def forward(self, x: Tensor, h0: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """``x`` [B, T, d] -> (all hidden states [B, T, n], last hidden state [B, n])."""

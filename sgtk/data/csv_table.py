@@ -7,7 +7,7 @@ import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sgtk.errors import SgtkError
+from sgtk.errors import ConfigError
 from sgtk.io.files import read_text
 
 DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab"}
@@ -36,9 +36,10 @@ def parse_delimiter(delimiter: str | None) -> str | None:
     names = {v: k for k, v in DELIMITERS.items()} | {"\\t": "\t"}
     delimiter = names.get(delimiter, delimiter)
     if delimiter not in DELIMITERS:
-        raise SgtkError(
-            f"--delimiter {delimiter!r} is not supported: use ',', ';' or tab (or leave it out "
-            "to detect it)"
+        raise ConfigError(
+            "delimiter",
+            f"delimiter {delimiter!r} is not supported: use ',', ';' or tab (or leave it out "
+            "to detect it)",
         )
     return delimiter
 
@@ -50,35 +51,38 @@ def detect_delimiter(header: str) -> str:
     return max(DELIMITERS, key=lambda d: counts[d])  # dicts keep order: comma wins ties
 
 
-def read_csv_rows(path: Path | str, delimiter: str | None = None, flag: str = "--data") -> CsvTable:
+def read_csv_rows(path: Path | str, delimiter: str | None = None, field: str = "data") -> CsvTable:
     """Header and rows of a CSV (gzip allowed); lines starting with ``#`` are comments."""
-    return parse_csv_text(read_text(path, flag), path, delimiter, flag)
+    return parse_csv_text(read_text(path, field), path, delimiter, field)
 
 
 def parse_csv_text(
-    text: str, path: Path | str, delimiter: str | None = None, flag: str = "--data"
+    text: str, path: Path | str, delimiter: str | None = None, field: str = "data"
 ) -> CsvTable:
-    """:func:`read_csv_rows` on text already read (``path`` names it in messages)."""
+    """:func:`read_csv_rows` on text already read (``path``, from the config's ``field``,
+    names it in messages)."""
     numbered = [
         (n, line)
         for n, line in enumerate(text.splitlines(), 1)
         if line.strip() and not line.startswith("#")
     ]
     if not numbered:
-        raise SgtkError(f"{flag} {path} has no header line: is it empty?")
+        raise ConfigError(field, f"{field} {path} has no header line: is it empty?")
     lines = [line for _, line in numbered]
     used = parse_delimiter(delimiter) or detect_delimiter(lines[0])
     try:
         parsed = list(csv.reader(lines, delimiter=used))
     except csv.Error as e:
-        raise SgtkError(f"{flag} {path} is not a valid CSV ({e}): check its quoting") from None
+        invalid = f"{field} {path} is not a valid CSV ({e}): check its quoting"
+        raise ConfigError(field, invalid) from None
     columns = [c.strip() for c in parsed[0]]
     seen: dict[str, int] = {}
     for i, name in enumerate(columns):
         if name and name in seen:  # which one would be read is a guess: refuse, never pick
-            raise SgtkError(
-                f"{flag} {path} has two columns named {name!r} (columns {seen[name] + 1} and "
-                f"{i + 1}): rename one"
+            raise ConfigError(
+                field,
+                f"{field} {path} has two columns named {name!r} (columns {seen[name] + 1} and "
+                f"{i + 1}): rename one",
             )
         seen[name] = i
     return CsvTable(columns, parsed[1:], used, [n for n, _ in numbered[1:]])

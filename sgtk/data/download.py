@@ -22,7 +22,7 @@ def data_root(configured: str | Path | None = None) -> Path:
     """Where datasets, corpora and caches live: ``configured`` (``--data-root``) when given,
     else ``$SGTK_DATA``, else ``data/`` in the working folder (as PyG's ``root`` defaults)."""
     if configured not in (None, ""):
-        return _checked_root(Path(str(configured)).expanduser(), "root", "--data-root")
+        return _checked_root(Path(str(configured)).expanduser(), "root", "`root`")
     if os.environ.get("SGTK_DATA"):
         return _checked_root(Path(os.environ["SGTK_DATA"]).expanduser(), None, "SGTK_DATA")
     return _checked_root(Path("data"), None, "./data")
@@ -36,8 +36,8 @@ def _checked_root(root: Path, field: str | None, named: str) -> Path:
             return root
         if path.exists():
             where = "" if path == root else f" ({path} is a file)"
-            if field is not None:  # --data-root
-                said, fix = f"{field} {root}", f"pass a folder to {named}"
+            if field is not None:  # the config's root (a front end shows its flag)
+                said, fix = f"`{field}` {root}", f"pass a folder to {named}"
             elif named == "SGTK_DATA":
                 said, fix = f"SGTK_DATA={root}", "point SGTK_DATA at a folder, or unset it"
             else:

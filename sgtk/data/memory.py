@@ -36,7 +36,7 @@ def human(nbytes: float) -> str:
 def check_memory(nbytes: float, what: str, fix: str, available: int | None = None) -> None:
     """Raise one line when ``what`` needs more than the memory available.
 
-    ``fix`` names the flag to change, e.g. ``"lower --length (try --length 1000)"``.
+    ``fix`` names the config fields to change, in backticks: ``"lower `length`"``.
     """
     available = available_bytes() if available is None else available
     if available is not None and nbytes > available:

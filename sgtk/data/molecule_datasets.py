@@ -27,7 +27,7 @@ from sgtk.data.csv_table import parse_csv_text
 from sgtk.data.download import data_root, fetch
 from sgtk.data.molecule_sources import DATASETS, Source, csv_source, non_finite_message
 from sgtk.data.molecules import FEATURISATION, MoleculeSet, collate_molecules, featurise
-from sgtk.errors import SgtkError
+from sgtk.errors import ConfigError, SgtkError
 from sgtk.io.files import atomic_write_bytes, read_bytes
 
 log = logging.getLogger(__name__)
@@ -132,11 +132,11 @@ class MoleculeDataset(InMemoryDataset):
             _copy_nci_tpsa(dest)
             return
         if self.source.url is None:  # a user's CSV, gone since csv_source checked it
-            raise SgtkError(f"{dest} not found: pass --data with a readable CSV")
+            raise SgtkError(f"{dest} not found: set `data` to a readable CSV")
         fetch(
             self.source.url,
             dest,
-            fix=f"download it to {dest}, or pass --data FILE --smiles-col COL --target-col COL",
+            fix=f"download it to {dest}, or set `data`, `smiles_col` and `target_col` to a CSV",
             sha256=self.source.sha256,
         )
 
@@ -153,14 +153,15 @@ class MoleculeDataset(InMemoryDataset):
         try:
             text = self.raw_bytes().decode("utf-8-sig")
         except UnicodeDecodeError as e:
-            raise SgtkError(f"--data {name} is not UTF-8 text ({e.reason}): convert it") from None
+            utf8 = f"data {name} is not UTF-8 text ({e.reason}): convert it"
+            raise ConfigError("data", utf8) from None
         table = parse_csv_text(text, name, s.delimiter)
         missing = [c for c in (s.smiles_col, s.target_col) if c not in table.columns]
         if missing:
             raise SgtkError(
                 f"{self.raw_paths[0]} has no column(s) {', '.join(missing)} (it has: "
                 f"{', '.join(table.columns) or 'none'}; read as {table.delimiter_name}-"
-                "separated): pass --smiles-col and --target-col, or --delimiter"
+                "separated): set `smiles_col` and `target_col`, or `delimiter`"
             )
         smiles, targets, no_target = [], [], 0
         invalid: list[tuple[int, int, str]] = []  # (row, line, value) of non-finite targets
@@ -185,7 +186,7 @@ class MoleculeDataset(InMemoryDataset):
             raise SgtkError(
                 f"none of the {len(table.rows)} rows of {name} has a numeric {s.target_col!r} "
                 f"(row 1 reads {first!r}, split at {table.delimiter_name}s): check "
-                "--target-col, --delimiter and the file's quoting"
+                "`target_col`, `delimiter` and the file's quoting"
             )
         f = featurise(smiles, targets, self.variants)
         MoleculeSet.from_featurised(f)  # the one-line error when no molecule is valid
@@ -235,7 +236,8 @@ def load_dataset(
         source = DATASETS[dataset]
     else:
         raise SgtkError(
-            f"unknown dataset {dataset!r}: choose one of {', '.join(DATASETS)} or pass --data FILE"
+            f"unknown dataset {dataset!r}: choose one of {', '.join(DATASETS)} or set `data` "
+            "to a CSV"
         )
     return MoleculeDataset(source, root, variants, drop_invalid)
 

@@ -73,5 +73,5 @@ def non_finite_message(name: str, column: str, invalid: list[tuple[int, int, str
     return (
         f"{name}: {'row' if one else 'rows'} {rows} ({'line' if one else 'lines'} {lines} of "
         f"the file) {'has' if one else 'have'} a non-finite {column!r} ({values}): fix "
-        f"{'it' if one else 'them'}, or pass --drop-invalid to drop {'it' if one else 'them'}"
+        f"{'it' if one else 'them'}, or set `drop_invalid` to drop {'it' if one else 'them'}"
     )

@@ -153,7 +153,7 @@ class MoleculeSet:
         if not f.data_list:
             raise SgtkError(
                 f"none of the {len(f.problems)} SMILES could be parsed: check the "
-                "--smiles-col column holds SMILES strings"
+                "`smiles_col` column holds SMILES strings"
             )
         data, slices = collate_molecules(f.data_list)
         return cls(data, slices, f.tokens, len(f.problems))

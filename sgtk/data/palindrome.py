@@ -16,7 +16,7 @@ from torch import Tensor
 from torch_geometric.data import Batch
 
 from sgtk.data.memory import check_memory, palindrome_data_bytes
-from sgtk.errors import SgtkError
+from sgtk.errors import ConfigError
 from sgtk.graphs.views import path_graph_batch
 
 NUM_CLASSES = 10
@@ -65,14 +65,14 @@ class PalindromeData:
 
     def __post_init__(self) -> None:
         if self.length < 3:
-            raise SgtkError(
-                f"--length {self.length} is too short: a palindrome task needs "
-                "length >= 3 (try --length 5)"
+            raise ConfigError(
+                "length",
+                f"length {self.length} is too short: a palindrome task needs length >= 3, e.g. 5",
             )
         check_memory(
             palindrome_data_bytes(self.length, self.eval_size, NUM_CLASSES if self.one_hot else 1),
             f"val and test sets of palindromes of length {self.length}",
-            "lower --length",
+            "lower `length`",
         )
         self.num_free = (self.length + 1) // 2
         self._eval = {name: self._make_eval_set(name) for name in ("val", "test")}

@@ -61,6 +61,6 @@ def split_indices(
     if empty:
         raise SgtkError(
             f"the {kind} split of {n} molecules leaves {' and '.join(empty)} empty: "
-            "use more molecules" + (" or --split random" if kind == "scaffold" else "")
+            "use more molecules" + (" or set `split` to random" if kind == "scaffold" else "")
         )
     return parts

@@ -16,7 +16,7 @@ from torch_geometric.data import Batch
 
 from sgtk.data.download import data_root, fetch
 from sgtk.data.memory import check_memory
-from sgtk.errors import SgtkError
+from sgtk.errors import ConfigError, SgtkError
 from sgtk.graphs.views import path_graph_batch
 from sgtk.io.files import read_bytes
 from sgtk.progress import report
@@ -46,18 +46,19 @@ def corpus_path(name: str, root: Path | str | None = None) -> Path:
     ``root`` defaults to :func:`~sgtk.data.download.data_root` (``$SGTK_DATA`` or ``data/``)."""
     if name not in CORPORA:
         raise SgtkError(
-            f"unknown corpus {name!r}: choose one of {', '.join(CORPORA)} or pass --data FILE"
+            f"unknown corpus {name!r}: choose one of {', '.join(CORPORA)} or set `data` to a file"
         )
     corpus = CORPORA[name]
     dest = data_root(root) / name / "raw" / "input.txt"
-    fix = f"download it to {dest}, or pass --data FILE"
+    fix = f"download it to {dest}, or set `data` to a text file"
     return fetch(corpus.url, dest, fix, sha256=corpus.sha256)
 
 
-def read_text(path: Path | str, flag: str = "--data") -> str:
+def read_text(path: Path | str, field: str = "data") -> str:
     """A UTF-8 text file, or a gzip-compressed one (decompressed as a stream), read once and
-    at most ``sgtk.io.files.max_input_bytes()`` of it."""
-    raw = read_bytes(path, flag)
+    at most ``sgtk.io.files.max_input_bytes()`` of it; ``field`` names the config field the
+    path came from, for the error line."""
+    raw = read_bytes(path, field)
     if not raw:
         raise SgtkError(f"text file {path} is empty: pass a UTF-8 text file with some text")
     if b"\x00" in raw:
@@ -137,7 +138,7 @@ class TextData:
 
     def __init__(self, text: str, seq_length: int):
         if seq_length < 1:
-            raise SgtkError(f"--seq-length {seq_length} must be positive (try --seq-length 64)")
+            raise ConfigError("seq_length", f"seq_length {seq_length} must be positive, e.g. 64")
         # Code points (int32 then int64) and the ids: about 24 bytes a character at the peak.
         check_memory(24 * len(text), f"a text of {len(text):,} characters", "pass a shorter text")
         self.vocab = Vocab.from_text(text)
@@ -150,9 +151,9 @@ class TextData:
         if shortest < seq_length + 1:
             fix = f"pass a text of at least {shortest_text(seq_length):,} characters"
             if shortest >= 2:  # a window needs one character and its successor at the least
-                fix += f" or a --seq-length of at most {shortest - 1}"
+                fix += f", or lower `seq_length` to {shortest - 1} or less"
             raise SgtkError(
-                f"the text has {len(ids)} characters, too few for --seq-length "
+                f"the text has {len(ids)} characters, too few for a `seq_length` of "
                 f"{seq_length} (each of train/val/test, 90/5/5 %, needs more than that): {fix}"
             )
 

@@ -3,7 +3,7 @@ without torch, so that a config is checked before torch and PyG load."""
 
 from __future__ import annotations
 
-from sgtk.errors import SgtkError
+from sgtk.errors import ConfigError
 
 GRAPH_CHOICES = ("auto", "path", "window:K", "dilated", "complete")
 
@@ -15,7 +15,8 @@ def parse_graph(spec: str) -> tuple[str, int]:
         return kind, 0
     if kind == "window" and arg.isdigit() and int(arg) > 0:
         return kind, int(arg)
-    raise SgtkError(
-        f"unknown --graph {spec!r}: choose one of {', '.join(GRAPH_CHOICES)} "
-        "(K a positive integer, e.g. window:4)"
+    raise ConfigError(
+        "graph",
+        f"unknown `graph` {spec!r}: choose one of {', '.join(GRAPH_CHOICES)} "
+        "(K a positive integer, e.g. window:4)",
     )

@@ -17,7 +17,7 @@ import zlib
 from pathlib import Path
 from typing import BinaryIO, TextIO
 
-from sgtk.errors import SgtkError
+from sgtk.errors import ConfigError, SgtkError
 from sgtk.progress import report
 
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -42,13 +42,13 @@ def max_input_bytes() -> int:
     return limit
 
 
-def check_readable(path: Path | str, flag: str = "--data") -> Path:
+def check_readable(path: Path | str, field: str = "data") -> Path:
     """``path`` as a readable file, or one line saying what is wrong with it.
 
     Only a regular file is opened to find out: a pipe or a device is not read from here, so
     the one read that follows still gets its first bytes.
     """
-    path = _existing_file(path, flag)
+    path = _existing_file(path, field)
     try:
         if stat.S_ISREG(path.stat().st_mode):
             with open(path, "rb") as f:
@@ -56,35 +56,38 @@ def check_readable(path: Path | str, flag: str = "--data") -> Path:
         elif not os.access(path, os.R_OK):
             raise PermissionError(13, "Permission denied")
     except OSError as e:
-        raise _unreadable(path, flag, e) from None
+        raise _unreadable(path, field, e) from None
     return path
 
 
-def _existing_file(path: Path | str, flag: str) -> Path:
+def _existing_file(path: Path | str, field: str) -> Path:
     """``path`` if something other than a folder is there, else one line saying what is."""
     path = Path(path)
     if path.is_dir():
-        raise SgtkError(f"{flag} {path} is a directory, not a file: pass the file inside it")
+        raise ConfigError(field, f"{field} {path} is a directory, not a file: pass the file in it")
     if not path.exists():
-        raise SgtkError(f"{flag} {path} does not exist: check the path")
+        raise ConfigError(field, f"{field} {path} does not exist: check the path")
     return path
 
 
-def _unreadable(path: Path, flag: str, e: OSError) -> SgtkError:
-    return SgtkError(f"{flag} {path} cannot be read ({e.strerror or e}): check its permissions")
+def _unreadable(path: Path, field: str, e: OSError) -> SgtkError:
+    why = e.strerror or e
+    return ConfigError(field, f"{field} {path} cannot be read ({why}): check its permissions")
 
 
-def _open_binary(path: Path | str, flag: str) -> BinaryIO:
+def _open_binary(path: Path | str, field: str) -> BinaryIO:
     """``path`` opened once, gunzipped on the fly when its first bytes say gzip."""
-    path = _existing_file(path, flag)
+    path = _existing_file(path, field)
     try:
         raw = open(path, "rb")
         is_gzip = raw.peek(2)[:2] == _GZIP_MAGIC  # peek: the bytes stay in the stream
     except OSError as e:
-        raise _unreadable(path, flag, e) from None
+        raise _unreadable(path, field, e) from None
     if path.suffix == ".gz" and not is_gzip:
         raw.close()
-        raise SgtkError(f"{flag} {path} ends in .gz but is not gzip: rename or recompress it")
+        raise ConfigError(
+            field, f"{field} {path} ends in .gz but is not gzip: rename or recompress it"
+        )
     return gzip.GzipFile(fileobj=raw, mode="rb") if is_gzip else raw  # type: ignore[return-value]
 
 
@@ -99,12 +102,12 @@ def _plain_size(f: BinaryIO) -> int | None:
     return info.st_size if stat.S_ISREG(info.st_mode) else None
 
 
-def read_bytes(path: Path | str, flag: str = "--data", limit: int | None = None) -> bytes:
+def read_bytes(path: Path | str, field: str = "data", limit: int | None = None) -> bytes:
     """All bytes of ``path`` (gunzipped), read once and never more than ``limit``
     (default :func:`max_input_bytes`); more is one line with the limit in it."""
     limit = max_input_bytes() if limit is None else limit
     chunks, total = [], 0
-    f = _open_binary(path, flag)
+    f = _open_binary(path, field)
     size = _plain_size(f)
     what = f"reading {Path(path).name}"
     try:
@@ -116,37 +119,41 @@ def read_bytes(path: Path | str, flag: str = "--data", limit: int | None = None)
             total += len(chunk)
             report(what, total, size)
     except (gzip.BadGzipFile, EOFError, zlib.error) as e:
-        raise SgtkError(f"{flag} {path} is a damaged gzip file ({e}): recompress it") from None
+        damaged = f"{field} {path} is a damaged gzip file ({e}): recompress it"
+        raise ConfigError(field, damaged) from None
     except OSError as e:
-        raise _unreadable(Path(path), flag, e) from None
+        raise _unreadable(Path(path), field, e) from None
     finally:
         f.close()
         if isinstance(f, gzip.GzipFile) and f.fileobj is not None:
             f.fileobj.close()
     if total > limit:
-        raise SgtkError(
-            f"{flag} {path} holds more than {limit:,} bytes, the limit on input read into "
-            f"memory: pass a smaller file, or raise the limit with {MAX_INPUT_ENV}"
+        raise ConfigError(
+            field,
+            f"{field} {path} holds more than {limit:,} bytes, the limit on input read into "
+            f"memory: pass a smaller file, or raise the limit with {MAX_INPUT_ENV}",
         )
     return b"".join(chunks)
 
 
-def open_text(path: Path | str, flag: str = "--data") -> TextIO:
+def open_text(path: Path | str, field: str = "data") -> TextIO:
     """A UTF-8 text stream over ``path``, gunzipped on the fly when the file is gzip.
 
-    A leading byte-order mark is dropped (``utf-8-sig``): Excel writes one. ``flag`` names
-    the option the path came from, for the error line.
+    A leading byte-order mark is dropped (``utf-8-sig``): Excel writes one. ``field`` names
+    the config field the path came from, for the error line (a front end shows its flag).
     """
-    return io.TextIOWrapper(_open_binary(path, flag), encoding="utf-8-sig")
+    return io.TextIOWrapper(_open_binary(path, field), encoding="utf-8-sig")
 
 
-def read_text(path: Path | str, flag: str = "--data") -> str:
+def read_text(path: Path | str, field: str = "data") -> str:
     """The whole (possibly gzipped) text file, with a clear line on bad bytes."""
-    raw = read_bytes(path, flag)
+    raw = read_bytes(path, field)
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        raise SgtkError(f"{flag} {path} is not UTF-8 text ({e.reason}): convert it") from None
+        raise ConfigError(
+            field, f"{field} {path} is not UTF-8 text ({e.reason}): convert it"
+        ) from None
 
 
 class WriteFailed(SgtkError, OSError):
@@ -163,7 +170,7 @@ class WriteFailed(SgtkError, OSError):
         )
         self.message = (
             f"could not write {path} ({error.strerror or error}): {fix}, then run again "
-            "(with --resume to continue a run); the earlier version of the file is intact"
+            "(set `resume` to continue a run); the earlier version of the file is intact"
         )
         super().__init__(error.errno, self.message, str(path))
 

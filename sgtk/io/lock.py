@@ -42,11 +42,11 @@ def folder_lock(folder: Path | str, what: str = "run") -> Iterator[None]:
     except Timeout:
         raise SgtkError(
             f"{folder} is in use by another sgtk {what} (PID {_holder(folder)}): wait for it to "
-            "finish, or choose another --out"
+            "finish, or choose another `out`"
         ) from None
     except OSError as e:
         raise SgtkError(
-            f"cannot write to {folder} ({e.strerror or e}): choose a writable --out"
+            f"cannot write to {folder} ({e.strerror or e}): choose a writable `out`"
         ) from None
     try:
         try:

@@ -12,17 +12,11 @@ import torch
 from torch import Tensor, nn
 from torch_geometric.data import Batch
 
-from sgtk.errors import SgtkError
 from sgtk.graphs.builders import sequence_edges
 from sgtk.graphs.views import node_positions
 from sgtk.models import registry
 from sgtk.models.graph_nets import GraphConvStack  # noqa: F401  (its historical home)
 from sgtk.nn import positional_encoding, readout
-
-
-def check_sizes(hidden: int, layers: int) -> None:
-    if hidden <= 0 or layers <= 0:
-        raise SgtkError(f"--hidden {hidden} and --layers {layers} must be positive")
 
 
 class Predictor(nn.Module):

@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from sgtk.errors import SgtkError
+from sgtk.errors import ConfigError
 
 
 @dataclass
@@ -32,14 +32,21 @@ class LengthCurriculum:
 
     def __post_init__(self) -> None:
         if not 3 <= self.start <= self.target:
-            raise SgtkError(
-                f"--curriculum {self.start} must lie between 3 and --length {self.target}: "
-                "start shorter than the target (try --curriculum 20), or 0 to turn it off"
+            example = max(3, self.target // 2)
+            raise ConfigError(
+                "curriculum",
+                f"curriculum {self.start} must lie between 3 and `length` {self.target}: start "
+                f"shorter than the target, e.g. {example}, or 0 to turn it off",
             )
         if not 0 < self.threshold <= 1:
-            raise SgtkError(f"curriculum_threshold {self.threshold} must be in (0, 1]: try 0.99")
+            raise ConfigError(
+                "curriculum_threshold",
+                f"curriculum_threshold {self.threshold} must be in (0, 1], e.g. 0.99",
+            )
         if not (math.isfinite(self.growth) and self.growth >= 1):
-            raise SgtkError(f"curriculum_growth {self.growth} must be >= 1: try 1.5")
+            raise ConfigError(
+                "curriculum_growth", f"curriculum_growth {self.growth} must be >= 1, e.g. 1.5"
+            )
         self.current = self.start
 
     @property

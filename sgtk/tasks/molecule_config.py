@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 
 from sgtk.data.csv_table import parse_delimiter
 from sgtk.data.download import data_root_field
-from sgtk.errors import SgtkError
+from sgtk.errors import ConfigError, SgtkError
 from sgtk.tasks.registry import models_for
+from sgtk.tasks.sizes import check_sizes
 
 MOLECULE_MODELS = models_for("molecules")
 
@@ -24,12 +25,12 @@ class MoleculeConfig:
         default=None,
         metadata={"help": "Any CSV (or .csv.gz) of SMILES with a numeric target.", "path": True},
     )
-    smiles_col: str = field(default="smiles", metadata={"help": "SMILES column of --data."})
-    target_col: str = field(default="target", metadata={"help": "Target column of --data."})
+    smiles_col: str = field(default="smiles", metadata={"help": "SMILES column of the data file."})
+    target_col: str = field(default="target", metadata={"help": "Target column of the data file."})
     delimiter: str = field(
         default="auto",
-        metadata={"help": "CSV delimiter of --data: auto (default), ',', ';' or tab."},
-    )  # of --data: auto-detects , ; or tab
+        metadata={"help": "CSV delimiter of the data file: auto (default), ',', ';' or tab."},
+    )  # auto-detects , ; or tab
     root: str | None = data_root_field()
     hidden: int = field(default=128, metadata={"help": "Hidden units."})
     layers: int = field(default=4, metadata={"help": "GCN layers."})
@@ -59,15 +60,18 @@ class MoleculeConfig:
                 f"{', '.join(MOLECULE_MODELS)}"
             )
         from sgtk.data.splits import SPLITS  # torch
-        from sgtk.models.predictor import check_sizes
 
         check_sizes(self.hidden, self.layers)
         if self.split not in SPLITS:
-            raise SgtkError(f"unknown --split {self.split!r}: choose one of {', '.join(SPLITS)}")
+            raise ConfigError(
+                "split", f"split {self.split!r} is unknown: choose one of {', '.join(SPLITS)}"
+            )
         if self.augment < 0:
-            raise SgtkError(f"--augment {self.augment} must be >= 0 (0: no random SMILES)")
+            raise ConfigError(
+                "augment", f"augment {self.augment} must be >= 0, e.g. 10 (0: no random SMILES)"
+            )
         if not 0 <= self.dropout < 1:
-            raise SgtkError(f"--dropout {self.dropout} must be in [0, 1)")
+            raise ConfigError("dropout", f"dropout {self.dropout} must be in [0, 1), e.g. 0.1")
         self.delimiter_char()
 
     def delimiter_char(self) -> str | None:

@@ -150,11 +150,11 @@ class PalindromeTask(SweepHooks, Task):
 
     def check_memory(self, batch_size: int) -> None:
         c = self.config
-        layers = c.layers if uses_layers(c.model) else 1  # --layers: GCN depth
+        layers = c.layers if uses_layers(c.model) else 1  # layers: GCN depth
         need = palindrome_bytes(c.length, batch_size, self.data.eval_size, c.hidden, layers)
         check_memory(
             need,
             f"palindromes of length {c.length} (val/test sets of {self.data.eval_size}, "
             f"batches of {batch_size}, hidden {c.hidden})",
-            "lower --length or --batch-size",
+            "lower `length` or `batch_size`",
         )

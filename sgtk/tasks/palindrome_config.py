@@ -10,6 +10,7 @@ from sgtk.errors import ConfigError, SgtkError
 from sgtk.models.registry import get
 from sgtk.tasks.curriculum import LengthCurriculum
 from sgtk.tasks.registry import check_graph, check_model
+from sgtk.tasks.sizes import check_sizes
 
 
 @dataclass
@@ -48,8 +49,7 @@ class PalindromeConfig:
                 "length",
                 f"length {self.length} is too short: a palindrome task needs length >= 3 (try 5)",
             )
-        if self.hidden <= 0 or self.layers <= 0:
-            raise SgtkError(f"--hidden {self.hidden} and --layers {self.layers} must be positive")
+        check_sizes(self.hidden, self.layers)
         self.make_curriculum()
         check_model(self.model, "palindrome")
         check_graph(self.graph, self.model, "palindrome")

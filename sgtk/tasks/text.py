@@ -151,7 +151,7 @@ class TextTask(SweepHooks, Task):
             need,
             f"a batch of {batch_size} windows of {c.seq_length} characters "
             f"(hidden {c.hidden}, {c.layers} layers, {graph} graph)",
-            "lower --batch-size or --seq-length",
+            "lower `batch_size` or `seq_length`",
         )
 
     # ---- training data ----------------------------------------------------------------
@@ -171,7 +171,7 @@ class TextTask(SweepHooks, Task):
         if dist.world_size() > 1:
             raise SgtkError(
                 "carry_train_state trains in one process (each step depends on the last): "
-                "drop --devices or set carry_train_state = false"
+                "train in one process (`devices` 1) or set `carry_train_state` = false"
             )
         if self.streams is None or len(self.streams.starts) != batch_size:
             self.streams, self.train_state = TrainStreams(self.data, batch_size, generator), None

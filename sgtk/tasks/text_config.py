@@ -6,9 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sgtk.data.download import data_root_field
-from sgtk.errors import SgtkError
+from sgtk.errors import ConfigError, SgtkError
 from sgtk.models.registry import get
 from sgtk.tasks.registry import check_graph, models_for
+from sgtk.tasks.sizes import check_sizes
 
 TEXT_MODELS = models_for("text")
 # models with forward_tokens(tokens, state): a CharLSTM
@@ -62,33 +63,44 @@ class TextConfig:
             raise SgtkError(
                 f"unknown model {self.model!r} for text: choose one of {', '.join(TEXT_MODELS)}"
             )
-        if self.hidden <= 0 or self.layers <= 0:  # torch-free, as every check before the taus
-            raise SgtkError(f"--hidden {self.hidden} and --layers {self.layers} must be positive")
+        check_sizes(self.hidden, self.layers)  # torch-free, as every check before the taus
         check_graph(self.graph, self.model, "text")
         if not 0 <= self.dropout < 1:  # also false for NaN
-            raise SgtkError(f"--dropout {self.dropout} must be in [0, 1)")
+            raise ConfigError("dropout", f"dropout {self.dropout} must be in [0, 1), e.g. 0.1")
         if self.seq_length < 1:
-            raise SgtkError(f"--seq-length {self.seq_length} must be positive (try 64)")
+            raise ConfigError(
+                "seq_length", f"seq_length {self.seq_length} must be positive, e.g. 64"
+            )
         if self.embed < 0:
-            raise SgtkError(f"--embed {self.embed} must be >= 0 (0 means one-hot input)")
+            raise ConfigError(
+                "embed", f"embed {self.embed} must be >= 0, e.g. 16 (0 means one-hot input)"
+            )
         if self.eval_chars < 1:
-            raise SgtkError(f"eval_chars {self.eval_chars} must be positive (try 16384)")
+            raise ConfigError(
+                "eval_chars", f"eval_chars {self.eval_chars} must be positive, e.g. 16384"
+            )
         if self.carry_state and self.model not in CARRY_MODELS:
-            raise SgtkError(
-                f"--carry-state needs a recurrent model ({', '.join(CARRY_MODELS)}), not "
-                f"{self.model!r}: drop --carry-state"
+            raise ConfigError(
+                "carry_state",
+                f"carry_state needs a recurrent model ({', '.join(CARRY_MODELS)}), not "
+                f"{self.model!r}: leave it off",
             )
         if self.carry_train_state and self.model not in CARRY_MODELS:
-            raise SgtkError(
+            raise ConfigError(
+                "carry_train_state",
                 f"carry_train_state needs a recurrent model ({', '.join(CARRY_MODELS)}), not "
-                f"{self.model!r}: set carry_train_state = false"
+                f"{self.model!r}: set carry_train_state = false",
             )
         if self.sample_every < 0:
-            raise SgtkError(
-                f"--sample-every {self.sample_every} must be >= 0 (0: at each evaluation)"
+            raise ConfigError(
+                "sample_every",
+                f"sample_every {self.sample_every} must be >= 0 (0: at each evaluation)",
             )
-        if self.sample_count < 0 or self.sample_length < 0:
-            raise SgtkError("--sample-count and --sample-length must be >= 0 (0: no samples.md)")
+        for name in ("sample_count", "sample_length"):
+            if getattr(self, name) < 0:
+                raise ConfigError(
+                    name, f"{name} {getattr(self, name)} must be >= 0 (0: no samples.md)"
+                )
         from sgtk.models.sampling import check_taus  # torch: last, after the cheap checks
 
-        check_taus(self.sample_tau, "--sample-tau")
+        check_taus(self.sample_tau, "sample_tau")

@@ -61,7 +61,7 @@ def test_a_corpus_with_other_bytes_is_refused_in_one_line_leaving_nothing(tmp_pa
         corpus_path("tinyshakespeare")
     message = str(e.value)
     assert "\n" not in message and "pinned SHA-256" in message
-    assert CORPORA["tinyshakespeare"].url in message and "--data" in message
+    assert CORPORA["tinyshakespeare"].url in message and "set `data`" in message
     assert not (tmp_path / "root").exists()  # no raw/, no temp file, no empty folders
 
 
@@ -72,7 +72,7 @@ def test_an_offline_corpus_names_the_url_and_the_fix(tmp_path, monkeypatch):
     message = str(e.value)
     assert CORPORA["tinyshakespeare"].url in message and "offline?" in message
     dest = tmp_path / "tinyshakespeare" / "raw" / "input.txt"
-    assert f"download it to {dest}, or pass --data FILE" in message
+    assert f"download it to {dest}, or set `data` to a text file" in message
     assert not (tmp_path / "tinyshakespeare").exists()
 
 

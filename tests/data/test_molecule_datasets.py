@@ -99,6 +99,21 @@ def test_bad_paths_and_flags_are_one_line(tmp_path, monkeypatch):
         assert not (tmp_path / "r").exists()
 
 
+def test_a_missing_column_names_the_fields_in_python_and_the_flags_on_the_cli(tmp_path):
+    path = write_csv(tmp_path / "m.csv", rows())  # columns smiles, y
+    with pytest.raises(SgtkError) as e:
+        md.load_dataset(data=path, target_col="logp", root=tmp_path / "root")
+    message = str(e.value)
+    assert "set `smiles_col` and `target_col`, or `delimiter`" in message, message
+    assert "--" not in message, message
+    r = invoke("train", "molecules", "--data", path, "--target-col", "logp",
+               "--out", tmp_path / "r")  # fmt: skip
+    assert_one_line_error(
+        r, "no column(s) logp", "set --smiles-col and --target-col, or --delimiter"
+    )
+    assert "`" not in r.output and not (tmp_path / "r").exists()
+
+
 def test_offline_esol_names_the_file_and_where_to_put_it(tmp_path, monkeypatch):
     def offline(*a, **k):
         raise urllib.error.URLError("network is unreachable")

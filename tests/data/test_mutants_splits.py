@@ -81,7 +81,7 @@ def test_a_split_that_leaves_a_part_empty_is_refused_and_names_the_fix():
         split_indices("scaffold", 10, seed=0)  # no scaffolds: one group of 10, all in test
     assert str(e.value) == (
         "the scaffold split of 10 molecules leaves train and val empty: use more molecules"
-        " or --split random"
+        " or set `split` to random"
     )
 
 

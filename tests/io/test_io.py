@@ -3,7 +3,7 @@ import gzip
 import pytest
 
 from sgtk.data.csv_table import read_csv_rows
-from sgtk.errors import SgtkError
+from sgtk.errors import ConfigError, SgtkError
 from sgtk.io.files import open_text, read_text
 
 
@@ -29,8 +29,9 @@ def test_given_delimiter_overrides_detection(tmp_path):
     path.write_text("a;b,c\n1;2,3\n")  # detection would pick either; the flag decides
     assert read_csv_rows(path, delimiter=",").columns == ["a;b", "c"]
     assert read_csv_rows(path, delimiter="semicolon").columns == ["a", "b,c"]
-    with pytest.raises(SgtkError, match="--delimiter"):
+    with pytest.raises(ConfigError) as e:
         read_csv_rows(path, delimiter="|")
+    assert e.value.field == "delimiter" and str(e.value).startswith("delimiter '|' is not")
 
 
 def test_gzip_is_read_as_a_stream(tmp_path):
@@ -71,3 +72,14 @@ def test_bad_bytes_are_one_line(tmp_path):
     path.write_bytes(b"caf\xe9\n")
     with pytest.raises(SgtkError, match="not UTF-8"):
         read_text(path)
+
+
+def test_a_path_error_names_the_config_field_the_path_came_from(tmp_path):
+    """``data`` by default, or the field the caller names; a front end shows its flag."""
+    for call, field in ((lambda: read_text(tmp_path / "gone.txt"), "data"),
+                        (lambda: open_text(tmp_path, "quality"), "quality")):  # fmt: skip
+        with pytest.raises(ConfigError) as e:
+            call()
+        message = str(e.value)
+        assert e.value.field == field and message.startswith(f"{field} {tmp_path}"), message
+        assert "--" not in message, message

@@ -66,7 +66,7 @@ def test_graph_checks():
         check_graph("complete", "gcn", "molecules")
     with pytest.raises(SgtkError, match="choose one of auto, path$"):
         check_graph("dilated", "lstm", "palindrome")
-    with pytest.raises(SgtkError, match="unknown --graph"):
+    with pytest.raises(SgtkError, match="unknown `graph`"):
         check_graph("star", "gcn", "palindrome")
 
 

@@ -30,8 +30,8 @@ def test_a_growth_of_one_still_lengthens_and_the_state_round_trips():
 @pytest.mark.parametrize(
     "kwargs,words",
     [
-        ({"start": 50, "target": 20}, ["--curriculum 50", "--length 20"]),
-        ({"start": 2, "target": 20}, ["--curriculum 2"]),
+        ({"start": 50, "target": 20}, ["curriculum 50", "`length` 20"]),
+        ({"start": 2, "target": 20}, ["curriculum 2"]),
         ({"start": 5, "target": 20, "threshold": 1.5}, ["threshold"]),
         ({"start": 5, "target": 20, "growth": 0.5}, ["growth"]),
     ],

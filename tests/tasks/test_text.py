@@ -226,7 +226,7 @@ def test_report_gives_test_and_heldout_and_evaluate_only_val():
 
 
 def test_carry_state_needs_a_recurrent_model():
-    with pytest.raises(SgtkError, match="carry-state"):
+    with pytest.raises(SgtkError, match="carry_state needs a recurrent model"):
         _task(carry_state=True, model="gcn")
 
 

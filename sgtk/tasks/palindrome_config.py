@@ -22,7 +22,7 @@ class PalindromeConfig:
     readout: str = field(default="last", metadata={"help": "Graph readout (last: the last node)."})
     init: str = field(
         default="auto",
-        metadata={"help": "auto, xavier, orthogonal (rnn), forget or chrono (lstm)."},
+        metadata={"help": "auto, xavier, orthogonal (rnn, gru), forget (lstm), chrono (lstm, gru)"},
     )
     one_hot: bool = field(
         default=True, metadata={"help": "Digit features.", "negative": "--scalar"}

@@ -12,6 +12,7 @@ from sgtk.errors import SgtkError
 from sgtk.models.recurrent import Recurrent
 from sgtk.nn import GRU
 from sgtk.tasks.palindrome_config import PalindromeConfig
+from tests.helpers import assert_one_line_error, invoke
 
 N = 200  # hidden units: enough draws that the chrono range shows, small enough to be quick
 
@@ -86,3 +87,10 @@ def test_auto_gives_the_gru_chrono_through_the_model_builder():
     for cell in (model.cell, *model.more):
         b_z = cell.bias_ih.detach()[64:128]
         assert b_z.min() > 0 and b_z.max() <= math.log(24)
+
+
+def test_train_refuses_an_lstm_only_init_for_the_gru_in_one_line(tmp_path):
+    r = invoke("train", "palindrome", "--model", "gru", "--init", "forget", "--steps", "1",
+               "--out", str(tmp_path / "run"))  # fmt: skip
+    assert_one_line_error(r, "unknown GRU init 'forget'", "xavier, orthogonal or chrono")
+    assert r.exit_code == 2 and not (tmp_path / "run").exists()

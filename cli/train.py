@@ -1,9 +1,9 @@
 """`sgtk train TASK`: one command per row of the task registry.
 
 A command's options come from its config dataclasses: every field whose metadata has a
-``help`` is a flag (``flag``, ``short`` and ``negative`` name it, ``panel`` places it in
-``--help``); the rest are reached with ``--set section.key=value``. Nothing here imports
-torch, so ``--help`` stays fast.
+``help`` is a flag (``flag``, ``short`` and ``negative`` name it, the last with or without
+its dashes; ``panel`` places it in ``--help``); the rest are reached with
+``--set section.key=value``. Nothing here imports torch, so ``--help`` stays fast.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ import typer
 from sgtk.tasks.registry import TASK_REGISTRY, TaskSpec
 from sgtk.train.train_config import TrainConfig
 from sgtk_cli.common import flag_of, guarded
-from sgtk_cli.train_run import RUN_OPTIONS, TrainRequest, train
+from sgtk_cli.run_options import RUN_OPTIONS
+from sgtk_cli.train_run import TrainRequest, train
 
 app = typer.Typer(
     help=f"Train a model on a task ({', '.join(TASK_REGISTRY)}).", no_args_is_help=True
@@ -48,7 +49,8 @@ def field_options(cls: type) -> list[tuple[dataclasses.Field, inspect.Parameter]
         names = [flag_of(f)]
         kind = _cli_type(f)
         if kind is bool:
-            names = [f"{names[0]}/{meta.get('negative') or '--no-' + names[0][2:]}"]
+            negative = meta.get("negative") or "no-" + names[0][2:]
+            names = [f"{names[0]}/--{negative.removeprefix('--')}"]
         if meta.get("short"):
             names.append(meta["short"])
         option = typer.Option(None, *names, help=meta["help"], rich_help_panel=meta.get("panel"))
@@ -62,6 +64,7 @@ def make_command(spec: TaskSpec) -> Any:
     train_fields = field_options(TrainConfig)
     flags = {f.name: flag_of(f) for f, _ in task_fields + train_fields}
     flags |= {p.name: p.default.param_decls[0] for p in RUN_OPTIONS}  # config: --config
+    flags["out"] = flags["out_dir"]  # what the library names a run's folder
 
     def command(ctx: typer.Context, **params: Any) -> None:
         request = TrainRequest(

@@ -1,5 +1,5 @@
 """What a resume keeps: a run's own settings (its manifest's, else its ``config.toml``'s), the
-edits to ``config.toml`` it does not apply, which run ``--resume`` without a folder means, and
+edits to ``config.toml`` it does not apply, which run a resume without a folder means, and
 the rule that a resume never changes the task. Imports no torch until a run folder is read."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from typing import Any
 
 from sgtk.errors import SgtkError
 from sgtk.train.config import read_toml
+from sgtk.train.config_changes import as_plain, differences, task_changed
 from sgtk.train.resolve import Layer
 
 
@@ -91,7 +92,7 @@ def newest_run(task: str, root: Path | str = "runs") -> Path | None:
 def check_same_task(run_dir: Path | str, task: str, task_config: Any) -> None:
     """A resume may extend the run's budget, never change its task: one line if it would.
     Checked before the data is read (the Trainer checks the data's fingerprint as well)."""
-    from sgtk.train.run_dir import RunFolder, as_plain, differences
+    from sgtk.train.run_dir import RunFolder
 
     folder = RunFolder(run_dir)
     if folder.read_manifest() is not None:
@@ -100,7 +101,4 @@ def check_same_task(run_dir: Path | str, task: str, task_config: Any) -> None:
     layers = run_layers(run_dir, task)
     changed = differences(dict(layers["task"]), as_plain(task_config)) if layers else []
     if changed:
-        raise SgtkError(
-            f"--resume would change the run's task ({', '.join(changed)}): drop those flags, "
-            "or start a new run with another --out"
-        )
+        raise task_changed(changed)

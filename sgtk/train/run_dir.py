@@ -9,7 +9,6 @@ written here ever holds non-finite weights.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import time
 from collections.abc import Callable
@@ -21,6 +20,7 @@ import torch
 from sgtk.errors import SgtkError
 from sgtk.io.files import atomic_write_bytes
 from sgtk.train.checkpoint import load_checkpoint, save_checkpoint
+from sgtk.train.config_changes import as_plain, differences, task_changed
 from sgtk.train.fingerprint import file_fingerprint, text_fingerprint
 from sgtk.train.finite import require_finite
 from sgtk.train.machine import machine, versions
@@ -43,6 +43,8 @@ MAX_MANIFEST_BYTES = 4 << 20
 PLACE_KEYS = ("root",)  # task config keys that say where the data is, not what it is
 __all__ = [
     "RunFolder",
+    "as_plain",
+    "differences",
     "BEST_KEYS",
     "best_record",
     "file_fingerprint",
@@ -51,29 +53,6 @@ __all__ = [
     "keep_last",
     "text_fingerprint",
 ]
-
-
-def as_plain(config: Any) -> dict[str, Any]:
-    """A task or train config as a plain dict (JSON types), for the manifest and checks."""
-    if dataclasses.is_dataclass(config) and not isinstance(config, type):
-        config = dataclasses.asdict(config)
-    return json.loads(json.dumps(dict(config or {}), default=str))
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    if isinstance(value, str) and len(value) == 64:  # a SHA-256: its head is enough
-        text = value[:8] + "…"
-    return text
-
-
-def differences(saved: dict[str, Any], now: dict[str, Any]) -> list[str]:
-    """``key old -> new`` for each key of ``saved`` that ``now`` holds with another value."""
-    return [
-        f"{k} {_short(saved[k])} -> {_short(now[k])}"
-        for k in saved
-        if k in now and saved[k] != now[k]
-    ]
 
 
 class RunFolder:
@@ -131,17 +110,17 @@ class RunFolder:
         except OSError as e:
             raise SgtkError(
                 f"cannot write to output directory {self.path} "
-                f"({e.strerror or e}): choose a writable --out"
+                f"({e.strerror or e}): choose a writable `out`"
             ) from None
 
     def check_fresh(self) -> None:
         """Refuse, in one line, a fresh run into a folder that holds any run's files."""
         held = [name for name in ARTEFACTS if (self.path / name).exists()]
         if held:
-            hint = "pass --resume to continue it, or " if CHECKPOINT in held else ""
+            hint = "set `resume` to continue it, or " if CHECKPOINT in held else ""
             raise SgtkError(
                 f"{self.path} already holds a run ({', '.join(held)}): {hint}choose another "
-                "--out; sgtk never overwrites a run"
+                "`out`; sgtk never overwrites a run"
             )
 
     def start(
@@ -180,7 +159,7 @@ class RunFolder:
         except (OSError, ValueError) as e:
             raise SgtkError(
                 f"{path} is damaged ({e}): restore it from a copy, or start a new run with "
-                "another --out"
+                "another `out`"
             ) from None
         return manifest
 
@@ -209,10 +188,7 @@ class RunFolder:
         saved = {k: v for k, v in (saved or {}).items() if k not in PLACE_KEYS}
         changed = differences(saved, as_plain(task_config))
         if changed:
-            raise SgtkError(
-                f"--resume would change the run's task ({', '.join(changed)}): drop those "
-                "flags, or start a new run with another --out"
-            )
+            raise task_changed(changed)
         if manifest is None or fingerprint is None:
             return
         then = manifest.get("fingerprint") or {}
@@ -220,8 +196,8 @@ class RunFolder:
         if changed:
             name = then.get("file") or then.get("dataset") or "the data"
             raise SgtkError(
-                f"--resume: the data changed since this run started ({name}: "
-                f"{', '.join(changed)}): restore it, or start a new run with another --out"
+                f"`resume`: the data changed since this run started ({name}: "
+                f"{', '.join(changed)}): restore it, or start a new run with another `out`"
             )
 
     def record_resume(self, command: str, step: int, train_config: Any) -> None:
@@ -239,8 +215,8 @@ class RunFolder:
         path = self.checkpoint_path
         if not path.exists():
             raise SgtkError(
-                f"--resume given, but {self.path} has no checkpoint.pt: drop --resume to start "
-                "a new run in another --out, or point --out at an earlier run"
+                f"`resume` given, but {self.path} has no checkpoint.pt: drop `resume` to start "
+                "a new run in another `out`, or point `out` at an earlier run"
             )
         return TrainState.from_dict(load_checkpoint(path, map_location), path)
 

@@ -54,7 +54,7 @@ class Task(ABC):
         """What identifies this task's input data, for the run's manifest: a resume refuses
         a change. Default: the task config, for data generated from it; a task that reads
         files returns their size and SHA-256 (see :mod:`sgtk.train.run_dir`)."""
-        from sgtk.train.run_dir import as_plain
+        from sgtk.train.config_changes import as_plain
 
         return {"generated": self.name, **as_plain(getattr(self, "config", None) or {})}
 

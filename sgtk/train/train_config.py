@@ -35,7 +35,7 @@ class TrainConfig:
     weight_decay: float = _opt(0.0, "Weight decay (L2; decoupled for adamw).")
     max_norm: float = _opt(10.0, "Gradient-norm clip (0 disables).")
     lr_schedule: str = _opt(
-        "step", "none, step or linear (over steps, or over --max-time when it is set)."
+        "step", "none, step or linear (over steps, or over the time limit when one is set)."
     )
     lr_decay: float = _opt(0.5, "Step schedule: multiply the LR by this…")
     lr_step: int = _opt(0, "…every this many steps.")
@@ -50,7 +50,7 @@ class TrainConfig:
     device: str = _opt("auto", "auto (cuda, then mps, then cpu), cpu, cuda or mps.", RUN)
     amp: bool = True
     cpu_bf16: bool = False
-    compile: bool = _opt(False, "torch.compile the model.", negative="--no-compile")
+    compile: bool = _opt(False, "torch.compile the model.")
     logger: str = _opt(
         "jsonl",
         "jsonl, csv or tensorboard: a log beside metrics.jsonl, which is always written.",

@@ -78,7 +78,7 @@ class TrainState:
         if not isinstance(state, dict):
             raise SgtkError(
                 f"{path} is not an sgtk training checkpoint (it holds a {type(state).__name__}): "
-                "point --out at a run folder that sgtk wrote"
+                "point `out` at a run folder that sgtk wrote"
             )
         version = state.get("version", 0)
         if not isinstance(version, int) or isinstance(version, bool) or version > VERSION:
@@ -128,14 +128,14 @@ def optimizer_kind_of(optimizer_state: dict[str, Any]) -> str | None:
 
 
 def check_optimizer(state: TrainState, wanted: str, path: Path | str) -> None:
-    """Refuse, in one line, an ``--optimizer`` whose state cannot take over the saved one."""
+    """Refuse, in one line, an ``optimizer`` whose state cannot take over the saved one."""
     saved = state.optimizer_kind
     if saved is None or FAMILIES.get(saved, saved) == FAMILIES.get(wanted, wanted):
         return
     raise SgtkError(
-        f"--resume: {path} was trained with --optimizer {saved}, and its state cannot be "
-        f"resumed by {wanted}: drop --optimizer (or pass --optimizer {saved}), or start a new "
-        "run with another --out"
+        f"`resume`: {path} was trained with `optimizer` {saved}, and its state cannot be "
+        f"resumed by {wanted}: set `optimizer` to {saved}, or start a new run with "
+        "another `out`"
     )
 
 

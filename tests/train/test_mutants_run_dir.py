@@ -65,7 +65,7 @@ def tmp_path_like():
 @pytest.mark.parametrize("name", ARTEFACTS)
 def test_any_run_file_refuses_a_fresh_run(tmp_path, name):
     (tmp_path / name).write_text("x")
-    with pytest.raises(SgtkError, match=f"already holds a run .{name}.: .*choose another --out"):
+    with pytest.raises(SgtkError, match=f"already holds a run .{name}.: .*choose another `out`"):
         RunFolder(tmp_path).check_fresh()
 
 
@@ -73,7 +73,7 @@ def test_a_checkpoint_suggests_resume_and_an_empty_folder_is_fresh(tmp_path):
     RunFolder(tmp_path).check_fresh()
     (tmp_path / "checkpoint.pt").write_text("x")
     (tmp_path / "best.pt").write_text("x")
-    with pytest.raises(SgtkError, match=r"\(checkpoint.pt, best.pt\): pass --resume to continue"):
+    with pytest.raises(SgtkError, match=r"\(checkpoint.pt, best.pt\): set `resume` to continue"):
         RunFolder(tmp_path).check_fresh()
 
 
@@ -186,8 +186,8 @@ def test_resume_state_checks_the_checkpoint_against_this_run(tmp_path):
     folder = _started(tmp_path)
     with pytest.raises(
         SgtkError,
-        match="--resume given, but .* has no checkpoint.pt: drop --resume to start a new run "
-        "in another --out, or point --out at an earlier run$",
+        match="`resume` given, but .* has no checkpoint.pt: drop `resume` to start a new run "
+        "in another `out`, or point `out` at an earlier run$",
     ):
         folder.resume_state("toy", {"n": 3}, {"file": "d", "size": 1}, "adam", 1)
     folder.save_state(_state())
@@ -200,7 +200,7 @@ def test_resume_state_checks_the_checkpoint_against_this_run(tmp_path):
     ):
         folder.resume_state("toy", {"n": 3}, {"file": "d", "size": 1}, "adam", 2)
     with pytest.raises(
-        SgtkError, match="checkpoint.pt was trained with --optimizer adam, and its state cannot"
+        SgtkError, match="checkpoint.pt was trained with `optimizer` adam, and its state cannot"
     ):
         folder.resume_state("toy", {"n": 3}, {"file": "d", "size": 1}, "sgd", 1)
     with pytest.raises(SgtkError, match=r"would change the run's task \(n 3 -> 4\)"):
@@ -231,8 +231,8 @@ def test_every_change_to_the_task_is_named_in_one_line(tmp_path):
     with pytest.raises(SgtkError) as e:
         folder.check_same_run("toy", {"n": 4, "m": 1, "root": "x"})
     assert str(e.value) == (
-        "--resume would change the run's task (n 3 -> 4): drop those flags, or start a new run "
-        "with another --out"
+        "`resume` would change the run's task (n 3 -> 4): drop those changes, or start a new "
+        "run with another `out`"
     )
     (tmp_path / "two").mkdir()
     two = _started(tmp_path / "two", task_config={"n": 3, "m": 1})
@@ -271,7 +271,7 @@ def test_a_manifest_that_is_no_object_is_one_line_ending_in_the_fix(tmp_path):
         RunFolder(tmp_path).read_manifest()
     assert str(e.value) == (
         f"{tmp_path / 'manifest.json'} is damaged (not a manifest object): restore it from a "
-        "copy, or start a new run with another --out"
+        "copy, or start a new run with another `out`"
     )
 
 
@@ -286,8 +286,8 @@ def test_every_change_to_the_data_is_named(tmp_path):
     with pytest.raises(SgtkError) as e:
         folder.check_same_run("toy", {"n": 3}, {"file": "d", "size": 2, "sha256": "b"})
     assert str(e.value) == (
-        "--resume: the data changed since this run started (d: size 1 -> 2, sha256 'a' -> 'b'): "
-        "restore it, or start a new run with another --out"
+        "`resume`: the data changed since this run started (d: size 1 -> 2, sha256 'a' -> 'b'): "
+        "restore it, or start a new run with another `out`"
     )
 
 

@@ -2,8 +2,9 @@
 
 ``Trainer.fit`` only orchestrates named parts, as Lightning Fabric's example trainer does:
 the task's budget fit, the setup (:func:`sgtk.train.train_state.restore` on ``--resume``), the
-step (:func:`sgtk.train.optim.update`), the loop's rules (:mod:`sgtk.train.loop`), the run
-folder (:class:`sgtk.train.run_dir.RunFolder`) and the callbacks.
+step (:func:`sgtk.train.optim.update`), the loop's rules (:mod:`sgtk.train.loop`, agreed by
+every rank in :mod:`sgtk.train.stopping`), the run folder
+(:class:`sgtk.train.run_dir.RunFolder`) and the callbacks.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from sgtk.train.progress import PlainProgress, ProgressState
 from sgtk.train.run_dir import RunFolder, as_plain, best_record, read_best
 from sgtk.train.setup import build_parts, resumed_loop
 from sgtk.train.signals import Interrupted, StopSignals
+from sgtk.train.stopping import agree_on_request, agree_on_stopping
 from sgtk.train.task import Task
 from sgtk.train.train_config import TrainConfig, resolve_device
 from sgtk.train.train_state import TrainState, capture
@@ -106,11 +108,12 @@ class Trainer:
                 while run.step < cfg.steps:
                     logs = self._train_step(run)
                     emit(self._hooks, "on_step", run.step, logs)
-                    verdict = self._agree_on_stopping(run, signals)
+                    verdict = agree_on_stopping(run, cfg, signals, self.stop_reason)
                     done = verdict.done
                     if run.step % cfg.eval_every == 0 or done:
                         done = self._evaluate(run) or done
-                        done = self._agree_on_request(run) or done  # on_eval may ask
+                        asked = agree_on_request(run, cfg.steps, self.stop_reason)
+                        done = asked or done  # on_eval may ask
                     if verdict.checkpoint_due or done or verdict.signum:
                         self._checkpoint(run)
                     if verdict.signum:
@@ -166,28 +169,6 @@ class Trainer:
         stats = {"loss": loss.item(), **stats}
         run.add_train_stats(stats)
         return {**stats, "lr": self.optimizer.param_groups[0]["lr"], "elapsed": run.elapsed()}
-
-    def _agree_on_stopping(self, run: LoopState, signals: StopSignals):
-        """The loop's verdict after this step, the same on every rank: a rank that stopped
-        alone would leave the others waiting in a collective."""
-        cfg = self.config
-        time_up, minutes_due = run.clock_due(cfg.max_time, cfg.checkpoint_minutes)
-        # One all-reduce; a stop request from any rank's callbacks stops every rank.
-        agreed = dist.maximum(time_up, minutes_due, signals.requested or 0, self.should_stop)
-        verdict = rules.stop_verdict(
-            run.step, cfg.steps, cfg.checkpoint_every, tuple(agreed), self.stop_reason
-        )
-        if verdict.stopped_by is not None:
-            run.stopped_by = verdict.stopped_by
-        return verdict
-
-    def _agree_on_request(self, run: LoopState) -> bool:
-        """Whether a callback asked to stop at this evaluation, on any rank."""
-        if not dist.any_true(self.should_stop)[0]:
-            return False
-        if run.stopped_by == "steps" and run.step < self.config.steps:  # not target or time
-            run.stopped_by = self.stop_reason or "stop request"
-        return True
 
     def _evaluate(self, run: LoopState) -> bool:
         """Log one record, keep ``best.pt`` on ``task.metric``; true once ``--target`` is met."""

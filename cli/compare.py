@@ -7,12 +7,12 @@ import sys
 from pathlib import Path
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from sgtk.experiments.sweep import defaults_help as dflt
 from sgtk.tasks.registry import TASK_NAMES
-from sgtk_cli.common import err, guarded, out
+from sgtk_cli.common import guarded, out
+from sgtk_cli.compare_args import command_flags, parse_list, parse_shard
+from sgtk_cli.compare_show import render, run_one
 
 app = typer.Typer(help="Compare recurrent and graph models on the same data.", no_args_is_help=True)
 
@@ -67,7 +67,6 @@ def rnn_vs_gcn(
     """
     from sgtk.experiments.compare import ALL, make_sweeps, prepare
     from sgtk.experiments.report import write_report
-    from sgtk.experiments.sweep import parse_list, parse_shard
 
     def go():
         sweeps = make_sweeps(
@@ -83,53 +82,15 @@ def rnn_vs_gcn(
         )  # fmt: skip
         where = [out_dir / s.task if task == ALL else out_dir for s in sweeps]
         runners = [prepare(s, w, resume) for s, w in zip(sweeps, where, strict=True)]
-        outcomes = [_run_one(runner) for runner in runners]
+        outcomes = [run_one(runner) for runner in runners]
         command = "sgtk " + " ".join(shlex.quote(a) for a in sys.argv[1:])
         out.print(f"report: {write_report(out_dir, outcomes, command)}")
 
-    guarded(go)
+    guarded(go, FLAGS)
 
 
-def _run_one(runner):
-    from sgtk.experiments.compare import run_sweep
-    from sgtk.experiments.report import finish
-    from sgtk.experiments.stats import headline
-
-    sweep, key = runner.sweep, headline(runner.sweep.task)[0]
-    columns = (TextColumn(f"[bold]compare {sweep.task}"), BarColumn(),
-               TextColumn("{task.completed}/{task.total} runs"),
-               TextColumn("{task.fields[last]}"), TimeElapsedColumn())  # fmt: skip
-    with Progress(*columns, console=err) as progress:
-        bar = progress.add_task(sweep.task, total=len(sweep.runs()), last="")
-
-        def on_run(i, n, row, skipped):
-            value = row.get(key)
-            shown = f"{value:.3f}" if value is not None else "–"
-            done = " (finished before)" if skipped else ""
-            progress.update(bar, completed=i, last=f"{row['name']}: {shown}{done}")
-
-        try:
-            rows, curves = run_sweep(runner, on_run=on_run)
-        except BaseException:  # a stop or an error is one line: the bar leaves no other
-            progress.live.transient = True
-            raise
-    outcome = finish(sweep.task, rows, curves, runner.out_dir)
-    _render(outcome)
-    return outcome
-
-
-def _render(outcome) -> None:
-    for title, header, cells in outcome.tables:
-        table = Table(title=title, title_justify="left")
-        for i, h in enumerate(header):
-            table.add_column(h, justify="left" if i == 0 else "right")
-        for row in cells:
-            table.add_row(*row)
-        out.print(table)
-    out.print(f"results: {outcome.out_dir / 'results.json'}, {outcome.out_dir / 'results.csv'}")
-    out.print("plots: " + ", ".join(str(p) for p in outcome.pngs))
-    for note in outcome.notes:
-        out.print(note)
+# The library names compare's settings as Sweep does: `models`, `shard`, `out`, `overrides`.
+FLAGS = command_flags(rnn_vs_gcn, out="--out", overrides="--set")
 
 
 @app.command("merge")
@@ -145,6 +106,6 @@ def merge(
 
     def go():
         for outcome in merge_dirs(dirs, out_dir):
-            _render(outcome)
+            render(outcome)
 
-    guarded(go)
+    guarded(go, FLAGS)

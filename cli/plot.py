@@ -11,6 +11,8 @@ import typer
 from sgtk_cli.common import guarded, out
 
 app = typer.Typer(help="Figures that explain the models.", no_args_is_help=True)
+# A sweep's files name the `compare rnn-vs-gcn` flag that rewrites them.
+SWEEP_FLAGS = {"resume": "--resume"}
 
 
 @app.command()
@@ -91,4 +93,4 @@ def zoo(
         out_file.parent.mkdir(parents=True, exist_ok=True)
         out.print(f"wrote {plot_zoo_horizon(rows, out_file)['path']}")
 
-    guarded(go)
+    guarded(go, SWEEP_FLAGS)

@@ -43,7 +43,7 @@ def solve_hidden(build: Callable[[int], nn.Module], budget: int, name: str = "mo
     if abs(off) > TOLERANCE:
         raise SgtkError(
             f"{name} cannot be built within 10 % of {budget:,} parameters (closest: "
-            f"{count(best):,} at hidden {best}): choose another --params"
+            f"{count(best):,} at hidden {best}): choose another `params`"
         )
     return best
 

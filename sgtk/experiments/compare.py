@@ -56,8 +56,8 @@ def make_sweeps(
     tasks = TASK_NAMES if task == ALL else (task,)
     given = [k for k in ONE_TASK if flags.get(k) is not None]
     if task == ALL and given:
-        flags_given = ", ".join("--" + k for k in given)
-        raise SgtkError(f"{flags_given} cannot apply to every task: drop it, or run one --task")
+        named = ", ".join(f"`{k}`" for k in given)
+        raise SgtkError(f"{named} cannot apply to every task: drop it, or run one `task`")
     sweeps = []
     for name in tasks:
         key = get_task(name).data_key
@@ -69,13 +69,13 @@ def make_sweeps(
 
 
 def check_out_dir(sweep: Sweep, out_dir: Path, resume: bool) -> None:
-    """A folder with runs is only continued with --resume, only with the same settings, and
+    """A folder with runs is only continued on a resume, only with the same settings, and
     only when its finished runs' files can be read (checked here, before anything is written)."""
     if (out_dir / "runs").exists() and any((out_dir / "runs").iterdir()):
         if not resume:
             raise SgtkError(
-                f"{out_dir} already holds a sweep: pass --resume to finish it, or choose "
-                "another --out"
+                f"{out_dir} already holds a sweep: set `resume` to finish it, or choose "
+                "another `out`"
             )
         check_resume(sweep, out_dir)
         read_rows([out_dir])

@@ -81,8 +81,8 @@ def get_protocol(name: str, task: str) -> Protocol:
     if name not in PROTOCOLS:
         close = difflib.get_close_matches(name, PROTOCOLS, n=1)
         hint = f"did you mean {close[0]!r}? " if close else ""
-        raise SgtkError(f"unknown --protocol {name!r}: {hint}choose one of {', '.join(PROTOCOLS)}")
+        raise SgtkError(f"unknown `protocol` {name!r}: {hint}choose one of {', '.join(PROTOCOLS)}")
     if name not in get_task(task).protocols:
         tasks = [t for t, spec in TASK_REGISTRY.items() if name in spec.protocols]
-        raise SgtkError(f"--protocol {name} applies to {', '.join(tasks)} only: drop it")
+        raise SgtkError(f"`protocol` {name} applies to {', '.join(tasks)} only: drop it")
     return PROTOCOLS[name]

@@ -29,7 +29,7 @@ class Outcome:
 
 
 LAST_STEP_NOTE = (
-    "--protocol assignment: each figure is the last step's model, not the val-chosen one "
+    "the assignment protocol: each figure is the last step's model, not the val-chosen one "
     "(the course assignment's reading, not the fair protocol)"
 )
 
@@ -63,7 +63,7 @@ def merge(dirs: list[Path], out_dir: Path) -> list[Outcome]:
     missing = [str(d) for d in dirs if not (Path(d) / "runs").is_dir()]
     if missing:
         raise SgtkError(
-            f"{', '.join(missing)} holds no runs/ folder: point merge at compare --out folders"
+            f"{', '.join(missing)} holds no runs/ folder: point merge at the folders compare wrote"
         )
     check_same_sweep([Path(d) for d in dirs])  # before a row is read: one sweep, or nothing
     rows, curves = read_rows([Path(d) for d in dirs])

@@ -110,7 +110,7 @@ class Sweep:
         values = copy.deepcopy(compare_defaults().get(task, {}))
         names = {f.name for f in dataclasses.fields(cls)} - {"task"}
         if config is not None:
-            where = "the --config tables" if isinstance(config, dict) else f"--config {config}"
+            where = "the `config` tables" if isinstance(config, dict) else f"`config` {config}"
             tables = config if isinstance(config, dict) else read_toml(Path(config))
             if isinstance(tables.get("compare"), dict):  # a [compare.<task>] section
                 tables = tables["compare"]
@@ -147,42 +147,42 @@ class Sweep:
 
     def validate(self) -> None:
         if not self.models:
-            raise SgtkError("--models is empty: name at least one model, e.g. --models rnn,gcn")
+            raise SgtkError("`models` is empty: name at least one model, e.g. rnn,gcn")
         self.entries()  # every model and graph known to the registry, else one line
-        for flag, value in (("--threads", self.threads), ("--jobs", self.jobs)):
+        for name, value in (("threads", self.threads), ("jobs", self.jobs)):
             if value < 0:
-                raise SgtkError(f"{flag} {value} must be >= 0 (0: the default)")
+                raise SgtkError(f"`{name}` {value} must be >= 0 (0: the default)")
         if self.unreachable_steps < 0 or not self.min_delta >= 0:
-            raise SgtkError("unreachable_steps and min_delta in compare.toml must be >= 0")
+            raise SgtkError("`unreachable_steps` and `min_delta` in compare.toml must be >= 0")
         if self.max_time is not None and not self.max_time > 0:
-            raise SgtkError(f"--max-time {self.max_time} must be positive seconds")
+            raise SgtkError(f"`max_time` {self.max_time} must be positive seconds")
         by_length = [t for t, s in TASK_REGISTRY.items() if s.by_length]
         if self.spec.by_length:
             if not self.lengths:
-                raise SgtkError("--lengths is empty: give at least one length, e.g. --lengths 5,10")
+                raise SgtkError("`lengths` is empty: give at least one length, e.g. 5,10")
             if any(t < 3 for t in self.lengths):
-                raise SgtkError(f"every {self.task} length must be >= 3 (check --lengths)")
+                raise SgtkError(f"every {self.task} length must be >= 3 (check `lengths`)")
         if not self.layers or any(
             k != "auto" and (not isinstance(k, int) or k < 1) for k in self.layers
         ):
-            raise SgtkError("--layers needs positive layer counts or auto, e.g. --layers 2,4,auto")
+            raise SgtkError("`layers` needs positive layer counts or auto, e.g. 2,4,auto")
         if "auto" in self.layers and not self.spec.by_length:
             raise SgtkError(
-                f"--layers auto (k = T-2) applies to {', '.join(by_length)} only: give layer counts"
+                f"`layers` auto (k = T-2) applies to {', '.join(by_length)} only: give layer counts"
             )
-        for name, value in (("--seeds", self.seeds), ("--params", self.params)):
+        for name, value in (("seeds", self.seeds), ("params", self.params)):
             if value < 1:
-                raise SgtkError(f"{name} {value} must be at least 1")
+                raise SgtkError(f"`{name}` {value} must be at least 1")
         if self.steps < 1 or self.batch_size < 1 or self.eval_every < 1:
-            raise SgtkError("--steps, --batch-size and eval_every must be positive")
+            raise SgtkError("`steps`, `batch_size` and `eval_every` must be positive")
         if any(not (math.isfinite(lr) and lr > 0) for lr in self.tune_lr):
-            raise SgtkError("--tune-lr needs positive learning rates, e.g. 3e-4,1e-3,3e-3")
+            raise SgtkError("`tune_lr` needs positive learning rates, e.g. 3e-4,1e-3,3e-3")
         self.rules  # noqa: B018  (a protocol the task allows, else one line)
         if self.init not in INITS:
-            raise SgtkError(f"unknown --init {self.init!r}: choose one of {', '.join(INITS)}")
+            raise SgtkError(f"unknown `init` {self.init!r}: choose one of {', '.join(INITS)}")
         i, n = self.shard
         if not 0 <= i < n:
-            raise SgtkError(f"--shard {i}/{n} is out of range: use I/N with 0 <= I < N")
+            raise SgtkError(f"`shard` {i}/{n} is out of range: use I/N with 0 <= I < N")
 
     def entries(self) -> list[RunSpec]:
         """Each distinct ``--models`` entry (see parse_entry)."""
@@ -244,18 +244,18 @@ def parse_overrides(items: list[str] | tuple[str, ...], task: str, names: set[st
     for item in items:
         key, equals, raw = (part.strip() for part in item.partition("="))
         if not equals or not key:
-            raise SgtkError(f"--set {item!r} is not key=value: e.g. --set patience=5")
+            raise SgtkError(f"`overrides` {item!r} is not key=value: e.g. patience=5")
         where, dot, name = key.rpartition(".")
         if dot and where not in TASK_REGISTRY:
-            _unknown_keys({where}, set(TASK_REGISTRY), f"--set {item}")
+            _unknown_keys({where}, set(TASK_REGISTRY), f"`overrides` {item}")
         if dot and where != task:
             continue
-        _unknown_keys({name} - names, names, f"--set {item}")
+        _unknown_keys({name} - names, names, f"`overrides` {item}")
         try:
             value = tomllib.loads(f"v = {raw}")["v"]
         except tomllib.TOMLDecodeError:
             value = raw
-        out.update(_checked({name: value}, f"in --set {item}", written=f"--set {item}"))
+        out.update(_checked({name: value}, f"in `overrides` {item}", written=f"`overrides` {item}"))
     return out
 
 
@@ -272,34 +272,3 @@ def _checked(values: dict[str, Any], where: str, written: str | None = None) -> 
             said = written or f"{key} = {value!r} {where}"
             raise SgtkError(f"{said} {problem}")
     return out
-
-
-def parse_shard(text: str) -> tuple[int, int]:
-    try:
-        i, n = (int(v) for v in text.split("/"))
-    except ValueError:
-        raise SgtkError(f"--shard {text!r} is not I/N: use e.g. --shard 0/4") from None
-    if not 0 <= i < n:
-        raise SgtkError(f"--shard {text} is out of range: use I/N with 0 <= I < N")
-    return i, n
-
-
-def parse_list(
-    text: str | None, flag: str, kind: type = int, allow: tuple[str, ...] = ()
-) -> list | None:
-    """``--lengths 5,10``: the values of a comma-separated flag (``allow``: words kept as
-    they are, such as ``auto``); None when the flag was not given."""
-    if text is None:
-        return None
-    try:
-        values = [
-            v.strip() if v.strip() in allow else kind(v) for v in text.split(",") if v.strip()
-        ]
-    except ValueError:
-        raise SgtkError(
-            f"{flag} {text!r} is not a comma-separated list of {kind.__name__}s "
-            f"(e.g. {flag} {'5,10' if kind is int else '3e-4,1e-3'})"
-        ) from None
-    if not values:
-        raise SgtkError(f"{flag} is empty: give at least one value (e.g. {flag} 5,10)")
-    return values

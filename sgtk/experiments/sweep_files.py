@@ -27,7 +27,7 @@ PRODUCED_BY = "produced_by"
 
 
 def _fix_row(path: Path) -> str:
-    return f"delete {path.parent} and rerun the sweep with --resume to train that run again"
+    return f"delete {path.parent} and rerun the sweep with `resume` to train that run again"
 
 
 def read_json(path: Path, what: str, fix: str) -> Any:
@@ -68,7 +68,7 @@ def read_row(path: Path) -> dict[str, Any]:
 def read_curve(path: Path) -> list[float]:
     fix = (
         f"delete it (the plots then leave that run's curve out), or delete {path.parent} and "
-        "rerun the sweep with --resume to train that run again"
+        "rerun the sweep with `resume` to train that run again"
     )
     return read_json(path, "curve", fix)
 
@@ -78,7 +78,7 @@ def read_sweep_file(out_dir: Path) -> dict[str, Any] | None:
     path = Path(out_dir) / SWEEP_FILE
     if not path.exists():
         return None
-    fix = "delete it, then rerun that sweep with --resume and its original flags to rewrite it"
+    fix = "delete it, then rerun that sweep with `resume` and its original settings to rewrite it"
     return read_json(path, "sweep", fix)
 
 
@@ -127,20 +127,20 @@ def check_resume(sweep: Any, out_dir: Path) -> None:
         was, wants = _shown(saved.get(key, "absent")), _shown(now.get(key, "absent"))
         raise SgtkError(
             f"{out_dir} holds a sweep with other settings ({key}: {was} in its sweep.json, "
-            f"{wants} now): resume with the same flags, or choose another --out"
+            f"{wants} now): resume with the same settings, or choose another `out`"
         )
 
 
 def check_same_sweep(dirs: list[Path]) -> None:
     """The folders are shards of one sweep per task: the same settings and runs, whatever
-    their --shard. One line names the first field that differs."""
+    their shard. One line names the first field that differs."""
     first: dict[str, tuple[Path, dict[str, Any]]] = {}
     for d in dirs:
         saved = read_sweep_file(d)
         if saved is None:
             raise SgtkError(
                 f"{d} has no {SWEEP_FILE}, so merge cannot check it is a shard of the same "
-                "sweep: rerun it with compare --resume and its original flags to write one"
+                "sweep: rerun it with `resume` and its original settings to write one"
             )
         if saved["task"] not in first:
             first[saved["task"]] = (Path(d), saved)
@@ -155,7 +155,7 @@ def check_same_sweep(dirs: list[Path]) -> None:
             raise SgtkError(
                 f"{other} and {d} are not shards of one sweep ({key}: "
                 f"{_shown(theirs.get(key, 'absent'))} vs {_shown(saved.get(key, 'absent'))} in "
-                "their sweep.json): merge only shards run with the same flags"
+                "their sweep.json): merge only shards run with the same settings"
             )
 
 

@@ -29,7 +29,9 @@ def horizon_rows(sweep_dirs: list[Path]) -> list[dict[str, Any]]:
     by_length = {name for name, spec in TASK_REGISTRY.items() if spec.by_length}
     rows = [r for r in read_rows(sweep_dirs)[0] if r.get("task") in by_length]
     if not rows:
-        raise SgtkError("no finished palindrome runs under DIR/runs: give compare --out folders")
+        raise SgtkError(
+            "no finished palindrome runs under DIR/runs: give the folders compare wrote"
+        )
     return rows
 
 

@@ -123,7 +123,7 @@ def test_interrupted_sweep_leaves_valid_results_and_resumes_without_retraining(
     assert (third / "checkpoint.pt").exists() and not (third / "row.json").exists()
 
     monkeypatch.setattr(compare.CurveRecorder, "on_step", real_on_step)
-    with pytest.raises(SgtkError, match="--resume"):
+    with pytest.raises(SgtkError, match="set `resume` to finish it"):
         prepare(sweep, tmp_path)
     trained.clear()
     skipped = []

@@ -110,6 +110,7 @@ def test_an_empty_or_a_foreign_file_is_one_line(tmp_path, data):
             "Weights only load failed",
         ),
         ("ends with a stop.", "ends with a stop"),
+        ("bad key X.", "bad key X"),  # only the full stop is dropped
         ("x" * 80, "x" * 80),  # exactly at the limit: whole
         ("y" * 81, "y" * 79 + "…"),  # one over: cut to 80 with the ellipsis
     ],

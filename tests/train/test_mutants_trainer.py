@@ -14,11 +14,14 @@ import json
 import math
 import os
 import signal
+import subprocess
+import sys
 
 import pytest
 import torch
 from torch import nn
 
+from sgtk.errors import SgtkError
 from sgtk.train import trainer as trainer_module
 from sgtk.train.callbacks import Callback
 from sgtk.train.checkpoint import load_checkpoint
@@ -63,11 +66,15 @@ class Scripted(Task):
         self.fits = []
         self.memory = []
         self.folders = []
+        self.handed = set()  # (hook, type of what it was handed)
+        self.hook = Log()  # the task's own callback
+        self.restored = None
 
     def build_model(self) -> nn.Module:
         return nn.Linear(2, 1)
 
     def train_batch(self, batch_size, generator, device):
+        self.handed.add(("train_batch", type(generator), type(device)))
         x = torch.randn(batch_size, 2, generator=generator)
         return x, x.sum(1, keepdim=True)
 
@@ -80,10 +87,12 @@ class Scripted(Task):
         return loss, {"seen": float(self.calls)}
 
     def evaluate(self, model, device):
+        self.handed.add(("evaluate", type(model), type(device)))
         val = self.vals.pop(0) if self.vals else 1.0
         return {"val_loss": val, "val_aux": 2.0}
 
     def report(self, model, device):
+        self.handed.add(("report", type(model), type(device)))
         return {"test_w": model.weight.sum().item()}
 
     def model_config(self):
@@ -100,10 +109,17 @@ class Scripted(Task):
 
     def callbacks(self, run_dir):
         self.folders.append(run_dir)
-        return []
+        return [self.hook]
 
     def on_eval(self, model, device, step):
+        self.handed.add(("on_eval", type(model), type(device)))
         return {"sample": f"at {step}"}
+
+    def state_dict(self):
+        return {"calls": self.calls}
+
+    def load_state_dict(self, state):
+        self.restored = state
 
 
 class Log(Callback):
@@ -129,7 +145,9 @@ class Log(Callback):
         return [e[1:] for e in self.events if e[0] == kind]
 
 
-def _fit(tmp_path, task=None, callbacks=(), resume=False, progress=False, **cfg):
+def _fit(
+    tmp_path, task=None, callbacks=(), resume=False, progress=False, signal_expected=False, **cfg
+):
     config = TrainConfig(
         **{"steps": 6, "eval_every": 2, "checkpoint_every": 100, "lr": 0.05, "batch_size": 4, **cfg}
     )
@@ -137,7 +155,13 @@ def _fit(tmp_path, task=None, callbacks=(), resume=False, progress=False, **cfg)
     t = Trainer(
         task or Scripted(), config, tmp_path, callbacks=[log, *callbacks], progress=progress
     )
-    return t.fit(resume=resume), log, t
+    try:
+        return t.fit(resume=resume), log, t
+    except Interrupted as e:
+        if signal_expected:
+            raise
+        # a KeyboardInterrupt would end the whole pytest session: fail this test instead
+        pytest.fail(f"the run stopped on signal {e.signum} that nobody sent")
 
 
 def _records(tmp_path):
@@ -169,8 +193,9 @@ def test_best_pt_holds_the_best_val_and_the_report_is_of_its_weights(tmp_path):
         "val_aux": 2.0,
         "test_w": result["test_w"],
     }
-    assert final["elapsed"] == round(final["elapsed"], 3) and final["elapsed"] > 0
-    assert result["seconds"] == round(result["seconds"], 2)
+    assert final["elapsed"] == round(final["elapsed"], 3) and 0 < final["elapsed"] < 3
+    assert isinstance(result["seconds"], float) and result["seconds"] == round(result["seconds"], 2)
+    assert abs(result["seconds"] - final["elapsed"]) <= 0.006
     assert result["run_dir"] == str(tmp_path)
     assert log.of("end") == [(result,)]
 
@@ -322,7 +347,8 @@ def test_a_progress_callback_replaces_the_plain_progress_line(tmp_path, capsys):
     Trainer(Scripted(), config, tmp_path, callbacks=[Log(), ProgressState()]).fit()
     assert "scripted" not in capsys.readouterr().err
     Trainer(Scripted(), config, tmp_path / "plain").fit()
-    assert "scripted lin" in capsys.readouterr().err
+    lines = capsys.readouterr().err.splitlines()
+    assert lines and all(line.startswith("scripted lin step ") for line in lines)
 
 
 def test_the_run_folder_records_the_run_and_the_checkpoint_what_resumes_it(tmp_path):
@@ -356,10 +382,11 @@ def test_a_resume_without_its_manifest_says_so_in_one_line(tmp_path, capsys):
     assert "manifest.json was missing: written anew at step 4" in capsys.readouterr().err
 
 
-def test_the_time_budget_stops_the_run_and_says_so(tmp_path):
-    result, log, _ = _fit(tmp_path, steps=1000, max_time=1e-9)
+def test_the_time_budget_stops_the_run_and_says_so(tmp_path, capsys):
+    result, log, _ = _fit(tmp_path, steps=10**6, max_time=1e-9, progress=True)
     assert (result["steps"], result["stopped_by"]) == (1, "time")
     assert log.of("checkpoint") == [(1,)]
+    assert "ETA 0:00" in capsys.readouterr().err  # by the budget, not by the 10**6 steps
 
 
 def test_checkpoint_minutes_checkpoint_every_step_once_due(tmp_path):
@@ -374,7 +401,7 @@ def test_a_signal_checkpoints_then_stops_the_run(tmp_path):
                 os.kill(os.getpid(), signal.SIGTERM)
 
     with pytest.raises(Interrupted) as e:
-        _fit(tmp_path, callbacks=[TermAt3()], steps=10)
+        _fit(tmp_path, callbacks=[TermAt3()], steps=10, signal_expected=True)
     assert e.value.exit_code == 128 + signal.SIGTERM
     assert load_checkpoint(tmp_path / "checkpoint.pt")["step"] == 3
 
@@ -439,3 +466,142 @@ def test_a_fit_that_only_changes_the_config_or_only_speaks_is_applied(tmp_path, 
     config = TrainConfig(steps=2, eval_every=2, lr=0.05, batch_size=4)
     Trainer(Speaks(), config, tmp_path / "speaks", callbacks=[ProgressState()]).fit()
     assert "kept as asked" in capsys.readouterr().err
+
+
+def test_the_task_is_handed_the_model_the_device_and_the_runs_data_stream(tmp_path):
+    task = Scripted()
+    _fit(tmp_path, task=task)
+    cpu, gen, lin = torch.device, torch.Generator, nn.Linear
+    assert task.handed == {
+        ("train_batch", gen, cpu),
+        ("evaluate", lin, cpu),
+        ("on_eval", lin, cpu),
+        ("report", lin, cpu),
+    }
+    assert [s for s, _ in task.hook.of("eval")] == [2, 4, 6]  # the task's own callback
+
+
+def test_a_resume_restores_the_tasks_data_position(tmp_path):
+    _fit(tmp_path, steps=3, checkpoint_every=3)
+    task = Scripted()
+    _fit(tmp_path, task=task, resume=True)
+    assert task.restored == {"calls": 3}
+
+
+def test_a_resume_of_a_finished_run_trains_no_further(tmp_path):
+    _fit(tmp_path)
+    result, log, _ = _fit(tmp_path, resume=True)
+    assert log.of("step") == [] and result["steps"] == 6
+
+
+def test_a_resume_refuses_another_task_config_or_other_data(tmp_path):
+    _fit(tmp_path, steps=2)
+    wider = Scripted()
+    wider.config = ScriptConfig(width=3)
+    with pytest.raises(SgtkError, match=r"would change the run's task \(width 2 -> 3"):
+        _fit(tmp_path, task=wider, resume=True)
+
+    class NewData(Scripted):
+        def fingerprint(self):
+            return {"generated": "scripted-v2", "model": "lin", "width": 2}
+
+    with pytest.raises(SgtkError, match=r"the data changed since this run started"):
+        _fit(tmp_path, task=NewData(), resume=True)
+
+
+def test_a_divergence_right_after_a_resume_names_the_best_pt_on_disk(tmp_path):
+    _fit(tmp_path, steps=2)
+    with pytest.raises(TrainingDiverged) as e:
+        _fit(tmp_path, task=Scripted(nan_loss_at=1), resume=True)
+    assert str(e.value).endswith(
+        f"{tmp_path} keeps the last finite checkpoint.pt of step 2 and best.pt"
+    )
+
+
+def test_a_task_without_a_config_or_a_model_name_trains(tmp_path, capsys):
+    class Bare(Scripted):
+        def __init__(self):
+            super().__init__()
+            del self.config
+
+        def model_config(self):
+            return {}
+
+    config = TrainConfig(steps=2, eval_every=2, lr=0.05, batch_size=4)
+    Trainer(Bare(), config, tmp_path).fit()
+    assert load_checkpoint(tmp_path / "best.pt")["config"] == {"task_config": {}}
+    assert load_checkpoint(tmp_path / "checkpoint.pt")["task_config"] == {}
+    assert json.loads((tmp_path / "manifest.json").read_text())["task_config"] == {}
+    assert PLOTS[0][2] == "scripted · "
+    lines = capsys.readouterr().err.splitlines()
+    assert lines and all(line.startswith("scripted step ") for line in lines)
+
+
+def test_a_higher_is_better_metric_meets_its_target_from_below(tmp_path):
+    class Accuracy(Scripted):
+        mode = "max"
+
+    result, _, _ = _fit(tmp_path, task=Accuracy(vals=[0.1, 0.6, 0.9]), target=0.5, steps=10)
+    assert (result["steps"], result["stopped_by"]) == (4, "target")
+
+
+def test_a_stop_request_never_hides_the_target_and_an_empty_reason_is_named(tmp_path):
+    class StopAt(Callback):
+        def __init__(self, step, reason):
+            self.step, self.reason = step, reason
+
+        def on_eval(self, step, record):
+            if step == self.step:
+                trainers[-1].request_stop(self.reason)
+
+    config = TrainConfig(steps=10, eval_every=2, lr=0.05, batch_size=4, target=0.2)
+    trainers = [Trainer(Scripted(vals=[0.5, 0.1]), config, tmp_path / "t", progress=False)]
+    trainers[0].callbacks.append(StopAt(4, "enough"))
+    assert trainers[0].fit()["stopped_by"] == "target"
+    config = TrainConfig(steps=10, eval_every=2, lr=0.05, batch_size=4)
+    trainers.append(Trainer(Scripted(), config, tmp_path / "e", progress=False))
+    trainers[1].callbacks.append(StopAt(2, ""))
+    assert trainers[1].fit()["stopped_by"] == "stop request"
+
+
+def _holding_the_lock(folder):
+    """Another process holding ``folder``'s run lock, as a second sgtk run would."""
+    from sgtk.io.lock import LOCK_NAME
+
+    folder.mkdir(parents=True, exist_ok=True)
+    holder = (
+        "import filelock, sys, time; lock = filelock.FileLock(sys.argv[1]); lock.acquire(); "
+        "print(1, flush=True); time.sleep(60)"
+    )
+    other = subprocess.Popen(
+        [sys.executable, "-c", holder, str(folder / LOCK_NAME)], stdout=subprocess.PIPE
+    )
+    assert other.stdout.readline().strip() == b"1"
+    return other
+
+
+def test_another_rank_trains_in_step_but_writes_nothing_and_takes_no_lock(tmp_path, monkeypatch):
+    from sgtk.train import distributed as dist
+
+    monkeypatch.setattr(dist, "rank", lambda: 1)
+    task = Scripted()
+    other = _holding_the_lock(tmp_path / "run")  # rank 0 holds it in a real run
+    try:
+        result, log, _ = _fit(tmp_path / "run", task=task)
+    finally:
+        other.kill()
+        other.wait()
+        other.stdout.close()
+    assert result["steps"] == 6 and task.folders == [None]
+    assert not [p for p in (tmp_path / "run").iterdir() if not p.name.startswith(".sgtk.lock")]
+
+
+def test_a_run_folder_another_process_holds_is_refused(tmp_path):
+    other = _holding_the_lock(tmp_path)
+    try:
+        with pytest.raises(SgtkError, match="is in use by another sgtk run"):
+            _fit(tmp_path)
+    finally:
+        other.kill()
+        other.wait()
+        other.stdout.close()

@@ -30,7 +30,7 @@ def load(path: Path | str, device: torch.device | str = "cpu") -> Loaded:
         if loader.task.name == files.task:
             return loader(files, device)
     if files.task in TASK_REGISTRY:
-        return LoadedTask(files, device)
+        return LoadedTask.opening(files.task)(files, device)
     raise SgtkError(
         f"{files.source} is a {files.task!r} model, which this sgtk cannot open: upgrade sgtk"
     )

@@ -3,15 +3,14 @@ task that has no loader of its own (a palindrome, text or molecule run has one).
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, cast
 
 import torch
 from torch import Tensor, nn
 
 from sgtk.errors import SgtkError
 from sgtk.inference.loaded import Loaded, config_from
-from sgtk.inference.model_files import ModelFiles, load_model_files
+from sgtk.inference.model_files import ModelFiles
 from sgtk.tasks.registry import get_task
 
 
@@ -19,17 +18,20 @@ class LoadedTask(Loaded):
     """A model rebuilt by its own :class:`~sgtk.train.task.Task` from the saved task config:
     ``.run_task`` is that task (its data included), ``.evaluate(split)`` scores the model on
     the task's ``val`` or ``test`` split, and ``.model(batch)`` runs it on a batch the task
-    builds."""
+    builds. ``LoadedTask.opening("neighbors-match")`` is the class that opens one task's
+    files (what :func:`sgtk.load` uses)."""
 
-    def __init__(self, source: Path | str | ModelFiles, device: torch.device | str = "cpu"):
-        files = source if isinstance(source, ModelFiles) else load_model_files(source, device)
-        self.spec = get_task(files.task)  # one line for a task this sgtk does not know
-        self.task = self.spec.task_class()  # this instance opens that task's files
-        super().__init__(files, device)
+    config_class: ClassVar[type]
+
+    @classmethod
+    def opening(cls, task: str) -> type[LoadedTask]:
+        spec = get_task(task)  # one line for a task this sgtk does not know
+        attrs = {"task": spec.task_class(), "config_class": spec.config_class()}
+        return type(f"LoadedTask[{task}]", (cls,), attrs)
 
     def build(self, files: ModelFiles) -> nn.Module:
-        config = config_from(self.spec.config_class(), files.task_config, files.source)
-        self.run_task = self.task(config)
+        config = config_from(self.config_class, files.task_config, files.source)
+        self.run_task: Any = cast(Any, self.task)(config)
         return self.run_task.build_model()
 
     @torch.no_grad()

@@ -1,6 +1,8 @@
 """Each command shows the settings its library errors name in backticks as its own flags
 (issue 29): one line, the flags, no backtick left."""
 
+from __future__ import annotations
+
 from tests.helpers import assert_one_line_error, invoke
 
 TINY = ("train", "palindrome", "--model", "lstm", "--hidden", "8", "--layers", "1")
@@ -54,3 +56,20 @@ def test_plot_zoo_shows_the_sweep_flag_that_rewrites_a_corrupt_row(tmp_path):
     row.write_text("{")
     r = invoke("plot", "zoo", tmp_path, "--out", tmp_path / "zoo.png")
     _flags_only(r, "corrupt", "rerun the sweep with --resume")
+
+
+def test_a_negative_flag_may_be_named_without_its_dashes():
+    """A config's metadata may name a bool's negative flag as the library spells names
+    (``"negative": "scalar"``): the command adds the dashes."""
+    from dataclasses import dataclass, field
+
+    from sgtk_cli.train import field_options
+
+    @dataclass
+    class Config:
+        one_hot: bool = field(default=True, metadata={"help": "h", "negative": "scalar"})
+        dashed: bool = field(default=True, metadata={"help": "h", "negative": "--plain"})
+        compile: bool = field(default=False, metadata={"help": "h"})
+
+    decls = [p.default.param_decls[0] for _, p in field_options(Config)]
+    assert decls == ["--one-hot/--scalar", "--dashed/--plain", "--compile/--no-compile"]

@@ -21,4 +21,5 @@ def export(
         for path in export_run(run, out_dir):
             out.print(f"wrote {path}")
 
-    guarded(go)
+    # the run is RUN here; a library error names it as the checkpoint it is read from
+    guarded(go, {"out": "--out", "checkpoint": "RUN"})

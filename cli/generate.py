@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import sys
+from inspect import signature
 from pathlib import Path
 
 import typer
 
 from sgtk_cli.common import err, guarded, out
-
-# The library's field names as this command's flags (errors print the flag).
-FLAGS = {name: "--" + name.replace("_", "-") for name in ("tau", "top_k", "length", "prefix",
-         "seed", "beam", "device", "checkpoint")} | {"count": "--num-samples"}  # fmt: skip
 
 
 def generate(
@@ -69,19 +66,12 @@ def generate(
     """
     from sgtk.inference.generate import load_text
     from sgtk.inference.options import check_against_model, resolve_options
-    from sgtk.models.sampling import first_characters
     from sgtk.train.train_config import resolve_device
 
     def go():
-        import torch
-
         opts = resolve_options(prefix, tau, length, greedy, top_k, beam, seed, num_samples, quality)
-        dev = resolve_device(device)
-        lm, pretrained = load_text(checkpoint, dev)
-        vocab = lm.vocab
-        if prefix is not None:
-            vocab.encode(prefix)  # a clear error before anything is printed
-        check_against_model(opts, len(vocab), lm.hidden, lm.layers, lm.context)
+        lm, pretrained = load_text(checkpoint, resolve_device(device))
+        check_against_model(opts, lm)  # a clear error before anything is printed
         if pretrained:
             note = f"no --checkpoint: sampling from the pretrained char-LSTM ({lm.source})"
             err.print(note, soft_wrap=True, markup=False, highlight=False)
@@ -90,27 +80,22 @@ def generate(
         if quality is not None:
             _quality(lm, quality, opts)
             return
-        if vocab.counts is None and prefix is None:
+        if lm.vocab.counts is None and prefix is None:
             err.print("[dim]no character counts in this model: first character drawn uniformly[/]")
-        # A fixed seed shared by every temperature, so the blocks differ by tau alone.
-        run_seed = seed if seed is not None else torch.seed() % 2**31
+        run_seed = opts.run_seed()
         if beam is not None:
-            start = prefix
-            if start is None and opts.length:  # --length 0: nothing to draw, as when sampling
-                start = first_characters(vocab, 1, torch.Generator().manual_seed(run_seed))[0]
-            texts = [""] if start is None else lm.beam(start, opts.length, beam, opts.num_samples)
+            texts = lm.beam(prefix, opts.length, beam, opts.num_samples, run_seed)
             for i, text in enumerate(texts):
                 if len(texts) > 1:
                     out.rule(f"beam {i + 1}", characters="·")
                 out.print(text, markup=False, highlight=False)
             return
-        lead = prefix or ""
         n, taus = opts.num_samples, opts.taus
         for t in taus:
             if len(taus) > 1:
                 out.rule(f"τ = {t:g}")
             if n == 1:
-                sys.stdout.write(lead)
+                sys.stdout.write(prefix or "")
                 lm.sample(prefix, opts.length, t, greedy, top_k, run_seed, 1, _stream)
                 sys.stdout.write("\n")
                 sys.stdout.flush()
@@ -127,12 +112,10 @@ def _quality(lm, corpus: Path, opts) -> None:
     from rich.table import Table
 
     from sgtk.data.text import read_text
-    from sgtk.inference.quality import word_validity
 
-    seed = 0 if opts.seed is None else opts.seed
-    text = read_text(corpus, "--quality")
-    rows = word_validity(lm.model, lm.vocab, text, opts.taus, opts.num_samples, opts.length,
-                         seed, opts.top_k, opts.prefix, lm.device, lm.context)  # fmt: skip
+    seed = opts.quality_seed
+    rows = lm.word_validity(read_text(corpus, "quality"), opts.taus, opts.num_samples,
+                            opts.length, seed, opts.top_k, opts.prefix)  # fmt: skip
     top_k = f", top-k {opts.top_k}" if opts.top_k is not None else ""
     after = f", after {opts.prefix!r}" if opts.prefix is not None else ""
     table = Table(
@@ -150,3 +133,9 @@ def _quality(lm, corpus: Path, opts) -> None:
 def _stream(ch: str) -> None:
     sys.stdout.write(ch)
     sys.stdout.flush()
+
+
+# The library's field names as this command's flags (errors print the flag): each option's
+# first flag, and `count`, beam search's name for --num-samples.
+FLAGS = {name: p.default.param_decls[0] for name, p in signature(generate).parameters.items()}
+FLAGS["count"] = FLAGS["num_samples"]

@@ -69,4 +69,9 @@ def molecules(
         if failed:
             err.print(f"{failed} of {len(preds)} SMILES could not be predicted (see problem)")
 
-    guarded(go, {"checkpoint": "--checkpoint", "device": "--device"})
+    guarded(go, FLAGS)
+
+
+# The library's field names as this command's flags (errors print the flag).
+FLAGS = {"checkpoint": "--checkpoint", "data": "--data", "smiles_col": "--smiles-col",
+         "delimiter": "--delimiter", "out": "--out", "device": "--device"}  # fmt: skip

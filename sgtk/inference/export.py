@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from sgtk.errors import SgtkError
+from sgtk.errors import ConfigError, SgtkError
 from sgtk.inference.model_files import (
     CARD,
     CONFIG,
@@ -45,22 +45,21 @@ __all__ = [
 ]
 
 
-def check_out(
-    out: Path | str, inputs: list[Path], folders: list[Path], flag: str = "--out"
-) -> None:
+def check_out(out: Path | str, inputs: list[Path], folders: list[Path], field: str = "out") -> None:
     """Refuse an output path that is one of ``inputs`` or lies in one of ``folders`` (a run or
     export folder, which holds one model's files and nothing else)."""
     out = Path(out).resolve()
     for path in inputs:
         same = out.exists() and path.exists() and out.samefile(path)
         if same or out == path.resolve():
-            raise SgtkError(f"{flag} {out} is the input {path}: write to another file")
+            raise ConfigError(field, f"{field} {out} is the input {path}: write to another file")
     for folder in folders:
         folder = folder.resolve()
         if out == folder or folder in out.parents:
-            raise SgtkError(
-                f"{flag} {out} is inside the model folder {folder}, which holds one model's "
-                f"files only: write it elsewhere, e.g. {folder.parent / (folder.name + '-export')}"
+            raise ConfigError(
+                field,
+                f"{field} {out} is inside the model folder {folder}, which holds one model's "
+                f"files only: write it elsewhere, e.g. {folder.parent / (folder.name + '-export')}",
             )
 
 
@@ -130,9 +129,10 @@ def check_export_out(out: Path, task: str, config: dict[str, Any], run: str) -> 
     others = [n for n in names if n not in (WEIGHTS, CONFIG, CARD)]
     if others:
         more = f" and {len(others) - 1} more" if len(others) > 1 else ""
-        raise SgtkError(
-            f"--out {out} holds {others[0]}{more}, which an export does not write, so it would "
-            "be mixed with or overwrite them: export to a new or empty folder"
+        raise ConfigError(
+            "out",
+            f"out {out} holds {others[0]}{more}, which an export does not write, so it would "
+            "be mixed with or overwrite them: export to a new or empty folder",
         )
     if not names:
         return
@@ -140,15 +140,17 @@ def check_export_out(out: Path, task: str, config: dict[str, Any], run: str) -> 
         prev = json.loads((out / CONFIG).read_text(encoding="utf-8"))
         theirs = (prev["task"], prev.get("run"), prev["config"])
     except (OSError, ValueError, KeyError, TypeError):
-        raise SgtkError(
-            f"--out {out} holds {', '.join(names)} but no sgtk export config, so they are not "
-            "an earlier export of this run: export to a new or empty folder"
+        raise ConfigError(
+            "out",
+            f"out {out} holds {', '.join(names)} but no sgtk export config, so they are not "
+            "an earlier export of this run: export to a new or empty folder",
         ) from None
     ours = (task, run, json.loads(json.dumps(config)))
     if theirs[0] != ours[0] or theirs[1] not in (None, run) or theirs[2] != ours[2]:
-        raise SgtkError(
-            f"--out {out} holds the export of another run ({theirs[0]} model from "
-            f"{theirs[1] or 'an unrecorded run'}): export to a new or empty folder"
+        raise ConfigError(
+            "out",
+            f"out {out} holds the export of another run ({theirs[0]} model from "
+            f"{theirs[1] or 'an unrecorded run'}): export to a new or empty folder",
         )
 
 
@@ -185,11 +187,13 @@ def export_run(run: Path | str, out: Path | str) -> list[Path]:
     tensors = {k: v.detach().cpu().contiguous().clone() for k, v in files.state.items()}
     out = Path(out)
     if out.exists() and not out.is_dir():
-        raise SgtkError(f"--out {out} is a file: choose a folder")
+        raise ConfigError("out", f"out {out} is a file: choose a folder")
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise SgtkError(f"cannot create --out {out} ({e.strerror or e}): choose another") from None
+        raise ConfigError(
+            "out", f"out {out} cannot be created ({e.strerror or e}): choose another folder"
+        ) from None
     atomic_write_bytes(out / WEIGHTS, save(tensors, metadata={"task": files.task}))
     atomic_write_bytes(out / CONFIG, config_text.encode())
     atomic_write_bytes(out / CARD, model_card(files, about).encode())

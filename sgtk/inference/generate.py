@@ -19,8 +19,9 @@ from sgtk.data.text import Vocab, text_batch
 from sgtk.errors import SgtkError
 from sgtk.inference.loaded import Loaded
 from sgtk.inference.model_files import ModelFiles, load_model_files
+from sgtk.inference.quality import LENGTH, SAMPLES, word_validity
 from sgtk.models.charlm import CharLSTM
-from sgtk.models.sampling import beam_texts, sample
+from sgtk.models.sampling import beam_texts, first_characters, sample
 from sgtk.tasks.text import TextTask, build_char_model
 
 PRETRAINED = Path(__file__).resolve().parents[1] / "pretrained" / "charlm-tinyshakespeare.pt"
@@ -75,12 +76,42 @@ class LoadedText(Loaded):
                        num_samples, self.device, on_text, self.context)  # fmt: skip
         return [(prefix or "") + t for t in texts]
 
-    def beam(self, prefix: str, length: int = 100, beam: int = 5, count: int = 1) -> list[str]:
-        """The ``count`` likeliest continuations a ``beam``-wide search finds, best first."""
+    def beam(
+        self,
+        prefix: str | None,
+        length: int = 100,
+        beam: int = 5,
+        count: int = 1,
+        seed: int | None = None,
+    ) -> list[str]:
+        """The ``count`` likeliest continuations a ``beam``-wide search finds, best first.
+
+        Without a prefix (``None``) the search starts from one first character, drawn from
+        ``seed`` as :meth:`sample` draws it (none when ``length`` is 0: nothing to search)."""
+        if prefix is None:
+            if not length:
+                return [""]
+            drawn = seed if seed is not None else torch.seed() % 2**31
+            prefix = first_characters(self.vocab, 1, torch.Generator().manual_seed(drawn))[0]
         texts = beam_texts(
             self.model, self.vocab, prefix, length, beam, count, self.device, self.context
         )
         return [prefix + t for t in texts]
+
+    def word_validity(
+        self,
+        corpus: str,
+        taus: list[float],
+        num_samples: int = SAMPLES,
+        length: int = LENGTH,
+        seed: int = 0,
+        top_k: int | None = None,
+        prefix: str | None = None,
+    ) -> list[dict[str, float]]:
+        """Per temperature, the share of the sampled words found in ``corpus`` (see
+        :func:`sgtk.inference.quality.word_validity`)."""
+        return word_validity(self.model, self.vocab, corpus, taus, num_samples, length, seed,
+                             top_k, prefix, self.device, self.context)  # fmt: skip
 
     @torch.no_grad()
     def evaluate(self, text: str) -> dict[str, float]:

@@ -127,10 +127,7 @@ def _load_model_files(path: Path) -> ModelFiles:
             "or a folder from `sgtk export`"
         )
     if not path.is_dir():
-        try:
-            check_readable(checkpoint, "checkpoint")
-        except SgtkError as e:  # the field lets a front end name its own option
-            raise SgtkError(str(e), field="checkpoint") from None
+        check_readable(checkpoint, "checkpoint")  # its field: a front end names its option
         _require_checkpoint_file(checkpoint)
     best = read_best(checkpoint)
     config = best.get("config")

@@ -13,7 +13,7 @@ from torch import nn
 
 from sgtk.data.csv_table import read_csv_rows
 from sgtk.data.molecules import FEATURISATION, MoleculeSet, featurise
-from sgtk.errors import SgtkError
+from sgtk.errors import ConfigError, SgtkError
 from sgtk.inference.export import check_out, model_folder
 from sgtk.inference.loaded import Loaded
 from sgtk.inference.model_files import ModelFiles
@@ -118,7 +118,7 @@ def predict_csv(
     if smiles_col not in table.columns:
         raise SgtkError(
             f"{data} has no column {smiles_col} (it has: {', '.join(table.columns)}; read as "
-            f"{table.delimiter_name}-separated): pass --smiles-col or --delimiter"
+            f"{table.delimiter_name}-separated): set `smiles_col` or `delimiter`"
         )
     preds = predictor.predict([s.strip() for s in table.column(smiles_col)])
     failed = require_some(preds, f"rows of {data}")  # before anything is written
@@ -130,8 +130,8 @@ def predict_csv(
         writer.writerow([*row, value, p.problem])
     out = Path(out)
     if out.is_dir():
-        raise SgtkError(f"--out {out} is a directory: name a file, e.g. {out / 'preds.csv'}")
+        raise ConfigError("out", f"out {out} is a directory: name a file, e.g. {out / 'preds.csv'}")
     if not out.parent.is_dir():
-        raise SgtkError(f"--out {out}: the folder {out.parent} does not exist")
+        raise ConfigError("out", f"out {out}: the folder {out.parent} does not exist")
     atomic_write_bytes(out, buf.getvalue().encode())
     return len(preds), failed

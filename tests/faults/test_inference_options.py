@@ -149,7 +149,7 @@ def test_every_pair_changes_the_output_or_is_refused(values):
 def test_combinations_that_cannot_be_honoured_name_the_option(args, flag):
     code, text, err = printed(*args)
     assert is_one_line_refusal(code, text, err), err or text
-    assert flag in err
+    assert flag in err and "`" not in err, err
 
 
 def test_beam_with_num_samples_prints_the_best_beams_first():
@@ -166,3 +166,28 @@ def test_quality_honours_length_and_num_samples(values):
     _, longer, _ = printed(*values["quality"], "--length", "120", "--num-samples", "2")
     assert default != longer
     assert Path(values["quality"][1]).is_file()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "cli", "says"),
+    [
+        ({"beam": 3, "num_samples": 4}, ("--beam", "3", "--num-samples", "4"),
+         "{num_samples} 4 with {beam} 3: the search ends with 3 texts"),
+        ({"beam": 2, "tau": "0.5"}, ("--beam", "2", "--tau", "0.5"), "so {tau} cannot apply"),
+        ({"greedy": True, "prefix": "The ", "seed": 1},
+         ("--greedy", "--prefix", "The ", "--seed", "1"), "{seed} with {greedy} and {prefix}"),
+    ],
+)  # fmt: skip
+def test_a_refusal_names_python_arguments_and_the_cli_shows_their_flags(kwargs, cli, says):
+    from sgtk.errors import SgtkError
+    from sgtk.inference.options import resolve_options
+
+    names = ("num_samples", "beam", "tau", "seed", "greedy", "prefix")
+    with pytest.raises(SgtkError) as e:
+        resolve_options(**kwargs)
+    assert says.format(**{n: f"`{n}`" for n in names}) in str(e.value), str(e.value)
+    assert "--" not in str(e.value)
+    code, text, err = printed(*cli)
+    assert is_one_line_refusal(code, text, err), err or text
+    assert says.format(**{n: "--" + n.replace("_", "-") for n in names}) in err, err
+    assert "`" not in err, err

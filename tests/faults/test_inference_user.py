@@ -35,6 +35,21 @@ def test_export_refuses_a_folder_holding_a_file_it_did_not_write(palindrome_run,
         export_run(palindrome_run, proj)
 
 
+def test_export_refusals_name_out_in_python_and_its_flag_on_the_cli(palindrome_run, tmp_path):
+    from sgtk.errors import ConfigError
+
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    (proj / "README.md").write_text("# mine\n")
+    with pytest.raises(ConfigError) as e:
+        export_run(palindrome_run, proj)
+    assert e.value.field == "out" and str(e.value).startswith(f"out {proj} holds README.md")
+    assert_one_line_error(invoke("export", palindrome_run, "--out", proj), f"--out {proj} holds")
+    gone = tmp_path / "gone.pt"
+    r = invoke("export", gone, "--out", tmp_path / "x")
+    assert_one_line_error(r, f"RUN {gone} does not exist")  # the argument, as --help names it
+
+
 def test_export_refuses_another_run_s_export_but_replaces_its_own(
     palindrome_run,
     molecule_run,  # noqa: F811

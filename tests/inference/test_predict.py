@@ -69,6 +69,23 @@ def test_predict_cli_table_and_csv(run, tmp_path):
     assert "RDKit" in rows[1]["problem"]
 
 
+def test_csv_refusals_name_fields_in_python_and_flags_on_the_cli(run, tmp_path):
+    from sgtk.inference.predict import predict_csv
+
+    _, _, tmp = run
+    data, out = tmp_path / "in.csv", tmp_path / "preds.csv"
+    data.write_text("name,S\nethanol,CCO\n")
+    with pytest.raises(SgtkError) as e:
+        predict_csv(MoleculePredictor(tmp / "run"), data, "smiles", out)
+    assert "set `smiles_col` or `delimiter`" in str(e.value) and "--" not in str(e.value)
+    r = invoke("predict", "molecules", "--checkpoint", tmp / "run", "--data", data, "--out", out)
+    assert_one_line_error(r, "no column smiles", "set --smiles-col or --delimiter")
+    r = invoke("predict", "molecules", "--checkpoint", tmp / "run", "--data", data,
+               "--smiles-col", "S", "--out", tmp_path)  # fmt: skip
+    assert_one_line_error(r, f"--out {tmp_path} is a directory: name a file")
+    assert "`" not in r.output and not out.exists()
+
+
 def test_a_checkpoint_that_does_not_fit_names_the_file(run, tmp_path):
     _, _, tmp = run
     export_run(tmp / "run", tmp_path / "e")

@@ -11,6 +11,7 @@ from sgtk.tasks.curriculum import LengthCurriculum
 from sgtk.tasks.molecule_config import MoleculeConfig
 from sgtk.tasks.palindrome_config import PalindromeConfig
 from sgtk.tasks.text_config import TextConfig
+from tests.helpers import assert_one_line_error, invoke
 
 
 @pytest.mark.parametrize(
@@ -64,3 +65,18 @@ def test_too_short_a_text_says_which_field_to_lower():
     message = str(e.value)
     assert "`seq_length` of 64" in message and "lower `seq_length` to" in message, message
     assert "--" not in message, message
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (("text", "--layers", "0"), "--layers 0 must be positive, e.g. 4"),
+        (("palindrome", "--curriculum", "50", "--length", "10"),
+         "--curriculum 50 must lie between 3 and --length 10"),
+        (("molecules", "--split", "stratified"), "--split 'stratified' is unknown"),
+    ],
+)  # fmt: skip
+def test_the_train_commands_show_the_fields_as_their_flags(tmp_path, args, says):
+    r = invoke("train", *args, "--out", tmp_path / "r")
+    assert_one_line_error(r, says)
+    assert "`" not in r.output and not (tmp_path / "r").exists()

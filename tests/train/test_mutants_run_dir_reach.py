@@ -6,6 +6,7 @@ without a manifest, what a fresh manifest holds, what each write refuses. No CLI
 import json
 import math
 import re
+import tomllib
 
 import pytest
 import torch
@@ -27,12 +28,16 @@ def test_a_resume_without_a_manifest_writes_one_and_says_so(tmp_path):
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert manifest["rebuilt_at_step"] == 10 and manifest["task"] == "toy"
     assert manifest["fingerprint"] == {"file": "d"} and manifest["resumes"] == []
+    assert manifest["task_config"] == {"n": 3} and manifest["command"] == "again"
+    assert manifest["train_config"] == as_plain(TrainConfig())
     assert note == (
         f"note: {tmp_path / 'manifest.json'} was missing: written anew at step 10 with the data "
         "as it is now, so a change to the data before this resume goes unseen"
     )
     assert [r["step"] for r in folder.metrics.read()] == [5, 10]
-    assert (tmp_path / "config.toml").is_file()
+    record = tomllib.loads((tmp_path / "config.toml").read_text())
+    assert record["run"]["task"] == "toy" and record["run"]["command"] == "again"
+    assert record["task"] == {"n": 3}
 
 
 def test_a_fresh_run_and_a_resume_with_a_manifest_have_nothing_to_say(tmp_path):

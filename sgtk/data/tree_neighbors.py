@@ -59,7 +59,7 @@ def tree_edges(depth: int) -> tuple[Tensor, Tensor]:
 def check_depth(depth: int) -> None:
     if not 1 <= depth <= MAX_DEPTH:
         raise ConfigError(
-            "depth", f"--depth {depth} is out of range: a tree of depth 1 to {MAX_DEPTH}"
+            "depth", f"depth {depth} is out of range: a tree of depth 1 to {MAX_DEPTH}"
         )
 
 
@@ -103,7 +103,7 @@ class TreeNeighbors:
         check_depth(self.depth)
         if self.graph not in GRAPHS:
             raise ConfigError(
-                "graph", f"unknown --graph {self.graph!r}: choose one of {', '.join(GRAPHS)}"
+                "graph", f"unknown graph {self.graph!r}: choose one of {', '.join(GRAPHS)}"
             )
         if not 0 < self.train_fraction < 1:
             raise ConfigError(

@@ -44,7 +44,7 @@ def offsets(spec: str, length: int) -> list[int]:
     elif kind == "complete":
         span = list(range(1, length))
     else:
-        raise SgtkError("--graph auto must be resolved to a graph before building edges")
+        raise SgtkError("`graph` auto must be resolved to a graph before building edges")
     return [d for d in span if d < length]
 
 

@@ -50,6 +50,5 @@ def build(
     t_max: int = 100,
     **_,
 ) -> nn.Module:
-    # The LSTM's orthogonal init is not defined; chrono and forget are, as for `lstm`.
-    init = "xavier" if init == "orthogonal" else init
+    init = registry.check_init(init, name)  # the LSTM's: xavier, forget or chrono
     return registry.get(name).block_class()(in_features, hidden, layers, init, t_max)

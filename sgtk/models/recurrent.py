@@ -9,23 +9,15 @@ from __future__ import annotations
 from torch import Tensor, nn
 from torch_geometric.data import Batch
 
-from sgtk.errors import SgtkError
 from sgtk.graphs.views import from_sequence, to_sequence
-from sgtk.nn import GRU, LSTM, VanillaRNN
+from sgtk.models.registry import check_init, get
 
 
 def make_cell(cell: str, in_features: int, hidden: int, init: str, t_max: int) -> nn.Module:
-    if cell == "rnn":
-        return VanillaRNN(
-            in_features, hidden, init="orthogonal" if init == "orthogonal" else "xavier"
-        )
-    if cell == "lstm":
-        return LSTM(
-            in_features, hidden, init=init if init != "orthogonal" else "xavier", t_max=t_max
-        )
-    if cell == "gru":
-        return GRU(in_features, hidden, init=init, t_max=t_max)
-    raise SgtkError(f"unknown recurrent cell {cell!r}: use rnn, lstm or gru")
+    """One layer of the registry's cell ``cell`` (its ``block``), with an init it can take."""
+    init = check_init(init, cell)
+    chrono = {"t_max": t_max} if init == "chrono" else {}  # T_max only shapes chrono's gates
+    return get(cell).block_class()(in_features, hidden, init=init, **chrono)
 
 
 class Recurrent(nn.Module):

@@ -39,11 +39,12 @@ class ModelSpec:
     last state, so the readout is always the last node.
 
     What tasks and builders ask of a model is a field here, never a test of its name:
-    ``init`` is what ``init = "auto"`` gives it; ``carries_state``: its text model is a
-    recurrent LM with ``forward_tokens(tokens, state)`` (nn.LSTM inside), which can carry its
-    state across windows; ``block``: the layer a family's builder stacks (a graph
-    convolution ``(hidden) -> Module``) or the class it builds (a hybrid); ``bond_features``:
-    it reads ``edge_attr``; ``one_block``: one module runs all k rounds (GatedGraphConv);
+    ``init`` is what ``init = "auto"`` gives it, ``inits`` every init it can take (a graph
+    layer keeps its own Glorot init, which ``xavier`` names); ``carries_state``: its text
+    model is a recurrent LM with ``forward_tokens(tokens, state)`` (nn.LSTM inside), which
+    can carry its state across windows; ``block``: the layer a family's builder stacks (a
+    recurrent cell class, a graph convolution ``(hidden) -> Module``) or the class it builds
+    (a hybrid); ``one_block``: one module runs all k rounds (GatedGraphConv);
     ``pos_dim``: position features it is given on the SMILES path, having no order of its own.
     """
 
@@ -60,6 +61,7 @@ class ModelSpec:
     final_state: bool = False
     backbone: str | None = None  # the model it builds, when it is another's alias
     init: str = "xavier"
+    inits: tuple[str, ...] = ("xavier",)
     carries_state: bool = False
     block: str | None = None
     bond_features: bool = False
@@ -79,19 +81,21 @@ class ModelSpec:
 
 
 _HAND, _PYG = "hand-written", "PyG"
+_LSTM_INITS = ("xavier", "forget", "chrono")
 
 REGISTRY: dict[str, ModelSpec] = {
     s.name: s
     for s in (
         ModelSpec("rnn", "recurrent", _HAND, "sequence", _RECURRENT,
                   "Elman RNN (Elman 1990)", native_view="sequence", final_state=True,
-                  init="orthogonal"),
+                  init="orthogonal", inits=("xavier", "orthogonal"), block="sgtk.nn:VanillaRNN"),
         ModelSpec("lstm", "recurrent", _HAND, "sequence", _RECURRENT,
                   "LSTM (Hochreiter & Schmidhuber 1997); nn.LSTM for text", native_view="sequence",
-                  final_state=True, init="chrono", carries_state=True),
+                  final_state=True, init="chrono", inits=_LSTM_INITS, carries_state=True,
+                  block="sgtk.nn:LSTM"),
         ModelSpec("gru", "recurrent", _HAND, "sequence", _RECURRENT,
                   "GRU (Cho et al. 2014)", native_view="sequence", final_state=True,
-                  init="chrono"),
+                  init="chrono", inits=("xavier", "orthogonal", "chrono"), block="sgtk.nn:GRU"),
         ModelSpec("gcn", "graph", _HAND, "edge_index", _GRAPH,
                   "GCNLayer stack (Kipf & Welling 2017)", ALL_GRAPHS, native_view="graph",
                   block=_GN + "gcn_layer"),
@@ -119,10 +123,14 @@ REGISTRY: dict[str, ModelSpec] = {
                   ALL_GRAPHS, default_graph="complete", native_view="sequence"),
         ModelSpec("lstm-gcn", "hybrid", _HAND, "sequence + edge_index", _HYBRID,
                   "GCN layers over LSTM node states", ALL_GRAPHS, init="chrono",
-                  block="sgtk.models.hybrid:LSTMThenGCN"),
+                  inits=_LSTM_INITS, block="sgtk.models.hybrid:LSTMThenGCN"),
         ModelSpec("gcn-lstm", "hybrid", _HAND, "edge_index + sequence", _HYBRID,
                   "LSTM over GCN node embeddings", ALL_GRAPHS, final_state=True, init="chrono",
-                  block="sgtk.models.hybrid:GCNThenLSTM"),
+                  inits=_LSTM_INITS, block="sgtk.models.hybrid:GCNThenLSTM"),
+        ModelSpec("dmpnn", "graph", _HAND, "edge_index + edge_attr",
+                  "sgtk.models.dmpnn:build",
+                  "directed-bond message passing, chemprop's D-MPNN (Yang et al. 2019)",
+                  on_sequences=False, native_view="graph", bond_features=True),
     )
 }  # fmt: skip
 
@@ -142,6 +150,19 @@ def get(name: str) -> ModelSpec:
     if name not in REGISTRY:
         raise SgtkError(f"unknown model {name!r}: choose one of {', '.join(REGISTRY)}")
     return REGISTRY[name]
+
+
+def check_init(init: str, name: str) -> str:
+    """``init`` for model ``name`` (``auto``: the model's own), or one line naming the inits
+    it can take: an init a model cannot use is refused, never silently replaced."""
+    spec = get(name)
+    if init == "auto":
+        return spec.init
+    if init not in spec.inits:
+        raise SgtkError(
+            f"`init` {init!r} does not apply to {name}: choose one of auto, {', '.join(spec.inits)}"
+        )
+    return init
 
 
 def uses_layers(name: str) -> bool:

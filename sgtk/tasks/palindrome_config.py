@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from sgtk.choices import INITS, READOUTS
 from sgtk.errors import ConfigError, SgtkError
-from sgtk.models.registry import get
+from sgtk.models.registry import check_init
 from sgtk.tasks.curriculum import LengthCurriculum
 from sgtk.tasks.registry import check_graph, check_model
 from sgtk.tasks.sizes import check_sizes
@@ -59,6 +59,7 @@ class PalindromeConfig:
             )
         if self.init not in INITS:
             raise SgtkError(f"unknown init {self.init!r}: choose one of {', '.join(INITS)}")
+        check_init(self.init, self.model)  # one the model can take, never silently replaced
 
     def make_curriculum(self) -> LengthCurriculum | None:
         if self.curriculum == 0:
@@ -68,6 +69,6 @@ class PalindromeConfig:
         )
 
     def resolved_init(self) -> str:
-        """``auto``: orthogonal W_hh for the RNN and chrono for the LSTM, which hold memory
-        over hundreds of steps where Xavier init stops near T=20."""
-        return get(self.model).init if self.init == "auto" else self.init
+        """``auto``: the model's own (orthogonal W_hh for the RNN, chrono for the LSTM and the
+        GRU), which hold memory over hundreds of steps where Xavier init stops near T=20."""
+        return check_init(self.init, self.model)

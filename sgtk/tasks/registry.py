@@ -178,7 +178,7 @@ def model_help(task: str) -> str:
     return "One of " + ", ".join(models_for(task)) + " (see `sgtk models`)."
 
 
-HEADER = ("model", "family", "implementation", "reads", "tasks", "--graph", "what it is")
+HEADER = ("model", "family", "implementation", "reads", "tasks", "graphs", "what it is")
 
 
 def model_rows() -> list[tuple[str, ...]]:

@@ -40,7 +40,7 @@ def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dic
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as e:
         raise SgtkError(
             f"checkpoint {path} is truncated or corrupt ({_first_sentence(e)}): restore it from "
-            "a copy, or train a new run into another --out"
+            "a copy, or train a new run into another `out`"
         ) from None
 
 
@@ -108,5 +108,5 @@ def load_optimizer_state(optimizer: torch.optim.Optimizer, state: Any, path: Pat
     except (ValueError, KeyError) as e:
         raise SgtkError(
             f"{path} holds optimiser state that does not fit ({e}): resume with the "
-            "--optimizer of the run that wrote it"
+            "`optimizer` of the run that wrote it"
         ) from None

@@ -92,5 +92,5 @@ def test_auto_gives_the_gru_chrono_through_the_model_builder():
 def test_train_refuses_an_lstm_only_init_for_the_gru_in_one_line(tmp_path):
     r = invoke("train", "palindrome", "--model", "gru", "--init", "forget", "--steps", "1",
                "--out", str(tmp_path / "run"))  # fmt: skip
-    assert_one_line_error(r, "unknown GRU init 'forget'", "xavier, orthogonal or chrono")
+    assert_one_line_error(r, "--init 'forget' does not apply to gru", "xavier, orthogonal, chrono")
     assert r.exit_code == 2 and not (tmp_path / "run").exists()

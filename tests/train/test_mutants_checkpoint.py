@@ -89,7 +89,7 @@ def test_every_kind_of_corrupt_file_is_one_line_naming_the_file(tmp_path, monkey
         load_checkpoint(path)
     assert str(e.value) == (
         f"checkpoint {path} is truncated or corrupt ({error}): restore it from a copy, or "
-        "train a new run into another --out"
+        "train a new run into another `out`"
     )
     assert e.value.__cause__ is None and e.value.__suppress_context__
 
@@ -209,7 +209,7 @@ def test_an_optimizer_state_of_another_size_is_one_line_and_a_fitting_one_loads(
     other = torch.optim.Adam(nn.Sequential(nn.Linear(2, 1), nn.Linear(1, 1)).parameters())
     with pytest.raises(SgtkError) as e:  # ValueError: groups of another size
         load_optimizer_state(adam, other.state_dict(), "o.pt")
-    assert str(e.value).endswith("resume with the --optimizer of the run that wrote it")
+    assert str(e.value).endswith("resume with the `optimizer` of the run that wrote it")
     assert e.value.__suppress_context__
     saved = torch.optim.Adam(model.parameters(), lr=0.02).state_dict()
     load_optimizer_state(adam, saved, "o.pt")

@@ -259,7 +259,7 @@ def test_an_optimizer_state_that_does_not_fit_is_one_line():
     with pytest.raises(
         SgtkError,
         match=r"opt.pt holds optimiser state that does not fit \(.+\): resume with the "
-        "--optimizer of the run that wrote it$",
+        "`optimizer` of the run that wrote it$",
     ):
         load_optimizer_state(adam, other, "opt.pt")
 

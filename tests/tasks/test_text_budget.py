@@ -2,8 +2,6 @@
 
 import pytest
 
-from sgtk.bench import text as bench_text
-from sgtk.bench.core import check_row
 from sgtk.tasks import text_budget
 from sgtk.tasks.text import TextConfig
 from sgtk.tasks.text_budget import MIN_STEPS, apply_budget_fit, multiply_adds
@@ -61,58 +59,6 @@ def test_given_sizes_are_kept_and_no_max_time_means_no_probe(cpu_speed):
 def test_the_real_probe_times_a_step():
     seconds = text_budget.step_seconds(20, 16, 2, 8, 4, 8, TrainConfig())
     assert 0 < seconds < 5
-
-
-def _heldout_by_hand(text: str, model) -> float:
-    """Mean nats/char over the val and test windows, computed here, not by the bench."""
-    import torch
-    import torch.nn.functional as F
-
-    from sgtk.tasks.text import TextTask
-    from sgtk.train.config import default_config
-
-    data = TextTask(TextConfig(**default_config("text")["task"]), text=text).data
-    nats, chars = 0.0, 0
-    with torch.no_grad():
-        for split in ("val", "test"):
-            inputs, targets = data.eval_windows(split)
-            logits = model.eval().forward_tokens(inputs)[0].float()
-            nats += F.cross_entropy(logits.flatten(0, 1), targets.reshape(-1), reduction="sum")
-            chars += targets.numel()
-    return float(nats) / chars
-
-
-# The test split (the last 5 %) is unlike the rest, so a side scored on val alone, or on test
-# alone, is far from its held-out figure.
-SHIFTED = "".join(chr(97 + (i * 7) % 13) for i in range(19000)) + "".join(
-    chr(110 + (i * 3) % 7) for i in range(1000)
-)
-
-
-def test_the_bench_row_scores_both_sides_on_the_held_out_split(monkeypatch):
-    trained = {}
-    plain_loop, default_run = bench_text.plain_loop, bench_text.default_run
-
-    def keep_plain(*args, **kwargs):
-        trained["plain"] = plain_loop(*args, **kwargs)
-        return trained["plain"]
-
-    def keep_ours(*args, **kwargs):
-        trained["ours"], note = default_run(*args, **kwargs)
-        return trained["ours"], note
-
-    monkeypatch.setattr(bench_text, "plain_loop", keep_plain)
-    monkeypatch.setattr(bench_text, "default_run", keep_ours)
-    row = bench_text.text_budget_row(SHIFTED, seconds=1.0)
-    check_row(row)
-    assert row.unit == "nats/char" and row.ref_name == bench_text.PLAIN_NAME
-    assert row.limit == round(1 - bench_text.MARGIN / row.reference, 4)
-    assert trained["ours"] is not trained["plain"]
-    # Each side's figure is that side's model on the held-out windows (val + test), by hand;
-    # report() rounds to 4 decimals.
-    assert row.ours == pytest.approx(_heldout_by_hand(SHIFTED, trained["ours"]), abs=1e-4)
-    assert row.reference == pytest.approx(_heldout_by_hand(SHIFTED, trained["plain"]), abs=1e-4)
-    assert "untuned" in row.ref_name and "untuned" in row.name  # says what it measures
 
 
 def test_train_text_under_max_time_records_the_probe_in_config_toml(tmp_path, monkeypatch):

@@ -17,7 +17,6 @@ from sgtk.train.finite import NonFiniteWeights
 from sgtk.train.run_dir import RunFolder, as_plain, best_record
 from sgtk.train.train_config import TrainConfig
 from sgtk.train.train_state import TrainState
-from tests.train.test_mutants_train_state import _state
 
 
 def test_a_resume_without_a_manifest_writes_one_and_says_so(tmp_path):
@@ -106,7 +105,12 @@ def test_a_held_folder_is_refused_in_one_line_listing_its_run_files(tmp_path):
 
 def test_the_state_and_best_are_written_where_a_resume_and_a_report_read_them(tmp_path):
     folder = RunFolder(tmp_path)
-    folder.save_state(_state())
+    state = TrainState(
+        task="toy", model={"w": torch.ones(1)}, optimizer={"state": {}, "param_groups": []},
+        data_rng=[torch.Generator().get_state()], torch_rng=torch.get_rng_state(),
+        task_state=[{}], step=7, elapsed=1.5, best=None,
+    )  # fmt: skip
+    folder.save_state(state)  # no optimiser step: its first one costs seconds of imports
     assert TrainState.from_dict(load_checkpoint(tmp_path / "checkpoint.pt"), "c").step == 7
     best = best_record("toy", {"w": torch.ones(1)}, 3, 0.5, {})
     folder.save_best(best)

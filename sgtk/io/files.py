@@ -170,7 +170,8 @@ class WriteFailed(SgtkError, OSError):
         )
         self.message = (
             f"could not write {path} ({error.strerror or error}): {fix}, then run again "
-            "(set `resume` to continue a run); the earlier version of the file is intact"
+            "(a training run resumes from its last checkpoint); the earlier version of the file is "
+            "intact"
         )
         super().__init__(error.errno, self.message, str(path))
 

@@ -75,7 +75,7 @@ class DirectedMPNN(nn.Module):
         edge_attr = getattr(batch, "edge_attr", None)
         if edge_attr is None:
             raise SgtkError("dmpnn reads bond features but the batch has no edge_attr: use it "
-                            "on molecules (sgtk train molecules --model dmpnn)")  # fmt: skip
+                            "on a task whose graphs carry them (molecules)")  # fmt: skip
         n = x.shape[0]
         rev = reverse_edges(edge_index, n)
         h0 = self.w_i(torch.cat([x[edge_index[0]], self.bonds(edge_attr).to(x.dtype)], -1))

@@ -47,7 +47,7 @@ class PalindromeConfig:
         if self.length < 3:
             raise ConfigError(
                 "length",
-                f"length {self.length} is too short: a palindrome task needs length >= 3 (try 5)",
+                f"length {self.length} is too short: a palindrome task needs length >= 3, e.g. 5",
             )
         check_sizes(self.hidden, self.layers)
         self.make_curriculum()

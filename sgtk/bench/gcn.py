@@ -148,7 +148,8 @@ def _peak_child(which: str, nodes: int, queue) -> None:
 
 def gcn_memory_row(s: Sizes, device: torch.device) -> Row:
     """Peak memory of one step against GCNConv on ``adj_t``, its leanest input (no per-edge
-    message tensors); both normalise in the step measured."""
+    message tensors), so the leanest reference a careful user would write; both normalise in
+    the step measured."""
     name = f"peak memory, 2-layer GCN step on {s.path_nodes:,}-node path graph"
     ref_name = "GCNConv on adj_t, first step (both normalise)"
     if device.type == "cuda":

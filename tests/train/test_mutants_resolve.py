@@ -144,3 +144,60 @@ def test_an_out_of_range_value_not_overridden_is_left_to_the_front_end():
     assert train.lr == -1.0 and task.hidden == 2
     task, _ = resolve(_Task(), task_values={"hidden": 0})
     assert task.hidden == 0
+
+
+def test_a_bad_value_in_a_config_file_names_the_file(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text("[run]\ntask = 'train'\n[task]\nhidden = 'x'\n")
+    with pytest.raises(SgtkError) as error:
+        resolve(_Task(), path)
+    assert str(error.value) == (
+        f"hidden = 'x' in [task] of {path} must be an integer: fix the value"
+    )
+
+
+def test_a_config_file_written_for_the_task_is_taken(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text("[run]\ntask = 'train'\n[task]\nhidden = 5\n")
+    assert resolve(_Task(), path)[0].hidden == 5
+
+
+def test_a_bad_override_is_named_after_a_front_end_value(tmp_path):
+    # the task's bad value is left to its front end; the override after it is still named
+    with pytest.raises(SgtkError) as error:
+        resolve(_Task(), task_values={"hidden": 0}, overrides=["train.lr=-1"], source="--set")
+    assert str(error.value) == "train.lr -1.0 must be positive, e.g. 1e-3 (in --set)"
+
+
+def test_the_default_source_is_named_overrides():
+    for call in (
+        lambda: parse_overrides(["x"], CLASSES),
+        lambda: resolve(_Task(), overrides=["x"]),
+        lambda: resolve_layers(_Task(), overrides=["x"]),
+    ):
+        with pytest.raises(SgtkError, match=r"^'x' in overrides is not section.key=value"):
+            call()
+    with pytest.raises(SgtkError, match=r"^'x' in --set is not"):
+        resolve_layers(_Task(), overrides=["x"], source="--set")
+
+
+def test_a_dotted_key_and_an_equals_in_a_value():
+    with pytest.raises(SgtkError) as error:
+        parse_overrides(["train.lr.x=1"], CLASSES)
+    assert str(error.value).startswith("unknown key train.lr.x in overrides: ")
+    assert parse_overrides(["task.name=a=b"], CLASSES)["task"] == {"name": "a=b"}
+
+
+def test_the_shipped_layer_is_laid_first_and_named(monkeypatch):
+    from sgtk.train import resolve as module
+
+    shipped = {"task": {"hidden": 7}, "train": {"lr": 0.5, "steps": 3}}
+    monkeypatch.setattr(module, "default_config", lambda name: shipped)
+    task, train = resolve(_Task(name="mine"), train_values={"steps": 4})
+    assert (task.hidden, train.lr, train.steps) == (7, 0.5, 4)
+    shipped["task"] = {"hidden": "x"}
+    with pytest.raises(SgtkError) as error:
+        resolve(_Task(name="mine"))
+    assert str(error.value) == (
+        "hidden = 'x' in [task] of configs/mine.toml must be an integer: fix the value"
+    )

@@ -135,3 +135,23 @@ def test_same_task_of_an_old_run_compares_its_config_toml(tmp_path):
         check_same_task(folder, "copy", {"hidden": 5})
     assert str(error.value).startswith("`resume` would change the run's task (hidden 4 -> 5)")
     check_same_task(tmp_path / "empty", "copy", {"hidden": 5})
+
+
+def test_edited_keys_compare_numbers_only_with_numbers(tmp_path):
+    folder = _toml(tmp_path / "r", "[task]\na = 1\nb = ['x', 'y']\nc = 1\n")
+    layer = {"task": {"a": "1", "b": "xy", "c": True}}
+    assert edited_keys(folder, layer) == ["task.a", "task.b"]
+
+
+def test_newest_run_looks_under_runs_by_default(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    folder = _checkpointed(tmp_path / "runs", "r", 1000.0)
+    assert newest_run("copy") == Path("runs") / "r" == folder.relative_to(tmp_path)
+
+
+def test_a_damaged_config_toml_of_an_old_run_is_named_as_a_toml_file(tmp_path):
+    folder = _toml(tmp_path / "r", "[run\n")
+    with pytest.raises(SgtkError) as error:
+        check_same_task(folder, "copy", {})
+    assert str(error.value).startswith(f"TOML file {folder / 'config.toml'} is not valid TOML")
+    assert error.value.field is None

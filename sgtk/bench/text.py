@@ -143,7 +143,7 @@ def tuned_loop(
             break
         torch.manual_seed(seed)
         model = CharLSTM(vocab, hidden, int(FIXED["layers"]), int(FIXED["embed"]))
-        opt = torch.optim.Adam(model.parameters(), lr)
+        opt: torch.optim.Optimizer = torch.optim.Adam(model.parameters(), lr)
         gen = torch.Generator().manual_seed(seed)
         steps = _train(model, opt, task, batch, gen, clock() + share, clock)
         pilot = Pilot(hidden, batch, lr, steps, pilot_loss(task, model))

@@ -115,7 +115,7 @@ def test_a_diverging_pilot_scores_inf_and_is_never_chosen(tiny_grid, monkeypatch
     task = _task()
     scores = iter([math.nan, 3.0] + [4.0] * (len(TINY_GRID) - 2))
     monkeypatch.setattr(task, "split_loss", lambda *a, **k: (next(scores), 1))
-    tuned = bench_text.tuned_loop(task, 2.0, clock=FakeClock(0.5))
+    tuned = bench_text.tuned_loop(task, 200.0, clock=FakeClock(0.5))
     assert tuned.pilots[0].val_loss == math.inf and tuned.chosen is tuned.pilots[1]
 
 
@@ -146,7 +146,9 @@ def test_the_json_row_scores_both_sides_on_held_out_and_records_the_choice(tiny_
 
     monkeypatch.setattr(bench_text, "tuned_loop", keep_tuned)
     monkeypatch.setattr(bench_text, "default_run", keep_ours)
-    monkeypatch.setattr(suite, "run_bench", lambda *a, **k: [bench_text.text_budget_row(SHIFTED)])
+    monkeypatch.setattr(
+        suite, "run_bench", lambda *a, **k: [bench_text.text_budget_row(SHIFTED, seconds=1.0)]
+    )
     monkeypatch.setattr(suite, "lstm_kernel_info", lambda: {"loop": "Python"})
     data = last_json(invoke("bench", "--json", "--device", "cpu"))
     (record,) = data["rows"]

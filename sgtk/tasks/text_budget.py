@@ -3,9 +3,11 @@ the char-LSTM's hidden size and batch, so the budget buys enough updates on this
 
 Why: a size tuned on one CPU is wrong on another. On a 2-core AMD EPYC without AVX-512 the
 old default (hidden 384, batch 32) made about 250 updates in 75 s. Measured there in 75 s
-(bench_text, quiet machine): about 1,475 updates of 32 windows (hidden 128) beat a plain
-hidden-256 loop by only 0.035 nats, and about 2,050 of 16 windows by 0.076: short budgets want
-updates more than width. So the probe times two sizes, predicts the step time of each
+(bench_text, quiet machine): about 1,475 updates of 32 windows (hidden 128) beat an
+untuned hidden-256 loop by 0.035 nats, and about 2,050 of 16 windows by 0.076: short budgets
+want updates more than width. (A loop tuned to the same budget, the bench's reference now,
+beats these defaults by 0.03-0.09 nats: docs/text.md.) So the probe times two sizes,
+predicts the step time of each
 candidate from its multiply-adds, and takes the widest that still makes ``MIN_STEPS``
 updates in the budget, halving the batch while none does.
 bf16 autocast is used only where the CPU has it natively (see ``mixed_precision``); the probe

@@ -5,7 +5,7 @@ and its checks, and the keys ``machine()`` leaves out)."""
 from __future__ import annotations
 
 import subprocess
-from importlib.metadata import PackageNotFoundError
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -21,7 +21,7 @@ def test_versions(monkeypatch):
     got = m.versions()
     assert set(got) == {"sgtk", "torch", "torch_geometric", "python"}
     assert got["torch"] == torch.__version__ and got["python"] == "3.99.1"
-    assert got["torch_geometric"] != "not installed"
+    assert got["torch_geometric"] != "not installed" and got["sgtk"] == version("sgtk")
 
 
 def test_a_missing_package_is_not_installed(monkeypatch):
@@ -44,6 +44,13 @@ def test_cpu_model_reads_the_first_model_name(tmp_path):
     assert m.cpu_model(info) == "Caf\ufffd"
 
 
+def test_cpu_model_reads_proc_cpuinfo_by_default(monkeypatch):
+    monkeypatch.setattr(m.platform, "processor", lambda: "fallback")
+    with open("/proc/cpuinfo", encoding="utf-8") as f:
+        names = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
+    assert m.cpu_model() == (names[0] if names else "fallback")
+
+
 def test_cpu_model_falls_back_to_the_platform(tmp_path, monkeypatch):
     monkeypatch.setattr(m.platform, "processor", lambda: "")
     monkeypatch.setattr(m.platform, "machine", lambda: "x86_64")
@@ -58,10 +65,10 @@ def test_cpu_model_falls_back_to_the_platform(tmp_path, monkeypatch):
 
 
 def test_gpu_name(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda i: f"GPU{i}")
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     assert m.gpu_name() is None
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    monkeypatch.setattr(torch.cuda, "get_device_name", lambda i: f"GPU{i}")
     assert m.gpu_name() == "GPU0"
 
     def broken(i):

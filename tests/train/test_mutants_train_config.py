@@ -181,3 +181,24 @@ def test_cpu_runs_in_full_precision_unless_bf16_is_asked_and_native(monkeypatch)
     context, _ = mixed_precision(cpu, TrainConfig(cpu_bf16=False))
     assert isinstance(context, nullcontext)
     assert tc.nullcontext is nullcontext
+
+
+def test_opt_builds_a_field_with_its_help_and_panel():
+    made = tc._opt(3, "Some help.", "Run", flag="-x")
+    assert made.default == 3
+    assert dict(made.metadata) == {"help": "Some help.", "panel": "Run", "flag": "-x"}
+    assert tc._opt(None, "h").metadata["panel"] == "Optimisation"
+
+
+@pytest.mark.parametrize(("bf16", "dtype"), [(True, torch.bfloat16), (False, torch.float16)])
+def test_cuda_autocasts_with_a_scaler_only_for_fp16(monkeypatch, recwarn, bf16, dtype):
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: bf16)
+    context, scaler = mixed_precision(torch.device("cuda"), TrainConfig())
+    assert isinstance(context, torch.autocast)
+    assert (context.device, context.fast_dtype) == ("cuda", dtype)
+    if bf16:
+        assert scaler is None
+    else:
+        assert isinstance(scaler, torch.amp.GradScaler) and scaler._device == "cuda"
+    context, scaler = mixed_precision(torch.device("cuda"), TrainConfig(amp=False))
+    assert isinstance(context, nullcontext) and scaler is None

@@ -81,3 +81,22 @@ def test_text_fingerprint_counts_utf8_bytes():
         "size": 6,
         "sha256": hashlib.sha256(data).hexdigest(),
     }
+
+
+def test_a_file_is_hashed_in_chunks_of_at_most_a_mebibyte(tmp_path, monkeypatch):
+    import io
+
+    path = tmp_path / "big.bin"
+    path.write_bytes(b"")
+    sizes = []
+
+    class Big(io.BytesIO):  # a data file larger than memory must not be read at once
+        def read(self, size=-1):
+            sizes.append(size)
+            return super().read(size)
+
+    data = b"y" * (3 << 20)
+    monkeypatch.setattr("builtins.open", lambda *a, **k: Big(data))
+    got = file_fingerprint(path)
+    assert got["size"] == len(data) and got["sha256"] == hashlib.sha256(data).hexdigest()
+    assert all(isinstance(n, int) and 0 < n <= 1 << 20 for n in sizes)

@@ -34,7 +34,7 @@ def grads(
         out_file.parent.mkdir(parents=True, exist_ok=True)
         out.print(f"wrote {plot_grad_norms(curves, out_file, length)}")
 
-    guarded(go)
+    guarded(go, {"length": "--length", "steps": "--steps", "seed": "--seed"})
 
 
 @app.command()

@@ -64,7 +64,7 @@ def make_command(spec: TaskSpec) -> Any:
     train_fields = field_options(TrainConfig)
     flags = {f.name: flag_of(f) for f, _ in task_fields + train_fields}
     flags |= {p.name: p.default.param_decls[0] for p in RUN_OPTIONS}  # config: --config
-    flags["out"] = flags["out_dir"]  # what the library names a run's folder
+    flags["run_dir"] = flags["out_dir"]  # what the library (the Trainer) names a run's folder
 
     def command(ctx: typer.Context, **params: Any) -> None:
         request = TrainRequest(

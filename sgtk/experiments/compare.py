@@ -75,7 +75,7 @@ def check_out_dir(sweep: Sweep, out_dir: Path, resume: bool) -> None:
         if not resume:
             raise SgtkError(
                 f"{out_dir} already holds a sweep: set `resume` to finish it, or choose "
-                "another `out`"
+                "another `out_dir`"
             )
         check_resume(sweep, out_dir)
         read_rows([out_dir])
@@ -99,7 +99,7 @@ def run_sweep(
     ``on_run(done, total, row, skipped)`` after each run (skipped: finished before)."""
     from sgtk.io.lock import folder_lock
 
-    with folder_lock(runner.out_dir, "compare"), threads(runner.sweep.threads):
+    with folder_lock(runner.out_dir, "compare", "out_dir"), threads(runner.sweep.threads):
         return _run_all(runner, on_run)
 
 

@@ -127,7 +127,7 @@ def check_resume(sweep: Any, out_dir: Path) -> None:
         was, wants = _shown(saved.get(key, "absent")), _shown(now.get(key, "absent"))
         raise SgtkError(
             f"{out_dir} holds a sweep with other settings ({key}: {was} in its sweep.json, "
-            f"{wants} now): resume with the same settings, or choose another `out`"
+            f"{wants} now): resume with the same settings, or choose another `out_dir`"
         )
 
 

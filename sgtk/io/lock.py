@@ -29,8 +29,9 @@ def _holder(folder: Path) -> str:
 
 
 @contextmanager
-def folder_lock(folder: Path | str, what: str = "run") -> Iterator[None]:
-    """Hold ``folder`` for the ``with`` block, or refuse at once in one line naming the holder."""
+def folder_lock(folder: Path | str, what: str = "run", field: str = "run_dir") -> Iterator[None]:
+    """Hold ``folder`` for the ``with`` block, or refuse at once in one line naming the holder
+    and ``field``, the argument that chose the folder (a front end shows its own name)."""
     folder = Path(folder).resolve()
     if folder in _held:
         yield
@@ -42,11 +43,11 @@ def folder_lock(folder: Path | str, what: str = "run") -> Iterator[None]:
     except Timeout:
         raise SgtkError(
             f"{folder} is in use by another sgtk {what} (PID {_holder(folder)}): wait for it to "
-            "finish, or choose another `out`"
+            f"finish, or choose another `{field}`"
         ) from None
     except OSError as e:
         raise SgtkError(
-            f"cannot write to {folder} ({e.strerror or e}): choose a writable `out`"
+            f"cannot write to {folder} ({e.strerror or e}): choose a writable `{field}`"
         ) from None
     try:
         try:

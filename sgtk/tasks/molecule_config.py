@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from sgtk.choices import READOUTS
 from sgtk.data.csv_table import parse_delimiter
 from sgtk.data.download import data_root_field
 from sgtk.errors import ConfigError, SgtkError
@@ -62,6 +63,11 @@ class MoleculeConfig:
         from sgtk.data.splits import SPLITS  # torch
 
         check_sizes(self.hidden, self.layers)
+        if self.readout not in READOUTS:
+            raise ConfigError(
+                "readout",
+                f"readout {self.readout!r} is unknown: choose one of {', '.join(READOUTS)}",
+            )
         if self.split not in SPLITS:
             raise ConfigError(
                 "split", f"split {self.split!r} is unknown: choose one of {', '.join(SPLITS)}"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sgtk.choices import INITS, READOUTS
-from sgtk.errors import ConfigError, SgtkError
+from sgtk.errors import ConfigError
 from sgtk.models.registry import check_init
 from sgtk.tasks.curriculum import LengthCurriculum
 from sgtk.tasks.registry import check_graph, check_model
@@ -54,11 +54,14 @@ class PalindromeConfig:
         check_model(self.model, "palindrome")
         check_graph(self.graph, self.model, "palindrome")
         if self.readout not in READOUTS:
-            raise SgtkError(
-                f"unknown readout {self.readout!r}: choose one of {', '.join(READOUTS)}"
+            raise ConfigError(
+                "readout",
+                f"readout {self.readout!r} is unknown: choose one of {', '.join(READOUTS)}",
             )
         if self.init not in INITS:
-            raise SgtkError(f"unknown init {self.init!r}: choose one of {', '.join(INITS)}")
+            raise ConfigError(
+                "init", f"init {self.init!r} is unknown: choose one of {', '.join(INITS)}"
+            )
         check_init(self.init, self.model)  # one the model can take, never silently replaced
 
     def make_curriculum(self) -> LengthCurriculum | None:

@@ -40,7 +40,7 @@ def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dic
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as e:
         raise SgtkError(
             f"checkpoint {path} is truncated or corrupt ({_first_sentence(e)}): restore it from "
-            "a copy, or train a new run into another `out`"
+            "a copy, or train a new run into another `run_dir`"
         ) from None
 
 

@@ -37,5 +37,5 @@ def task_changed(changed: list[str]) -> SgtkError:
     """The one line refusing a resume that would change the task (``key old -> new``)."""
     return SgtkError(
         f"`resume` would change the run's task ({', '.join(changed)}): drop those changes, "
-        "or start a new run with another `out`"
+        "or start a new run with another `run_dir`"
     )

@@ -110,7 +110,7 @@ class RunFolder:
         except OSError as e:
             raise SgtkError(
                 f"cannot write to output directory {self.path} "
-                f"({e.strerror or e}): choose a writable `out`"
+                f"({e.strerror or e}): choose a writable `run_dir`"
             ) from None
 
     def check_fresh(self) -> None:
@@ -120,7 +120,7 @@ class RunFolder:
             hint = "set `resume` to continue it, or " if CHECKPOINT in held else ""
             raise SgtkError(
                 f"{self.path} already holds a run ({', '.join(held)}): {hint}choose another "
-                "`out`; sgtk never overwrites a run"
+                "`run_dir`; sgtk never overwrites a run"
             )
 
     def start(
@@ -159,7 +159,7 @@ class RunFolder:
         except (OSError, ValueError) as e:
             raise SgtkError(
                 f"{path} is damaged ({e}): restore it from a copy, or start a new run with "
-                "another `out`"
+                "another `run_dir`"
             ) from None
         return manifest
 
@@ -197,7 +197,7 @@ class RunFolder:
             name = then.get("file") or then.get("dataset") or "the data"
             raise SgtkError(
                 f"`resume`: the data changed since this run started ({name}: "
-                f"{', '.join(changed)}): restore it, or start a new run with another `out`"
+                f"{', '.join(changed)}): restore it, or start a new run with another `run_dir`"
             )
 
     def record_resume(self, command: str, step: int, train_config: Any) -> None:
@@ -216,7 +216,7 @@ class RunFolder:
         if not path.exists():
             raise SgtkError(
                 f"`resume` given, but {self.path} has no checkpoint.pt: drop `resume` to start "
-                "a new run in another `out`, or point `out` at an earlier run"
+                "a new run in another `run_dir`, or point `run_dir` at an earlier run"
             )
         return TrainState.from_dict(load_checkpoint(path, map_location), path)
 

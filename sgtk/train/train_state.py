@@ -78,7 +78,7 @@ class TrainState:
         if not isinstance(state, dict):
             raise SgtkError(
                 f"{path} is not an sgtk training checkpoint (it holds a {type(state).__name__}): "
-                "point `out` at a run folder that sgtk wrote"
+                "point `run_dir` at a run folder that sgtk wrote"
             )
         version = state.get("version", 0)
         if not isinstance(version, int) or isinstance(version, bool) or version > VERSION:
@@ -135,7 +135,7 @@ def check_optimizer(state: TrainState, wanted: str, path: Path | str) -> None:
     raise SgtkError(
         f"`resume`: {path} was trained with `optimizer` {saved}, and its state cannot be "
         f"resumed by {wanted}: set `optimizer` to {saved}, or start a new run with "
-        "another `out`"
+        "another `run_dir`"
     )
 
 

@@ -1,6 +1,6 @@
 """The sweep's refusals speak Python (issue 29): they name its settings as ``Sweep`` and
-``prepare`` spell them (`` `models` ``, `` `overrides` ``, `` `resume` ``, `` `out` ``), never as
-``compare``'s flags; the CLI shows those (tests/cli/test_field_flags.py)."""
+``prepare`` spell them (`` `models` ``, `` `overrides` ``, `` `resume` ``, `` `out_dir` ``),
+never as ``compare``'s flags; the CLI shows those (tests/cli/test_field_flags.py)."""
 
 import pytest
 
@@ -32,7 +32,7 @@ def test_an_override_that_is_not_key_value_names_overrides():
 def test_a_folder_holding_a_sweep_names_resume_and_out(tmp_path):
     (tmp_path / "runs" / "a-run").mkdir(parents=True)
     text = _message(check_out_dir, None, tmp_path, False)
-    assert "set `resume` to finish it, or choose another `out`" in text
+    assert "set `resume` to finish it, or choose another `out_dir`" in text
 
 
 def test_an_unknown_protocol_names_protocol():

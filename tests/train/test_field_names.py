@@ -1,5 +1,5 @@
 """The run folder's refusals speak Python (issue 29): they name the settings a person changes
-(`` `resume` ``, `` `out` ``, `` `optimizer` ``) as Python spells them, never as flags; the CLI
+(`` `resume` ``, `` `run_dir` ``, `` `optimizer` ``) as Python spells them, never as flags; the CLI
 shows them as its flags (tests/cli/test_field_flags.py)."""
 
 import pytest
@@ -22,12 +22,12 @@ def _message(fn, *args) -> str:
 def test_a_fresh_run_into_a_run_names_resume_and_out(tmp_path):
     (tmp_path / "checkpoint.pt").write_text("x")
     text = _message(RunFolder(tmp_path).check_fresh)
-    assert "set `resume` to continue it, or choose another `out`" in text
+    assert "set `resume` to continue it, or choose another `run_dir`" in text
 
 
 def test_a_resume_without_a_checkpoint_names_resume_and_out(tmp_path):
     text = _message(RunFolder(tmp_path).load_state)
-    assert text.startswith("`resume` given") and "point `out` at an earlier run" in text
+    assert text.startswith("`resume` given") and "point `run_dir` at an earlier run" in text
 
 
 def test_a_resume_with_another_optimizer_names_the_optimizer():

@@ -89,7 +89,7 @@ def test_every_kind_of_corrupt_file_is_one_line_naming_the_file(tmp_path, monkey
         load_checkpoint(path)
     assert str(e.value) == (
         f"checkpoint {path} is truncated or corrupt ({error}): restore it from a copy, or "
-        "train a new run into another `out`"
+        "train a new run into another `run_dir`"
     )
     assert e.value.__cause__ is None and e.value.__suppress_context__
 

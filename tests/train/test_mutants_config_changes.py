@@ -53,7 +53,7 @@ def test_task_changed_is_one_line_naming_every_change():
     error = task_changed(["a 1 -> 2", "b 3 -> 4"])
     assert str(error) == (
         "`resume` would change the run's task (a 1 -> 2, b 3 -> 4): drop those changes, "
-        "or start a new run with another `out`"
+        "or start a new run with another `run_dir`"
     )
 
 

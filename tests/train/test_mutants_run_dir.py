@@ -65,7 +65,9 @@ def tmp_path_like():
 @pytest.mark.parametrize("name", ARTEFACTS)
 def test_any_run_file_refuses_a_fresh_run(tmp_path, name):
     (tmp_path / name).write_text("x")
-    with pytest.raises(SgtkError, match=f"already holds a run .{name}.: .*choose another `out`"):
+    with pytest.raises(
+        SgtkError, match=f"already holds a run .{name}.: .*choose another `run_dir`"
+    ):
         RunFolder(tmp_path).check_fresh()
 
 
@@ -187,7 +189,7 @@ def test_resume_state_checks_the_checkpoint_against_this_run(tmp_path):
     with pytest.raises(
         SgtkError,
         match="`resume` given, but .* has no checkpoint.pt: drop `resume` to start a new run "
-        "in another `out`, or point `out` at an earlier run$",
+        "in another `run_dir`, or point `run_dir` at an earlier run$",
     ):
         folder.resume_state("toy", {"n": 3}, {"file": "d", "size": 1}, "adam", 1)
     folder.save_state(_state())
@@ -232,7 +234,7 @@ def test_every_change_to_the_task_is_named_in_one_line(tmp_path):
         folder.check_same_run("toy", {"n": 4, "m": 1, "root": "x"})
     assert str(e.value) == (
         "`resume` would change the run's task (n 3 -> 4): drop those changes, or start a new "
-        "run with another `out`"
+        "run with another `run_dir`"
     )
     (tmp_path / "two").mkdir()
     two = _started(tmp_path / "two", task_config={"n": 3, "m": 1})
@@ -271,7 +273,7 @@ def test_a_manifest_that_is_no_object_is_one_line_ending_in_the_fix(tmp_path):
         RunFolder(tmp_path).read_manifest()
     assert str(e.value) == (
         f"{tmp_path / 'manifest.json'} is damaged (not a manifest object): restore it from a "
-        "copy, or start a new run with another `out`"
+        "copy, or start a new run with another `run_dir`"
     )
 
 
@@ -287,7 +289,7 @@ def test_every_change_to_the_data_is_named(tmp_path):
         folder.check_same_run("toy", {"n": 3}, {"file": "d", "size": 2, "sha256": "b"})
     assert str(e.value) == (
         "`resume`: the data changed since this run started (d: size 1 -> 2, sha256 'a' -> 'b'): "
-        "restore it, or start a new run with another `out`"
+        "restore it, or start a new run with another `run_dir`"
     )
 
 

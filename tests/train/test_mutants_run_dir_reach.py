@@ -78,7 +78,7 @@ def test_an_unwritable_out_names_the_folder_and_the_reason(tmp_path):
         RunFolder(tmp_path / "file" / "run").check_writable()
     assert str(caught.value) == (
         f"cannot write to output directory {tmp_path / 'file' / 'run'} (Not a directory): "
-        "choose a writable `out`"
+        "choose a writable `run_dir`"
     )
     RunFolder(tmp_path / "a" / "b").check_writable()  # parents are made, no probe left
     assert list((tmp_path / "a" / "b").iterdir()) == []
@@ -91,7 +91,7 @@ def test_a_held_folder_is_refused_in_one_line_listing_its_run_files(tmp_path):
     with pytest.raises(SgtkError) as caught:
         RunFolder(tmp_path).check_fresh()
     assert str(caught.value) == (
-        f"{tmp_path} already holds a run (manifest.json, row.json): choose another `out`; "
+        f"{tmp_path} already holds a run (manifest.json, row.json): choose another `run_dir`; "
         "sgtk never overwrites a run"
     )
     (tmp_path / "checkpoint.pt").write_text("x")
@@ -99,7 +99,7 @@ def test_a_held_folder_is_refused_in_one_line_listing_its_run_files(tmp_path):
         RunFolder(tmp_path).check_fresh()
     assert str(caught.value) == (
         f"{tmp_path} already holds a run (manifest.json, checkpoint.pt, row.json): set `resume` "
-        "to continue it, or choose another `out`; sgtk never overwrites a run"
+        "to continue it, or choose another `run_dir`; sgtk never overwrites a run"
     )
 
 

@@ -56,7 +56,7 @@ def test_a_train_state_round_trips_and_drops_only_absent_optional_keys():
 def test_a_state_that_is_not_a_dict_or_too_new_is_one_line():
     with pytest.raises(
         SgtkError,
-        match=r"c.pt is not an sgtk training checkpoint \(it holds a list\): point `out` at a "
+        match=r"c.pt is not an sgtk training checkpoint \(it holds a list\): point `run_dir` at a "
         "run folder that sgtk wrote$",
     ):
         TrainState.from_dict([1], "c.pt")
@@ -198,7 +198,7 @@ def test_the_last_steps_model_is_read_from_checkpoint_pt_then_last_pt(tmp_path):
 
 def test_an_unknown_optimizer_kind_resumes_only_as_itself():
     check_optimizer(_state(optimizer_kind="lion"), "lion", "c.pt")
-    with pytest.raises(SgtkError, match="or start a new run with another `out`$"):
+    with pytest.raises(SgtkError, match="or start a new run with another `run_dir`$"):
         check_optimizer(_state(optimizer_kind="lion"), "adam", "c.pt")
     with pytest.raises(SgtkError, match="resumed by lion"):
         check_optimizer(_state(optimizer_kind="adam"), "lion", "c.pt")

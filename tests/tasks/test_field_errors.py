@@ -80,3 +80,12 @@ def test_the_train_commands_show_the_fields_as_their_flags(tmp_path, args, says)
     r = invoke("train", *args, "--out", tmp_path / "r")
     assert_one_line_error(r, says)
     assert "`" not in r.output and not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("config", ["PalindromeConfig", "MoleculeConfig"])
+def test_an_unknown_readout_is_refused_before_training_naming_its_field(config):
+    import sgtk
+
+    with pytest.raises(ConfigError) as e:
+        getattr(sgtk, config)(readout="median").validate()
+    assert e.value.field == "readout" and str(e.value).startswith("readout 'median' is unknown")

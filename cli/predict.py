@@ -42,6 +42,9 @@ def molecules(
         given = [*(smiles or []), *(more or [])]
         if bool(given) == bool(data):
             raise SgtkError("pass either --smiles S [S ...] or --data FILE.csv --out PREDS.csv")
+        if given and (out_file is not None or delimiter is not None):  # nothing would use them
+            flag = "--out" if out_file is not None else "--delimiter"
+            raise SgtkError(f"{flag} is for --data FILE.csv; --smiles predictions are printed")
         if data is not None and out_file is None:
             raise SgtkError("--data needs --out PREDS.csv: where to write the predictions")
         if data is not None:  # before the model is read: a refusal is the only line

@@ -4,7 +4,6 @@ are replaced by recorders, so nothing here needs those packages or draws anythin
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 import types
@@ -18,7 +17,14 @@ from sgtk.train import loggers
 from sgtk.train.metrics import MetricsLog
 
 RECORD = {"step": 5, "train_loss": 1.5, "val_acc": 0.25, "elapsed": 3.0, "final": False}
-RESULT = {"steps": 9, "test_loss": 0.5, "val_loss": 0.7, "ok": True, "name": "x"}
+RESULT = {
+    "steps": 9,
+    "test_loss": 0.5,
+    "test_top_k": 0.75,
+    "val_loss": 0.7,
+    "ok": True,
+    "name": "x",
+}
 
 
 def test_parse_loggers_keeps_order_drops_blanks_and_repeats():
@@ -68,18 +74,11 @@ def test_make_loggers_in_order_then_the_plot(tmp_path):
     made = loggers.make_loggers("tensorboard,jsonl,csv", tmp_path, {"loss": "MSE"}, "t")
     assert [type(c).__name__ for c in made] == ["TensorBoardLogger", "CsvLogger", "CurvesPlot"]
     assert made[0].log_dir == tmp_path / "tensorboard"
-    assert (made[-1].units, made[-1].title, made[-1].path) == (
-        {"loss": "MSE"},
-        "t",
-        tmp_path / "curves.png",
-    )
+    plot = made[-1]
+    assert (plot.units, plot.title, plot.path) == ({"loss": "MSE"}, "t", tmp_path / "curves.png")
     w, m = loggers.make_loggers("wandb,mlflow", tmp_path)[:2]
-    assert (type(w), type(m), w.run_dir, m.run_dir) == (
-        loggers.WandbLogger,
-        loggers.MlflowLogger,
-        tmp_path,
-        tmp_path,
-    )
+    assert isinstance(w, loggers.WandbLogger) and isinstance(m, loggers.MlflowLogger)
+    assert w.run_dir == m.run_dir == tmp_path
     plot = loggers.make_loggers("", tmp_path)[0]
     assert plot.units == {} and plot.title == ""
 
@@ -93,22 +92,16 @@ def test_csv_mirrors_numbers_and_is_cut_back_with_the_jsonl(tmp_path):
     logger.on_eval(5, RECORD)
     log.append({"step": 10, "train_loss": 1.0, "test_loss": 2.0, "final": True})
     logger.on_end({})
-    rows = list(csv.DictReader((tmp_path / "metrics.csv").open()))
-    assert (tmp_path / "metrics.csv").read_text().splitlines()[0] == (
-        "step,final,elapsed,train_loss,val_acc,test_loss"
-    )
-    assert rows[0] == {
-        "step": "5",
-        "final": "False",
-        "train_loss": "1.5",
-        "val_acc": "0.25",
-        "elapsed": "3.0",
-        "test_loss": "",
-    }
-    assert rows[1]["final"] == "True" and rows[1]["test_loss"] == "2.0"
+    assert b"\r" not in (tmp_path / "metrics.csv").read_bytes()  # one \n a line, any OS
+    header, first, last = (tmp_path / "metrics.csv").read_text().splitlines()
+    assert header == "step,final,elapsed,train_loss,val_acc,test_loss"
+    assert (first, last) == ("5,False,3.0,1.5,0.25,", "10,True,,1.0,,2.0")
     log.truncate_after(5)
     logger.on_eval(5, RECORD)
-    assert len(list(csv.DictReader((tmp_path / "metrics.csv").open()))) == 1
+    assert (tmp_path / "metrics.csv").read_text().splitlines() == [
+        "step,final,elapsed,train_loss,val_acc",
+        "5,False,3.0,1.5,0.25",
+    ]
 
 
 class _Writer:
@@ -131,25 +124,21 @@ class _Writer:
 def test_tensorboard_scalars_text_and_test_metrics(tmp_path, monkeypatch):
     monkeypatch.setattr(torch.utils.tensorboard, "SummaryWriter", _Writer)
     tb = loggers.TensorBoardLogger(tmp_path)
-    with pytest.raises(RuntimeError, match="on_start was not called"):
+    with pytest.raises(RuntimeError, match="^TensorBoardLogger: on_start was not called$"):
         tb.on_eval(1, RECORD)
     tb.on_start(100, 40)
     w = tb.writer
     assert (w.log_dir, w.purge_step) == (str(tmp_path / "tensorboard"), 41)
     tb.on_eval(5, {**RECORD, "sample": "abc", "val_top_k": 2})
-    assert w.calls == [
-        ("scalar", "train/loss", 1.5, 5),
-        ("scalar", "val/acc", 0.25, 5),
-        ("scalar", "val/top_k", 2, 5),
-        ("text", "sample", "abc", 5),
-        ("flush",),
-    ]
+    scalars = [("train/loss", 1.5, 5), ("val/acc", 0.25, 5), ("val/top_k", 2, 5)]
+    assert w.calls == [*(("scalar", *c) for c in scalars), ("text", "sample", "abc", 5), ("flush",)]
     w.calls.clear()
     tb.on_eval(6, {"step": 6, "sample": ["not", "text"]})
     assert w.calls == [("flush",)]
     w.calls.clear()
     tb.on_end(RESULT)
-    assert w.calls == [("scalar", "test/loss", 0.5, 9), ("close",)]
+    tests = [("scalar", "test/loss", 0.5, 9), ("scalar", "test/top_k", 0.75, 9)]
+    assert w.calls == [*tests, ("close",)]
 
 
 def _manifest(run_dir: Path) -> None:
@@ -210,18 +199,15 @@ def test_wandb_one_run_per_folder_kept_across_resume(tmp_path, monkeypatch):
     logger.on_start(10, 0)
     (first,) = mod.inits
     run_id = (run_dir / "wandb_run_id").read_text().strip()
-    assert len(run_id) == 8 and first == {
-        "project": "sgtk",
-        "name": "run-7",
-        "id": run_id,
-        "resume": "allow",
-        "dir": str(run_dir),
-        "config": {"task": "text", "task.seq": 8, "train.lr": 0.1},
-    }
-    logger.on_eval(5, RECORD)
-    assert logger.run.logged == [({"train/loss": 1.5, "val/acc": 0.25, "elapsed": 3.0}, 5)]
+    config = {"task": "text", "task.seq": 8, "train.lr": 0.1}
+    where = {"project": "sgtk", "name": "run-7", "id": run_id, "dir": str(run_dir)}
+    assert len(run_id) == 8 and first == {**where, "resume": "allow", "config": config}
+    logger.on_eval(5, {**RECORD, "val_top_k": 0.5})
+    assert logger.run.logged == [
+        ({"train/loss": 1.5, "val/acc": 0.25, "elapsed": 3.0, "val/top_k": 0.5}, 5)
+    ]
     logger.on_end(RESULT)
-    assert logger.run.summary == {"test/loss": 0.5} and logger.run.finished
+    assert logger.run.summary == {"test/loss": 0.5, "test/top_k": 0.75} and logger.run.finished
     monkeypatch.setenv("WANDB_PROJECT", "mine")
     loggers.WandbLogger(run_dir).on_start(10, 5)
     assert mod.inits[1]["id"] == run_id and mod.inits[1]["project"] == "mine"
@@ -273,25 +259,16 @@ def test_mlflow_run_in_the_folder_params_metrics_and_resume(tmp_path, monkeypatc
     logger.on_start(10, 0)
     assert mod.uris == [(tmp_path / "mlruns").resolve().as_uri()]
     assert loggers.os.environ["MLFLOW_ALLOW_FILE_STORE"] == "true"
-    assert client.calls == [
-        ("get", "sgtk"),
-        ("create", "sgtk"),
-        ("run", "e1", tmp_path.name),
-        ("param", "r1", "task", "text"),
-        ("param", "r1", "task.seq", 8),
-        ("param", "r1", "train.lr", 0.1),
-    ]
+    made = [("get", "sgtk"), ("create", "sgtk"), ("run", "e1", tmp_path.name)]
+    params = [("param", "r1", "task", "text"), ("param", "r1", "task.seq", 8)]
+    assert client.calls == [*made, *params, ("param", "r1", "train.lr", 0.1)]
     assert (tmp_path / "mlflow_run_id").read_text() == "r1\n"
     client.calls.clear()
     logger.on_eval(5, RECORD)
     logger.on_end(RESULT)
-    assert client.calls == [
-        ("metric", "r1", "train_loss", 1.5, 5),
-        ("metric", "r1", "val_acc", 0.25, 5),
-        ("metric", "r1", "elapsed", 3.0, 5),
-        ("metric", "r1", "test_loss", 0.5, 9),
-        ("end", "r1"),
-    ]
+    evals = [("train_loss", 1.5, 5), ("val_acc", 0.25, 5), ("elapsed", 3.0, 5)]
+    ends = [("test_loss", 0.5, 9), ("test_top_k", 0.75, 9)]
+    assert client.calls == [*(("metric", "r1", *c) for c in evals + ends), ("end", "r1")]
     assert all(type(c[3]) is float for c in client.calls[:4])
     # resumed with a tracking server set: its URI is left alone, the same run continues
     again = _Client()
@@ -317,4 +294,5 @@ def test_curves_plot_draws_the_log_with_units_and_title(tmp_path, monkeypatch):
     monkeypatch.setattr(sgtk.train.curves, "plot_curves", lambda *a: drawn.append(a))
     MetricsLog(tmp_path / "metrics.jsonl").append(RECORD)
     loggers.CurvesPlot(tmp_path, {"loss": "MSE"}, "T").on_end({})
+    assert loggers.CurvesPlot(tmp_path).title == ""  # no title unless given
     assert drawn == [([RECORD], tmp_path / "curves.png", "T", {"loss": "MSE"})]

@@ -71,12 +71,12 @@ def test_under_ci_missing_shared_data_errors_in_every_test_that_needs_it(tmp_pat
     r = _setup_only(tmp_path, "true")
     summary = r.stdout.strip().splitlines()[-1]
     assert r.returncode != 0, r.stdout[-2000:]
-    # test_predict: 6 tests x 2 models (a module fixture), test_molecule_datasets: 1
-    assert "13 error" in summary and "skipped" not in summary, r.stdout[-2000:]
+    # test_predict: 7 tests x 2 models (a module fixture), test_molecule_datasets: 1
+    assert "15 error" in summary and "skipped" not in summary, r.stdout[-2000:]
     assert "CI=true but" in r.stdout
 
 
 def test_outside_ci_the_same_tests_are_skipped(tmp_path):
     r = _setup_only(tmp_path, None)
     summary = r.stdout.strip().splitlines()[-1]
-    assert r.returncode == 0 and "13 skipped" in summary and "error" not in summary, summary
+    assert r.returncode == 0 and "15 skipped" in summary and "error" not in summary, summary

@@ -29,8 +29,9 @@ def horizon_rows(sweep_dirs: list[Path]) -> list[dict[str, Any]]:
     by_length = {name for name, spec in TASK_REGISTRY.items() if spec.by_length}
     rows = [r for r in read_rows(sweep_dirs)[0] if r.get("task") in by_length]
     if not rows:
+        where = ", ".join(str(Path(d) / "runs") for d in sweep_dirs)
         raise SgtkError(
-            "no finished palindrome runs under DIR/runs: give the folders compare wrote"
+            f"no finished palindrome runs under {where}: give the folders compare wrote"
         )
     return rows
 

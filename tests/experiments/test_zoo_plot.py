@@ -56,4 +56,5 @@ def test_plot_zoo_command_reads_sweep_folders_and_prints_the_table(tmp_path):
     result = invoke("plot", "zoo", tmp_path, "--out", tmp_path / "fig" / "zoo.png")
     assert result.exit_code == 0, result.output
     assert "—, failed at T=10" in result.output and (tmp_path / "fig" / "zoo.png").is_file()
-    assert_one_line_error(invoke("plot", "zoo", tmp_path / "fig"), "no finished palindrome runs")
+    r = invoke("plot", "zoo", tmp_path / "fig")
+    assert_one_line_error(r, f"no finished palindrome runs under {tmp_path / 'fig' / 'runs'}")

@@ -30,13 +30,11 @@ import torch
 from torch import Tensor
 from torch_geometric.data import Batch
 
-from sgtk.errors import ConfigError
+from sgtk.data.tree_settings import GRAPHS, MAX_DEPTH, check_depth, check_layout  # noqa: F401
 from sgtk.graphs.views import path_graph_batch
 
 MAX_PERMUTATIONS = 1000
 MAX_EXAMPLES = 32_000
-MAX_DEPTH = 8
-GRAPHS = ("tree", "complete")
 _ENUMERATE_UP_TO = 8  # leaves: draw distinct permutations from all (2^r)! below this
 
 
@@ -54,13 +52,6 @@ def tree_edges(depth: int) -> tuple[Tensor, Tensor]:
         edges += [(left, node), (right, node)]
         stack += [(right, last), (left, right - 1)]
     return torch.tensor(edges, dtype=torch.long).t(), torch.tensor(leaves, dtype=torch.long)
-
-
-def check_depth(depth: int) -> None:
-    if not 1 <= depth <= MAX_DEPTH:
-        raise ConfigError(
-            "depth", f"depth {depth} is out of range: a tree of depth 1 to {MAX_DEPTH}"
-        )
 
 
 def _permutations(num_leaves: int, count: int, generator: torch.Generator) -> Tensor:
@@ -101,14 +92,7 @@ class TreeNeighbors:
 
     def __post_init__(self) -> None:
         check_depth(self.depth)
-        if self.graph not in GRAPHS:
-            raise ConfigError(
-                "graph", f"unknown graph {self.graph!r}: choose one of {', '.join(GRAPHS)}"
-            )
-        if not 0 < self.train_fraction < 1:
-            raise ConfigError(
-                "train_fraction", f"train_fraction {self.train_fraction} must be in (0, 1)"
-            )
+        check_layout(self.graph, self.train_fraction)
         g = torch.Generator().manual_seed(self.seed)
         leaves = self.num_leaves
         count = min(MAX_PERMUTATIONS, math.factorial(leaves), MAX_EXAMPLES // leaves)

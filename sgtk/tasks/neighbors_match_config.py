@@ -5,12 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from sgtk.data.tree_settings import GRAPHS, MAX_DEPTH, check_depth, check_layout  # noqa: F401
 from sgtk.errors import ConfigError
 from sgtk.tasks.registry import check_model
-
-# equal to sgtk.data.tree_neighbors.GRAPHS (a test checks), kept here to stay torch-free
-GRAPHS = ("tree", "complete")
-MAX_DEPTH = 8
 
 
 @dataclass
@@ -34,22 +31,12 @@ class NeighborsMatchConfig:
     train_fraction: float = 0.8  # the paper's train/test split, stratified by label
 
     def validate(self) -> None:
-        if not 1 <= self.depth <= MAX_DEPTH:
-            raise ConfigError(
-                "depth", f"depth {self.depth} is out of range: a tree of depth 1 to {MAX_DEPTH}"
-            )
+        check_depth(self.depth)
         if self.layers < 0:
             raise ConfigError("layers", f"layers {self.layers} must be >= 0 (0: depth + 1)")
         if self.hidden <= 0:
             raise ConfigError("hidden", f"hidden {self.hidden} must be positive")
-        if self.graph not in GRAPHS:
-            raise ConfigError(
-                "graph", f"unknown graph {self.graph!r}: choose one of {', '.join(GRAPHS)}"
-            )
-        if not 0 < self.train_fraction < 1:
-            raise ConfigError(
-                "train_fraction", f"train_fraction {self.train_fraction} must be in (0, 1)"
-            )
+        check_layout(self.graph, self.train_fraction)
         check_model(self.model, "neighbors-match")
 
     def num_layers(self) -> int:

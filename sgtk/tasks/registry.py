@@ -161,21 +161,11 @@ def check_model(name: str, task: str) -> models.ModelSpec:
     return models.REGISTRY[name]
 
 
-def graphs_for(name: str, task: str) -> tuple[str, ...]:
-    """The ``graph`` values ``name`` accepts on ``task`` (``auto`` first)."""
-    return models.graphs_of(check_model(name, task), get_task(task).sequence_graph)
-
-
 def check_graph(graph: str, name: str, task: str) -> str:
     """Validate ``graph`` for model ``name`` on ``task``; returns the graph to build."""
     sequence = get_task(task).sequence_graph
     where = f"{task} with {name}" if sequence else task
     return models.resolve_graph(graph, check_model(name, task), sequence, where)
-
-
-def model_help(task: str) -> str:
-    """The ``model`` option's help for a task, built from the tables."""
-    return "One of " + ", ".join(models_for(task)) + " (see `sgtk models`)."
 
 
 HEADER = ("model", "family", "implementation", "reads", "tasks", "graphs", "what it is")

@@ -7,6 +7,7 @@ these fields' metadata (``help``, ``flag``, ``panel``; see ``sgtk.train.resolve`
 from __future__ import annotations
 
 import math
+import re
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
     import torch
 
 MAX_SEED = 2**31
+DEVICE_NAME = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
 OPTIM, RUN, OUTPUT = "Optimisation", "Run", "Output"
 
 
@@ -115,6 +117,10 @@ class TrainConfig:
             raise ConfigError(
                 "checkpoint_minutes",
                 f"checkpoint_minutes {self.checkpoint_minutes} must be positive",
+            )
+        if not DEVICE_NAME.fullmatch(self.device):  # before any run folder is made
+            raise ConfigError(
+                "device", f"device {self.device!r} is unknown: use auto, cpu, cuda, cuda:N or mps"
             )
         from sgtk.train.loggers import parse_loggers
 

@@ -202,3 +202,25 @@ def test_cuda_autocasts_with_a_scaler_only_for_fp16(monkeypatch, recwarn, bf16, 
         assert isinstance(scaler, torch.amp.GradScaler) and scaler._device == "cuda"
     context, scaler = mixed_precision(torch.device("cuda"), TrainConfig(amp=False))
     assert isinstance(context, nullcontext) and scaler is None
+
+
+@pytest.mark.parametrize("name", ["auto", "cpu", "mps", "cuda", "cuda:0", "cuda:12"])
+def test_validate_takes_every_device_name_torch_can_resolve(name):
+    TrainConfig(device=name).validate()
+
+
+@pytest.mark.parametrize("name", ["tpu", "gpu", "cuda:", "cuda:x", "CPU", ""])
+def test_validate_refuses_an_unknown_device_before_any_run(name):
+    with pytest.raises(ConfigError) as error:
+        TrainConfig(device=name).validate()
+    assert error.value.field == "device"
+    assert f"device {name!r} is unknown" in str(error.value)
+
+
+def test_cli_refuses_an_unknown_device_in_one_line_and_makes_no_run_folder(tmp_path):
+    from tests.helpers import assert_one_line_error, invoke
+
+    out = tmp_path / "run"
+    result = invoke("train", "palindrome", "--device", "tpu", "--steps", "1", "--out", out)
+    assert_one_line_error(result, "--device", "'tpu'", "unknown")
+    assert not out.exists()

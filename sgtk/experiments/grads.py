@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import torch
@@ -75,8 +74,9 @@ def plot_grad_norms(curves: dict[str, torch.Tensor], path: Path, length: int) ->
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from sgtk.io.files import atomic_write_bytes
+    from sgtk.io.figures import figure_format, save_figure
 
+    figure_format(path)
     fig, ax = plt.subplots(figsize=(6.5, 4))
     for label, values in curves.items():
         ax.semilogy(
@@ -92,8 +92,4 @@ def plot_grad_norms(curves: dict[str, torch.Tensor], path: Path, length: int) ->
         "(loss at the last step; dashed: after training)",
     )
     ax.legend(fontsize=8, loc="lower right")
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=120, bbox_inches="tight")
-    plt.close(fig)
-    atomic_write_bytes(Path(path), buf.getvalue())
-    return Path(path)
+    return save_figure(fig, path)

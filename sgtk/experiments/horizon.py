@@ -69,7 +69,9 @@ def _count(ns: list[int]) -> str:
 def plot_horizon(run_dirs: list[Path], path: Path, solved: float = 0.99) -> dict[str, Any]:
     """One line per setup: test accuracy (mean ± std over seeds) against T."""
     from sgtk.experiments.plots import CHANCE, _save, plt
+    from sgtk.io.figures import figure_format
 
+    figure_format(path)
     runs = [read_run(Path(d)) for d in run_dirs]
     points = horizon_points(runs)
     steps = {s: max(r["steps"] for r in runs if r["setup"] == s) for s in points}

@@ -6,7 +6,6 @@ metric's range), with every seed's value as a dot up to three seeds; every capti
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ import numpy as np  # noqa: E402
 from matplotlib.transforms import offset_copy  # noqa: E402
 
 from sgtk.experiments.stats import SHOW_SEEDS, Stat, _ordered, headline, summarise  # noqa: E402
-from sgtk.io.files import atomic_write_bytes  # noqa: E402
+from sgtk.io.figures import save_figure  # noqa: E402
 from sgtk.tasks.registry import get_task  # noqa: E402
 
 CHANCE = 0.1  # ten digits
@@ -26,11 +25,7 @@ BOUNDARY_LABEL = "k = T-2: the last node reaches the first digit"
 
 
 def _save(fig, path: Path) -> Path:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=120, bbox_inches="tight")
-    plt.close(fig)
-    atomic_write_bytes(Path(path), buf.getvalue())
-    return Path(path)
+    return save_figure(fig, path)
 
 
 def running_average(values: list[float], window: int = 21) -> np.ndarray:

@@ -38,7 +38,9 @@ def read_curves(run_dir: Path) -> dict[str, tuple[list[int], list[float]]]:
 def plot_runs(run_dirs: list[Path], path: Path) -> dict[str, Any]:
     """One panel per quantity (loss, accuracy, ...), train solid and val dashed, per run."""
     from sgtk.experiments.plots import _save, plt
+    from sgtk.io.figures import figure_format
 
+    figure_format(path)
     runs = {Path(d).name or str(d): read_curves(Path(d)) for d in run_dirs}
     quantities = sorted(
         {k.split("_", 1)[1] for c in runs.values() for k in c},

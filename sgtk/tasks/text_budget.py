@@ -10,6 +10,11 @@ beats these defaults by 0.03-0.09 nats: docs/text.md.) So the probe times two si
 predicts the step time of each
 candidate from its multiply-adds, and takes the widest that still makes ``MIN_STEPS``
 updates in the budget, halving the batch while none does.
+The LR follows the width it picks: the shipped Adam LR (4e-3) was tuned at the shipped width
+(384), and Adam's best LR falls about as 1/width (muP's rule for hidden matrices), so a fitted
+width w gets ``lr * 384 / w`` (1.2e-2 at 128) unless the user set the LR. Measured at hidden
+128 the shipped 4e-3 lost 0.06-0.14 nats val to 1.2e-2 (docs/text.md); without --max-time
+the width stays 384 and the LR 4e-3, as before.
 bf16 autocast is used only where the CPU has it natively (see ``mixed_precision``); the probe
 runs under the same autocast, so it measures the precision the run will use.
 """
@@ -36,6 +41,7 @@ PROBED = (128, 256)  # timed; the others are predicted from these two
 MIN_STEPS = 2000
 MIN_BATCH = 8
 PROBE_FROM = 15.0  # seconds of budget; below this the probe would eat too much of it
+ADAMS = ("adam", "adamw")  # the LR-width rule is Adam's; SGD's best LR scales otherwise
 
 
 @dataclass
@@ -45,6 +51,7 @@ class BudgetFit:
     precision: str
     seconds: float  # spent probing, to take off the budget
     note: str  # for config.toml
+    lr: float | None = None  # the width-scaled LR, where the fit chose it
 
 
 def multiply_adds(vocab: int, hidden: int, layers: int, embed: int) -> int:
@@ -124,6 +131,11 @@ def fit_to_budget(
     return BudgetFit(hidden, batch, precision, spent, note)
 
 
+def width_lr(lr: float, tuned_width: int, width: int) -> float:
+    """Adam's LR for ``width`` from one tuned at ``tuned_width``: LR x width kept constant."""
+    return float(f"{lr * tuned_width / width:.4g}")
+
+
 def _native_bf16(config: TrainConfig) -> bool:
     device = resolve_device(config.device)
     autocast, _ = mixed_precision(device, config)
@@ -134,9 +146,10 @@ def apply_budget_fit(
     task: TextConfig, train: TrainConfig, vocab: int, given: set[str]
 ) -> BudgetFit | None:
     """Under ``--max-time`` (of ``PROBE_FROM`` s or more), with ``task.fit_budget``: set the
-    hidden size and batch not in ``given`` (flags or ``--config`` keys) from the probe, take
-    its time off the budget and record the choice, with ``fit_budget`` off so the recorded
-    config repeats these sizes."""
+    hidden size and batch not in ``given`` (flags or ``--config`` keys) from the probe, and
+    an Adam LR not given by :func:`width_lr` where the probe chose the width; take the probe's
+    time off the budget and record the choice, with ``fit_budget`` off so the recorded config
+    repeats these values."""
     if train.max_time is None or not task.fit_budget or not get(task.model).carries_state:
         return None
     if {"hidden", "batch_size"} <= given or train.max_time < PROBE_FROM:
@@ -145,8 +158,13 @@ def apply_budget_fit(
     fit = fit_to_budget(
         vocab, task.layers, task.embed, task.seq_length, train, sizes, "batch_size" not in given
     )
+    tuned_width = task.hidden
     task.hidden, train.batch_size = fit.hidden, fit.batch_size
     train.max_time = round(train.max_time - fit.seconds, 3)
+    if not {"hidden", "lr"} & given and train.optimizer in ADAMS:
+        fit.lr = width_lr(train.lr, tuned_width, fit.hidden)
+        fit.note += f"; lr {fit.lr:g} ({train.lr:g} x {tuned_width}/{fit.hidden})"
+        train.lr = fit.lr
     task.fit_budget, task.fitted = False, fit.note
     return fit
 

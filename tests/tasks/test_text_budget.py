@@ -74,3 +74,66 @@ def test_train_text_under_max_time_records_the_probe_in_config_toml(tmp_path, mo
     assert record["task"]["fit_budget"] is False and "probe:" in record["task"]["fitted"]
     assert record["task"]["hidden"] in text_budget.HIDDEN_SIZES
     assert record["train"]["max_time"] < 30
+
+
+@pytest.fixture
+def slow_cpu(monkeypatch):
+    """A CPU on which only hidden 128 makes enough steps in 60 s (of 32 windows)."""
+
+    def step_seconds(vocab, hidden, layers, embed, batch, seq, config):
+        return 0.005 + batch * multiply_adds(vocab, hidden, layers, embed) * 6e-8 / 32
+
+    monkeypatch.setattr(text_budget, "step_seconds", step_seconds)
+
+
+def test_the_width_the_probe_picks_gets_an_adam_lr_scaled_as_one_over_width(slow_cpu):
+    task, train = TextConfig(), TrainConfig(batch_size=32, max_time=60.0, lr=0.004)
+    fit = apply_budget_fit(task, train, 65, set())
+    assert fit is not None and task.hidden == 128 and train.batch_size == 32
+    assert train.lr == pytest.approx(0.012, rel=1e-9) and fit.lr == train.lr  # 4e-3 x 384/128
+    assert "lr 0.012 (0.004 x 384/128)" in task.fitted
+    assert text_budget.width_lr(0.004, 384, 384) == 0.004  # the shipped width keeps its LR
+    assert text_budget.width_lr(0.004, 384, 256) == 0.006
+
+
+@pytest.mark.parametrize(
+    ("given", "changes"),
+    [({"lr"}, {}), ({"hidden"}, {"hidden": 128}), (set(), {"optimizer": "sgd"})],
+)
+def test_a_users_lr_or_width_or_a_non_adam_optimizer_keeps_the_lr(slow_cpu, given, changes):
+    task = TextConfig(hidden=changes.get("hidden", 384))
+    train = TrainConfig(batch_size=32, max_time=60.0, lr=0.004)
+    train.optimizer = changes.get("optimizer", "adam")
+    assert apply_budget_fit(task, train, 65, given) is not None
+    assert task.hidden == 128 and train.lr == 0.004 and "lr 0." not in task.fitted
+    # the same fit without the user's choice scales it: the rule is what kept it above
+    task, train = TextConfig(), TrainConfig(batch_size=32, max_time=60.0, lr=0.004)
+    apply_budget_fit(task, train, 65, set())
+    assert train.lr == pytest.approx(0.012)
+
+
+def test_the_fitted_lr_is_recorded_in_config_toml_and_a_config_rerun_or_resume_repeats_it(
+    tmp_path, monkeypatch
+):
+    from sgtk.train.config import read_toml
+    from tests.helpers import invoke
+
+    (tmp_path / "c.txt").write_text("".join(chr(97 + (i * 7) % 13) for i in range(20000)))
+    monkeypatch.chdir(tmp_path)
+    common = ("--data", "c.txt", "--seq-length", 8)
+    result = invoke("train", "text", *common, "--max-time", 30, "--steps", 2, "--out", "r")
+    assert result.exit_code == 0, result.output
+    first = read_toml(tmp_path / "r" / "config.toml")
+    hidden, lr = first["task"]["hidden"], first["train"]["lr"]
+    assert lr == pytest.approx(0.004 * 384 / hidden) and f"lr {lr:g}" in first["task"]["fitted"]
+
+    rerun = invoke("train", "text", "--config", "r/config.toml", "--out", "r2", "--steps", 2)
+    assert rerun.exit_code == 0, rerun.output
+    again = read_toml(tmp_path / "r2" / "config.toml")
+    assert (again["task"]["hidden"], again["train"]["lr"]) == (hidden, lr)
+    assert again["task"]["fitted"] == first["task"]["fitted"]  # no second probe
+
+    resumed = invoke("train", "text", *common, "--resume", "--out", "r", "--steps", 4)
+    assert resumed.exit_code == 0, resumed.output
+    after = read_toml(tmp_path / "r" / "config.toml")
+    assert (after["task"]["hidden"], after["train"]["lr"]) == (hidden, lr)

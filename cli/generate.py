@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from inspect import signature
 from pathlib import Path
@@ -56,7 +57,9 @@ def generate(
         "--quality",
         help="Instead of printing samples: the share of generated words (letters, lower-cased) "
         "found in this corpus, per temperature, over --num-samples samples of --length "
-        "characters (default 4 of 3,000; seed 0 unless --seed).",
+        "characters (default 4 of 3,000; seed 0 unless --seed); then, where this is the "
+        "model's training text, its loss on the held-out last 10 %: in 256-character windows "
+        "from a zero state (nanoGPT's protocol) and with the state carried (heldout_loss).",
     ),
 ) -> None:
     """Sample text from any text model (temperature, top-k, greedy or beam search).
@@ -114,7 +117,8 @@ def _quality(lm, corpus: Path, opts) -> None:
     from sgtk.data.text import read_text
 
     seed = opts.quality_seed
-    rows = lm.word_validity(read_text(corpus, "quality"), opts.taus, opts.num_samples,
+    text = read_text(corpus, "quality")
+    rows = lm.word_validity(text, opts.taus, opts.num_samples,
                             opts.length, seed, opts.top_k, opts.prefix)  # fmt: skip
     top_k = f", top-k {opts.top_k}" if opts.top_k is not None else ""
     after = f", after {opts.prefix!r}" if opts.prefix is not None else ""
@@ -127,6 +131,36 @@ def _quality(lm, corpus: Path, opts) -> None:
         table.add_column(name, justify="right")
     for row in rows:
         table.add_row(f"{row['tau']:g}", f"{row['words']:,}", f"{row['found']:.3f}")
+    out.print(table)
+    _heldout(lm, text, corpus.name)
+
+
+def _heldout(lm, text: str, name: str) -> None:
+    """The held-out loss beside word validity: nanoGPT's protocol and the carried state."""
+    from rich.table import Table
+
+    from sgtk.errors import SgtkError
+
+    try:
+        losses = lm.heldout_losses(text, name)
+    except SgtkError as e:  # word validity holds on any text; the held-out loss does not
+        err.print(f"held-out loss not computed: {e}", soft_wrap=True, markup=False)
+        return
+    table = Table(
+        title=f"held-out loss, last 10 % of {name} ({losses['characters']:,.0f} characters)",
+        title_justify="left",
+    )
+    for column in ("read as", "nats/char", "bits/char"):
+        table.add_column(column, justify="left" if column == "read as" else "right")
+    rows = [("256-char windows from a zero state (nanoGPT)", losses["window_loss"])]
+    seq = lm.task_config.get("seq_length")
+    carried = f"state carried across {seq}-char windows (heldout_loss)"
+    if losses["carried_loss"] is None:
+        carried = f"state carried: {lm.model_name} carries none"
+    rows.append((carried, losses["carried_loss"]))
+    for label, loss in rows:
+        shown = ("–", "–") if loss is None else (f"{loss:.4f}", f"{loss / math.log(2):.4f}")
+        table.add_row(label, *shown)
     out.print(table)
 
 

@@ -7,6 +7,7 @@ hybrid models read a sliding window of their run's ``seq_length`` characters (se
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from pathlib import Path
@@ -17,12 +18,19 @@ from torch import nn
 
 from sgtk.data.text import Vocab, text_batch
 from sgtk.errors import SgtkError
-from sgtk.inference.loaded import Loaded
+from sgtk.inference.loaded import Loaded, config_from
 from sgtk.inference.model_files import ModelFiles, load_model_files
-from sgtk.inference.quality import LENGTH, SAMPLES, word_validity
+from sgtk.inference.quality import (
+    LENGTH,
+    NANOGPT_WINDOW,
+    SAMPLES,
+    word_validity,
+    zero_state_window_loss,
+)
 from sgtk.models.charlm import CharLSTM
 from sgtk.models.sampling import beam_texts, first_characters, sample
 from sgtk.tasks.text import TextTask, build_char_model
+from sgtk.tasks.text_config import TextConfig
 
 PRETRAINED = Path(__file__).resolve().parents[1] / "pretrained" / "charlm-tinyshakespeare.pt"
 
@@ -130,6 +138,42 @@ class LoadedText(Loaded):
             total += F.cross_entropy(self.model(batch).float(), batch.y, reduction="sum").item()
         loss = total / usable
         return {"loss": loss, "bpc": loss / math.log(2), "characters": float(usable)}
+
+    @torch.no_grad()
+    def heldout_losses(self, corpus: str, name: str = "the corpus") -> dict[str, float | None]:
+        """Nats per character on the held-out 10 % of ``corpus``, the text this model was
+        trained on (nanoGPT's "val", split as the run split it), read two ways:
+
+        - ``window_loss``: nanoGPT's protocol, :func:`~sgtk.inference.quality.
+          zero_state_window_loss` (256-character windows, each from a zero state);
+        - ``carried_loss``: ``heldout_loss`` as its run reports it with ``carry_state`` (an
+          LSTM carrying its state across the run's ``seq_length`` windows); None for a model
+          that carries none.
+
+        ``characters``: how many the window loss scored. A text whose characters differ from
+        the model's is not its training text, so it has no held-out part: one line."""
+        task = self._task_on(corpus, name)
+        ids = task.data.splits["heldout"]
+        window_loss, scored = zero_state_window_loss(self.model, ids, NANOGPT_WINDOW, self.device)
+        carried = None
+        if task.config.carry_state:
+            carried = float(task.report(self.model, self.device)["heldout_loss"])
+        return {"window_loss": window_loss, "carried_loss": carried, "characters": float(scored)}
+
+    def _task_on(self, corpus: str, name: str) -> TextTask:
+        """The model's run task (its ``seq_length``) over ``corpus``, carrying state where
+        the model can: its splits and evaluation windows are those ``heldout_loss`` reads."""
+        chars = Vocab.from_text(corpus).chars  # the run's vocabulary is its text's characters
+        if chars != self.vocab.chars:
+            raise SgtkError(
+                f"the characters of {name} differ from the model's ({len(chars)} against "
+                f"{len(self.vocab)}): it is not the text the model was trained on, so it has "
+                "no held-out part; pass the training text"
+            )
+        saved = config_from(TextConfig, self.task_config, self.source)
+        carries = isinstance(self.model, CharLSTM)
+        config = dataclasses.replace(saved, carry_state=carries, sample_length=0)
+        return TextTask(config, text=corpus)
 
 
 def load_text(

@@ -13,6 +13,13 @@ things then decide its speed, and both are handled here rather than left to auto
   which on Linux costs several times the copy itself. Outputs above ``_HUGE_MIN`` bytes are
   advised as transparent huge pages before their first write (what PyTorch's own
   ``THP_MEM_ALLOC_ENABLE=1`` does for every allocation), so they fault 2 MiB at a time.
+
+Thin layers with Â first (in < out, in <= ``_KERNEL_MAX_IN``, float32/64 on the CPU) run a
+fused C++ row kernel (``_gcn_path_kernel.cpp``, built like the LSTM's, :mod:`sgtk.nn._lstm_kernel`):
+at K = 16 ATen's GEMM is far from memory speed, while the kernel makes Â x a block of rows
+at a time in cache and multiplies it with register tiles, one streaming pass per direction.
+Everything else, and ``SGTK_NO_EXT=1`` or no compiler, runs the blocked ATen path below,
+which computes the same maths.
 """
 
 from __future__ import annotations
@@ -20,10 +27,15 @@ from __future__ import annotations
 import ctypes
 import functools
 import sys
+import threading
+from pathlib import Path
+from typing import Any
 
 import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
+
+from sgtk.nn import _lstm_kernel as lstm_ext
 
 _HUGE_MIN = 8 << 20
 # A block's scratch (Â x, or x Wᵀ): small enough to stay in a core's L2 between the passes
@@ -31,6 +43,23 @@ _HUGE_MIN = 8 << 20
 _BLOCK_BYTES = 512 << 10
 _HUGE_PAGE = 2 << 20
 _MADV_HUGEPAGE = 14
+# Above this input width the GEMM is compute-bound and ATen's BLAS beats a row kernel.
+_KERNEL_MAX_IN = 64
+_SOURCE = Path(__file__).with_name("_gcn_path_kernel.cpp")
+_lock = threading.Lock()
+_state: dict[str, object] = {}
+
+
+def gcn_path_kernel() -> object | None:
+    """The ops (``propagate_mm``, ``propagate_outer``), or ``None`` where disabled or not
+    buildable: the LSTM's loader, flags and build lock (:func:`lstm_ext.load_once`)."""
+    return lstm_ext.load_once(_state, _lock, "sgtk_gcn_path", _SOURCE, "path-graph GCN")
+
+
+def _kernel_for(x: Tensor, fin: int, fout: int) -> Any:
+    if not fin < fout or fin > _KERNEL_MAX_IN:
+        return None
+    return lstm_ext.kernel_for(x, gcn_path_kernel)
 
 
 @functools.cache
@@ -127,6 +156,12 @@ class PathConv(torch.autograd.Function):
         ctx.save_for_backward(x, weight)
         cols, wt = _columns(bands, x.dtype), weight.t()
         out = empty_rows(n, fout, x)
+        kernel = _kernel_for(x, fin, fout)
+        if kernel is not None:
+            kernel.propagate_mm(
+                x.contiguous(), bands.to(x.dtype).contiguous(), wt.contiguous(), bias, out
+            )
+            return out
         if ctx.propagate_first:
             blocks, rows = _blocks(n, fin, x.element_size())
             scratch = x.new_empty(rows, fin)
@@ -150,12 +185,35 @@ class PathConv(torch.autograd.Function):
     def backward(ctx, grad):
         x, weight = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
+        kernel = _kernel_for(x, weight.size(1), weight.size(0))
+        if kernel is not None:
+            return (*_kernel_grads(kernel, ctx, x, grad.contiguous(), weight), None, None)
         if ctx.propagate_first:
             grad_w, grad_b = _first_weight_grads(ctx.bands, x, grad, need_w, need_b)
             grad_x = _transposed(ctx.bands_t, grad, weight) if need_x else None
         else:
             grad_x, grad_w, grad_b = _last_grads(ctx.bands_t, x, grad, weight, ctx.needs_input_grad)
         return grad_x, grad_w, grad_b, None, None
+
+
+def _kernel_grads(kernel, ctx, x: Tensor, grad: Tensor, weight: Tensor):
+    """dW and db from one streaming pass (Â x recomputed a block at a time beside G), and
+    dx = Âᵀ (G W) as the forward's row loop with the transposed bands and W itself."""
+    need_x, need_w, need_b = ctx.needs_input_grad[:3]
+    fin = weight.size(1)
+    grad_x = grad_w = grad_b = None
+    if need_w:
+        acc = kernel.propagate_outer(
+            x.contiguous(), ctx.bands.to(x.dtype).contiguous(), grad, need_b
+        )
+        grad_w, grad_b = acc[:fin].t().contiguous(), (acc[fin] if need_b else None)
+    elif need_b:
+        grad_b = grad.sum(0)
+    if need_x:
+        grad_x = empty_rows(x.size(0), fin, grad)
+        bands_t = ctx.bands_t.to(x.dtype).contiguous()
+        kernel.propagate_mm(grad, bands_t, weight.contiguous(), None, grad_x)
+    return grad_x, grad_w, grad_b
 
 
 def _first_weight_grads(bands, x, grad, need_w: bool, need_b: bool):

@@ -279,9 +279,10 @@ def test_limit_rows_report_a_fraction_of_a_same_run_machine_rate(tiny):
     for row in rows:
         check_row(row)
         assert row.higher_is_better and row.limit == 0.5 and row.ratio > 0
-    # No layer moves its bytes much faster than a plain copy moves as many (tiny shapes are
-    # Python-bound, so the LSTM's fraction at them says nothing and is not bounded here).
-    assert all(row.ratio < 1.5 for row in rows[:2]), rows
+    # No layer moves its bytes much faster than a plain warm copy moves as many (tiny shapes
+    # are Python-bound, so the LSTM's fraction at them says nothing and is not bounded here).
+    # The reference is a clone into fresh memory, whose page faults vary with the load.
+    assert all(row.shape["ratio_to_warm_copy"] < 1.5 for row in rows[:2]), rows
     assert rows[0].reference == rows[1].reference  # one copy measurement for both passes
     assert "copy_" in rows[0].ref_name and "GEMM" in rows[2].ref_name
 

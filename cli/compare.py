@@ -38,6 +38,9 @@ def rnn_vs_gcn(
     seeds: int = Opt(None, "--seeds", help=f"Seeds per configuration. {dflt('seeds')}"),
     steps: int = Opt(None, "--steps", help=f"Step budget of every run. {dflt('steps')}"),
     max_time: float = Opt(None, "--max-time", help="Time budget of every run (s)."),
+    max_cpu_time: float = Opt(
+        None, "--max-cpu-time", help="CPU-time budget of every run (s), whatever the load."
+    ),
     params: int = Opt(None, "--params", help=f"Parameter budget (±10 %). {dflt('params')}"),
     threads: int = Opt(None, "--threads", help=f"Threads per run; 0: torch's. {dflt('threads')}"),
     jobs: int = Opt(None, "--jobs", help=f"Runs side by side; 0: one per core. {dflt('jobs')}"),
@@ -71,7 +74,7 @@ def rnn_vs_gcn(
     def go():
         sweeps = make_sweeps(
             task, config, data, sets or (), seeds=seeds, steps=steps, init=init, jobs=jobs,
-            carry_state=carry_state, max_time=max_time, threads=threads, protocol=protocol,
+            carry_state=carry_state, max_time=max_time, max_cpu_time=max_cpu_time, threads=threads, protocol=protocol,
             tune_lr=parse_list(tune_lr, "--tune-lr", float),
             shard=parse_shard(shard) if shard else None,
             text_data=str(text_data) if text_data else None,

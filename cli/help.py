@@ -24,7 +24,7 @@ PANELS = {
     ),
     OPTIM: (
         "steps batch_size lr optimizer momentum weight_decay max_norm lr_schedule lr_decay "
-        "lr_step max_time target seed compile_"
+        "lr_step max_time max_cpu_time target seed compile_"
     ),
     RUN: (
         "device devices eval_every checkpoint_every checkpoint_minutes resume config shard "

@@ -65,6 +65,7 @@ def train_config(sweep: Sweep, run: RunSpec, lr: float, steps: int | None = None
         seed=run.seed,
         lr=lr,
         max_time=sweep.max_time,
+        max_cpu_time=sweep.max_cpu_time,
         cpu_bf16=False,
         **sweep.rules.train_values,
     )
@@ -107,7 +108,8 @@ def train_run(
         trainer.callbacks.append(patience_for(trainer, task, sweep))
     result = trainer.fit(resume=resume)
     val = result.get(_val_key(task), result.get(task.metric))
-    return {**result, "val_metric": _val_key(task), "val_value": val, "max_steps": cfg.steps}
+    return {**result, "val_metric": _val_key(task), "val_value": val, "max_steps": cfg.steps,
+            "max_time": cfg.max_time, "max_cpu_time": cfg.max_cpu_time}  # fmt: skip
 
 
 class SweepRunner:

@@ -91,6 +91,7 @@ class Sweep:
     smiles_col: str = "smiles"
     carry_state: bool = False
     max_time: float | None = None  # seconds per run, on top of the step budget
+    max_cpu_time: float | None = None  # CPU seconds per run: a budget load does not shrink
     shard: tuple[int, int] = (0, 1)
 
     @classmethod
@@ -154,8 +155,10 @@ class Sweep:
                 raise SgtkError(f"`{name}` {value} must be >= 0 (0: the default)")
         if self.unreachable_steps < 0 or not self.min_delta >= 0:
             raise SgtkError("`unreachable_steps` and `min_delta` in compare.toml must be >= 0")
-        if self.max_time is not None and not self.max_time > 0:
-            raise SgtkError(f"`max_time` {self.max_time} must be positive seconds")
+        for name in ("max_time", "max_cpu_time"):
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                raise SgtkError(f"`{name}` {value} must be positive seconds")
         by_length = [t for t, s in TASK_REGISTRY.items() if s.by_length]
         if self.spec.by_length:
             if not self.lengths:

@@ -21,7 +21,7 @@ SWEEP_FILE = "sweep.json"
 # a merge may not mix them. The shard (I/N) only says how the runs were split.
 RUN_KEYS = ("models", "lengths", "layers", "graph", "seeds")
 # What differs between two trainings of one run on two machines; the results do not.
-TIMING = ("seconds", "threads")
+TIMING = ("seconds", "cpu_seconds", "threads")
 # What produced a sweep (code, versions, machine): recorded, never compared on resume or merge.
 PRODUCED_BY = "produced_by"
 

@@ -16,12 +16,17 @@ class TrainingDiverged(SgtkError):
     pass
 
 
+WALL, CPU = 1, 2  # which time budget ended a run; the larger wins the ranks' all-reduce
+BUDGET_REASONS = {WALL: "time", CPU: "cpu time"}
+
+
 @dataclass
 class LoopState:
     """What the loop changes as it runs; ``checkpoint.pt`` keeps it beside the weights."""
 
     step: int = 0
     elapsed_before: float = 0.0  # seconds spent by the earlier processes of this run
+    cpu_before: float = 0.0  # CPU seconds they used
     best: float | None = None  # the best value of ``task.metric`` so far
     best_val: dict[str, float] = field(default_factory=dict)  # val figures at that evaluation
     sums: dict[str, float] = field(default_factory=dict)  # train statistics since the last eval
@@ -30,14 +35,25 @@ class LoopState:
     saved_step: int | None = None  # the step of checkpoint.pt on disk, for a divergence's line
     best_step: int | None = None  # and of best.pt
     started: float = field(default_factory=time.perf_counter)
+    cpu_started: float = field(default_factory=time.process_time)
     last_checkpoint: float = field(default_factory=time.perf_counter)
 
     def elapsed(self) -> float:
         return self.elapsed_before + time.perf_counter() - self.started
 
-    def clock_due(self, max_time: float | None, minutes: float | None) -> tuple[bool, bool]:
-        """(the time budget is spent, ``minutes`` have passed since the last checkpoint)."""
-        time_up = max_time is not None and self.elapsed() >= max_time
+    def cpu_seconds(self) -> float:
+        """CPU time of this run, every thread of its processes: on a shared machine, the work
+        done, where wall time also counts the waits for a core."""
+        return self.cpu_before + time.process_time() - self.cpu_started
+
+    def clock_due(
+        self, max_time: float | None, minutes: float | None, max_cpu: float | None = None
+    ) -> tuple[int, bool]:
+        """(which budget is spent: 0 none, :data:`WALL` or :data:`CPU`; ``minutes`` have passed
+        since the last checkpoint)."""
+        time_up = WALL if max_time is not None and self.elapsed() >= max_time else 0
+        if max_cpu is not None and self.cpu_seconds() >= max_cpu:
+            time_up = CPU
         since = time.perf_counter() - self.last_checkpoint
         return time_up, minutes is not None and since >= minutes * 60
 
@@ -64,14 +80,15 @@ def stop_verdict(
 ) -> StopVerdict:
     """The loop's decision after ``step``, from what every rank agreed on: ``agreed`` is
     (time up, checkpoint minutes due, stop signal, stop requested), each the maximum over
-    ranks. ``reason`` is this rank's own stop request, if any."""
-    time_up, minutes_due, signum = bool(agreed[0]), bool(agreed[1]), int(agreed[2])
-    done = step >= steps or time_up or bool(agreed[3])
+    ranks; time up is :data:`WALL` or :data:`CPU` (which budget). ``reason`` is this rank's
+    own stop request, if any."""
+    time_up, minutes_due, signum = int(agreed[0]), bool(agreed[1]), int(agreed[2])
+    done = step >= steps or bool(time_up) or bool(agreed[3])
     stopped_by = None
     if done:
         stopped_by = "steps"
         if step < steps:
-            stopped_by = "time" if time_up else reason or "stop request"
+            stopped_by = BUDGET_REASONS.get(time_up) or reason or "stop request"
     return StopVerdict(done, step % checkpoint_every == 0 or minutes_due, signum, stopped_by)
 
 

@@ -50,7 +50,12 @@ def resumed_loop(saved: TrainState, path: Path, parts: RunParts, task: Any) -> L
     """Load ``saved`` into ``parts`` and the task; the loop state it was written at."""
     rank = dist.rank()
     restore(saved, path, parts.model, parts.optimizer, parts.data_gen, task, rank)
-    run = LoopState(step=saved.step, elapsed_before=saved.elapsed, best=saved.best)
+    run = LoopState(
+        step=saved.step,
+        elapsed_before=saved.elapsed,
+        cpu_before=saved.cpu_seconds,
+        best=saved.best,
+    )
     run.best_val, run.saved_step = saved.best_val, saved.step
     # A checkpoint between evaluations (a signal, --checkpoint-minutes) carries the train
     # statistics gathered since the last one, so the next record is the same.

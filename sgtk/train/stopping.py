@@ -20,7 +20,9 @@ def agree_on_stopping(
 ) -> StopVerdict:
     """The loop's verdict after this step (done, checkpoint due, a signal to re-raise), the
     same on every rank; ``stop_reason``: a callback's request (Trainer.request_stop)."""
-    time_up, minutes_due = run.clock_due(config.max_time, config.checkpoint_minutes)
+    time_up, minutes_due = run.clock_due(
+        config.max_time, config.checkpoint_minutes, config.max_cpu_time
+    )
     # One all-reduce; a stop request from any rank's callbacks stops every rank.
     requested = stop_reason is not None
     agreed = dist.maximum(time_up, minutes_due, signals.requested or 0, requested)

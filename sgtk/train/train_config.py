@@ -47,6 +47,9 @@ class TrainConfig:
         None, "Also checkpoint every M minutes, whatever the step time.", RUN
     )
     max_time: float | None = _opt(None, "Stop after this many seconds.")
+    max_cpu_time: float | None = _opt(
+        None, "Stop after this many CPU seconds (all threads): a budget load does not shrink."
+    )
     target: float | None = _opt(None, "Stop once the validation metric reaches this.")
     seed: int = _opt(0, "Random seed.")
     device: str = _opt("auto", "auto (cuda, then mps, then cpu), cpu, cuda or mps.", RUN)
@@ -68,6 +71,7 @@ class TrainConfig:
             "momentum",
             "weight_decay",
             "max_time",
+            "max_cpu_time",
             "target",
             "checkpoint_minutes",
         ):
@@ -111,8 +115,10 @@ class TrainConfig:
                 f"lr_schedule {self.lr_schedule!r} is unknown: choose one of "
                 f"{', '.join(SCHEDULES)}",
             )
-        if self.max_time is not None and self.max_time <= 0:
-            raise ConfigError("max_time", f"max_time {self.max_time} must be positive seconds")
+        for name in ("max_time", "max_cpu_time"):
+            value = getattr(self, name)
+            if value is not None and value <= 0:
+                raise ConfigError(name, f"{name} {value} must be positive seconds")
         if self.checkpoint_minutes is not None and self.checkpoint_minutes <= 0:
             raise ConfigError(
                 "checkpoint_minutes",

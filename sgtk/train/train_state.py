@@ -33,6 +33,7 @@ _SCHEMA: dict[str, tuple[tuple[type, ...], bool]] = {
     "task_config": ((dict, type(None)), False),
     "optimizer_kind": ((str, type(None)), False),
     "cuda_rng": ((list, tuple), False),
+    "cpu_seconds": ((int, float), False),
 }
 _NAMES = {
     str: "a string",
@@ -65,6 +66,7 @@ class TrainState:
     task_config: dict[str, Any] | None = None
     optimizer_kind: str | None = None
     cuda_rng: list[torch.Tensor] | None = None
+    cpu_seconds: float = 0.0  # absent before max_cpu_time: a resume counts from there
     version: int = VERSION
 
     def to_dict(self) -> dict[str, Any]:
@@ -216,6 +218,7 @@ def capture(
         train_sums=train_sums,
         step=run.step,
         elapsed=run.elapsed(),
+        cpu_seconds=run.cpu_seconds(),
         best=run.best,
         best_val=run.best_val,
         task_config=task_config,

@@ -220,7 +220,7 @@ class Trainer:
 
     def _finish(self, run: LoopState) -> dict[str, Any]:
         """Report the test figures of the model in ``best.pt``, once, and log them last."""
-        seconds = run.elapsed()
+        seconds, cpu = run.elapsed(), run.cpu_seconds()
         dist.barrier()  # rank 0 has finished writing best.pt
         best_path = self.folder.best_path
         if best_path.exists():
@@ -229,13 +229,15 @@ class Trainer:
         with torch.no_grad():
             report = self.task.report(self.model, self.device)
         if self.is_main:
-            final = {"final": True, "step": run.step, "elapsed": round(seconds, 3)}
+            final = {"final": True, "step": run.step, "elapsed": round(seconds, 3),
+                     "cpu_seconds": round(cpu, 3)}  # fmt: skip
             self.log.append({**final, **run.best_val, **report})
         result = {
             **run.best_val,
             **report,
             "steps": run.step,
             "seconds": round(seconds, 2),
+            "cpu_seconds": round(cpu, 2),
             "stopped_by": run.stopped_by,
             "run_dir": str(self.run_dir),
         }

@@ -88,6 +88,7 @@ def test_sweep_rows_match_budgets_keep_run_folders_and_use_auto_depth(tmp_path):
             "n_test",
         } <= set(r)
         assert r["max_steps"] == 6 and r["precision"] == "float32"
+        assert r["max_time"] is None and r["max_cpu_time"] is None and r["cpu_seconds"] > 0
         for f in ("config.toml", "metrics.jsonl", "row.json"):
             assert (tmp_path / "runs" / r["name"] / f).is_file()
     saved = json.loads((tmp_path / "results.json").read_text())
@@ -286,3 +287,12 @@ def test_assignment_protocol_reports_the_last_step_not_the_val_choice(tmp_path):
     fair = Sweep.from_config("palindrome", **{**flags, "protocol": "fair"})
     [fair_row], _ = run_sweep(prepare(fair, tmp_path / "fair"))
     assert fair_row["selected"] == "best on val"
+
+
+def test_a_cpu_budget_reaches_every_run_and_each_row_records_it(tmp_path):
+    sweep = Sweep.from_config("palindrome", **{**TINY, "max_cpu_time": 1e-6})
+    rows, _ = run_sweep(prepare(sweep, tmp_path))
+    assert rows and all(r["max_cpu_time"] == 1e-6 for r in rows)
+    assert all(r["stopped_by"] == "cpu time" and r["steps"] == 1 for r in rows)
+    with pytest.raises(SgtkError, match=r"`max_cpu_time` 0(\.0)? must be positive seconds"):
+        Sweep.from_config("palindrome", **{**TINY, "max_cpu_time": 0})

@@ -7,6 +7,8 @@ import time
 import pytest
 
 from sgtk.train.loop import (
+    CPU,
+    WALL,
     LoopState,
     StopVerdict,
     TrainingDiverged,
@@ -98,7 +100,7 @@ def test_an_evaluation_record_averages_the_train_statistics_since_the_last_one()
     )
     assert record["step"] == 20 and record["train_loss"] == 2.0 and record["train_acc"] == 0.75
     assert record["val_loss"] == 0.5 and record["sample"] == "ab" and halves == [2.0, 0.75]
-    assert record["elapsed"] == pytest.approx(1.235, abs=0.01)
+    assert 1.234 <= record["elapsed"] < 2.0  # the earlier processes' seconds, plus this one's
     assert list(record)[:2] == ["step", "elapsed"]
 
 
@@ -126,3 +128,29 @@ def test_the_clock_says_when_the_budget_is_spent_and_when_a_checkpoint_is_due():
     assert run.clock_due(49.0, 1.0) == (True, True)
     assert run.clock_due(60.0, 2.0) == (False, False)
     assert run.clock_due(50.0, 61.0 / 60) == (True, True)  # at the limit counts
+
+
+def test_a_spent_cpu_budget_stops_the_run_by_cpu_time_and_wins_over_the_wall_clock():
+    assert stop_verdict(4, 10, 3, (CPU, 0, 0, 0), None) == StopVerdict(True, False, 0, "cpu time")
+    assert stop_verdict(4, 10, 3, (WALL, 0, 0, 1), "patience").stopped_by == "time"
+    assert stop_verdict(10, 10, 7, (CPU, 0, 0, 0), None).stopped_by == "steps"
+
+
+def test_cpu_seconds_count_the_earlier_processes_and_this_ones_work_not_its_waits():
+    run = LoopState(cpu_before=100.0)
+    time.sleep(0.2)  # waiting costs no CPU
+    assert 100.0 <= run.cpu_seconds() < 100.1
+    end = time.process_time() + 0.05
+    while time.process_time() < end:  # working does
+        pass
+    assert run.cpu_seconds() >= 100.05
+
+
+def test_the_clock_says_which_budget_is_spent():
+    now, cpu = time.perf_counter(), time.process_time()
+    run = LoopState(elapsed_before=50.0, started=now, cpu_before=20.0, cpu_started=cpu)
+    assert run.clock_due(None, None, 30.0)[0] == 0
+    assert run.clock_due(None, None, 20.0)[0] == CPU  # at the limit counts
+    assert run.clock_due(100.0, None, 19.0)[0] == CPU
+    assert run.clock_due(40.0, None, 19.0)[0] == CPU  # both spent: the CPU budget is named
+    assert run.clock_due(40.0, None, 30.0)[0] == WALL

@@ -13,7 +13,9 @@ from sgtk.train.stopping import agree_on_request, agree_on_stopping
 
 
 def _config(**kw):
-    base = dict(max_time=None, checkpoint_minutes=None, steps=10, checkpoint_every=5)
+    base = dict(
+        max_time=None, max_cpu_time=None, checkpoint_minutes=None, steps=10, checkpoint_every=5
+    )
     return SimpleNamespace(**{**base, **kw})
 
 
@@ -106,3 +108,11 @@ def test_an_empty_reason_is_named_stop_request():
     run = _run(2, stopped_by="steps")
     assert agree_on_request(run, 10, "") is True
     assert run.stopped_by == "stop request"
+
+
+def test_a_spent_cpu_budget_stops_by_cpu_time():
+    run = _run(2, cpu_before=100.0)
+    verdict = agree_on_stopping(
+        run, _config(max_cpu_time=50.0), SimpleNamespace(requested=None), None
+    )
+    assert verdict.done and verdict.stopped_by == "cpu time" and run.stopped_by == "cpu time"

@@ -24,6 +24,7 @@ def test_the_defaults_equal_the_shipped_train_toml():
     assert [k for k, v in defaults.items() if v is None] == [
         "checkpoint_minutes",
         "max_time",
+        "max_cpu_time",
         "target",
     ]
 

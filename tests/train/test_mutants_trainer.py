@@ -52,6 +52,7 @@ def test_best_pt_holds_the_best_val_and_the_report_is_of_its_weights(tmp_path):
         "final": True,
         "step": 6,
         "elapsed": final["elapsed"],
+        "cpu_seconds": final["cpu_seconds"],
         "val_loss": 0.1,
         "val_aux": 2.0,
         "test_w": result["test_w"],
@@ -59,6 +60,8 @@ def test_best_pt_holds_the_best_val_and_the_report_is_of_its_weights(tmp_path):
     assert final["elapsed"] == round(final["elapsed"], 3) and 0 < final["elapsed"] < 3
     assert isinstance(result["seconds"], float) and result["seconds"] == round(result["seconds"], 2)
     assert abs(result["seconds"] - final["elapsed"]) <= 0.006
+    assert final["cpu_seconds"] == round(final["cpu_seconds"], 3) and 0 < final["cpu_seconds"] < 3
+    assert abs(result["cpu_seconds"] - final["cpu_seconds"]) <= 0.006
     assert result["run_dir"] == str(tmp_path)
     assert log.of("end") == [(result,)]
 

@@ -94,7 +94,7 @@ def run_bench(
         *([] if quick else [lambda: gcn_memory_row(s, device)]),
         lambda: _molecule_cache(quick),
         lambda: _cli_start(quick),
-        lambda: zoo_rows(s, device),  # sequence graphs, attention, GRU
+        lambda: zoo_rows(s, device),  # sequence graphs, attention
         lambda: limit_rows(s, device),  # GCN bytes/s vs a copy, LSTM FLOP/s vs its GEMMs
     ]
     if not quick:  # two 75 s trainings

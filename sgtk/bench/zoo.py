@@ -1,5 +1,5 @@
-"""``sgtk bench`` rows for the model zoo: sequence-graph builders, the transformer on the
-complete causal graph, and the GRU, each against the fastest thing a careful user would write.
+"""``sgtk bench`` rows for the model zoo: sequence-graph builders and the transformer on the
+complete causal graph, each against the fastest thing a careful user would write.
 
 Kept apart from :mod:`sgtk.bench.suite` (which calls :func:`zoo_rows` lazily) so that each
 file stays short. Every row times ours and its reference alternately in the same process.
@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sgtk.bench.core import Row, Sizes, last_step_fwd_bwd, make_row, repeats_for, time_pair
+from sgtk.bench.core import Row, Sizes, make_row, time_pair
 
 GRAPH_ROWS = ("window:4", "dilated", "complete")
 
@@ -118,42 +118,11 @@ def transformer_step_row(steps: int, s: Sizes, device: torch.device) -> Row:
     return make_row(name, a * 1e3, b * 1e3, "ms", "nn.TransformerEncoder, is_causal", 1.3)
 
 
-def gru_target(hidden: int) -> float:
-    return 1.0 if hidden < 256 else 1.1
-
-
-def gru_row(steps: int, hidden: int, s: Sizes, device: torch.device) -> Row:
-    """fwd+bwd of the hand-written GRU vs ``nn.GRU`` with the same weights, on one-hot digits
-    with a loss on the last step (the palindrome task's shape). ``nn.GRU`` is what one writes:
-    ATen's fused CPU implementation, the fastest GRU a careful user can call; the comparison
-    is at the same precision (fp32)."""
-    from sgtk.nn import GRU
-
-    d = 10
-    x = F.one_hot(torch.randint(0, d, (s.batch, steps)), d).float().to(device)
-    y = torch.randint(0, d, (s.batch,), device=device)
-    ref = nn.GRU(d, hidden, batch_first=True).to(device)
-    ours = GRU.from_torch(ref)
-    ours_step, ref_step = last_step_fwd_bwd((ours, ref), x, y, hidden)
-    a, b = time_pair(ours_step, ref_step, device, repeats_for(s, hidden, steps))
-    return make_row(
-        f"GRU fwd+bwd B={s.batch} T={steps} H={hidden}",
-        a * 1e3,
-        b * 1e3,
-        "ms",
-        "nn.GRU",
-        gru_target(hidden),  # no shape: the size-curve plot draws the LSTM and the RNN
-    )
-
-
 def zoo_rows(s: Sizes, device: torch.device) -> list[Row]:
-    """Every row of this module, for ``sgtk.bench.suite.run_bench``."""
-    from sgtk.nn._cells import cells_kernel
-
-    cells_kernel()  # a first build (about 30 s, once per machine) stays out of every timing
+    """Every row of this module, for ``sgtk.bench.suite.run_bench`` (the GRU's rows are on the
+    size curve, :func:`sgtk.bench.recurrent.recurrent_rows`)."""
     long = 4 * s.lm_seq  # T=256 beside the text window's T=64
     return [
         *(graph_build_row(g, s, device) for g in GRAPH_ROWS),
         *(transformer_step_row(t, s, device) for t in (s.lm_seq, long)),
-        *(gru_row(t, h, s, device) for t in s.curve_steps for h in s.curve_hidden),
     ]

@@ -30,10 +30,10 @@ def test_bench_quick_json_rows_are_ratios_against_named_references(tiny, tmp_pat
     rows = [Row(**row) for row in data["rows"]]
     for row in rows:
         check_row(row)  # raises on a missing reference or a target that is not a ratio
-    curve = [row for row in rows if row.shape is not None]
+    curve = [row for row in rows if row.shape is not None and "cell" in row.shape]
     cells = len(tiny.curve_steps) * len(tiny.curve_hidden)
-    assert len(curve) == 2 * cells
-    assert {row.ref_name for row in curve} == {"nn.LSTM", "nn.RNN"}
+    assert len(curve) == 3 * cells
+    assert {row.ref_name for row in curve} == {"nn.LSTM", "nn.RNN", "nn.GRU"}
     gcn = [row for row in rows if row.name.startswith("2-layer GCN")]
     primary = [row for row in gcn if row.ref_name.startswith(bench_gcn.ADJ_T_NAME)]
     assert len(primary) == 2  # path and random graph
@@ -47,8 +47,12 @@ def test_bench_quick_json_rows_are_ratios_against_named_references(tiny, tmp_pat
 
 
 def test_size_curve_targets_follow_issue_17():
-    assert bench_recurrent.curve_target(128) == 1.25
-    assert bench_recurrent.curve_target(256) == bench_recurrent.curve_target(512) == 1.1
+    assert bench_recurrent.curve_target("lstm", 128) == 1.25
+    assert (
+        bench_recurrent.curve_target("lstm", 256)
+        == bench_recurrent.curve_target("lstm", 512)
+        == 1.1
+    )
     assert Sizes().curve_steps == (20, 100) and Sizes().curve_hidden == (128, 256, 512)
     assert Sizes().batch == 128
 

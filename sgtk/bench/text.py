@@ -4,8 +4,9 @@ a plain 2-layer ``nn.LSTM`` loop **fitted to the same budget**, back to back in 
 split (the last 10 %, cold ``seq_length`` windows, as ``Task.report`` gives ``heldout_loss``).
 
 Why this reference is the best a careful user would write within ``T`` seconds. sgtk's side
-gets a throughput probe that fits hidden size and batch to the budget, a linear LR decay and
-LR 4e-3, all inside ``T`` (the probe's seconds come off the budget). The loop gets the same
+gets a throughput probe that fits hidden size and batch to the budget, an Adam LR scaled to
+the fitted width (4e-3 x 384/hidden) and a linear LR decay, all inside ``T`` (the probe's
+seconds come off the budget). The loop gets the same
 help, also inside ``T``: a grid of 9 short pilots, (hidden, batch) in (128, 16), (256, 32),
 (384, 64) crossed with Adam LR 1e-3, 3e-3, 1e-2, each trained for an equal share of
 ``PILOT_SHARE`` of the budget (none starting past ``PILOT_CAP`` of it, which only a loaded CPU

@@ -5,16 +5,15 @@ Why: a size tuned on one CPU is wrong on another. On a 2-core AMD EPYC without A
 old default (hidden 384, batch 32) made about 250 updates in 75 s. Measured there in 75 s
 (bench_text, quiet machine): about 1,475 updates of 32 windows (hidden 128) beat an
 untuned hidden-256 loop by 0.035 nats, and about 2,050 of 16 windows by 0.076: short budgets
-want updates more than width. (A loop tuned to the same budget, the bench's reference now,
-beats these defaults by 0.03-0.09 nats: docs/text.md.) So the probe times two sizes,
-predicts the step time of each
+want updates more than width. So the probe times two sizes, predicts the step time of each
 candidate from its multiply-adds, and takes the widest that still makes ``MIN_STEPS``
 updates in the budget, halving the batch while none does.
 The LR follows the width it picks: the shipped Adam LR (4e-3) was tuned at the shipped width
 (384), and Adam's best LR falls about as 1/width (muP's rule for hidden matrices), so a fitted
-width w gets ``lr * 384 / w`` (1.2e-2 at 128) unless the user set the LR. Measured at hidden
-128 the shipped 4e-3 lost 0.06-0.14 nats val to 1.2e-2 (docs/text.md); without --max-time
-the width stays 384 and the LR 4e-3, as before.
+width w gets ``lr * 384 / w`` (1.2e-2 at 128) unless the user set the LR or the width. At
+hidden 128 the shipped 4e-3 lost 0.06-0.14 nats val to 1.2e-2, and with 4e-3 a loop tuned to
+the same budget (the bench's reference) beat these defaults by 0.03-0.09 nats (docs/text.md).
+Without --max-time the width stays 384 and the LR 4e-3, as before.
 bf16 autocast is used only where the CPU has it natively (see ``mixed_precision``); the probe
 runs under the same autocast, so it measures the precision the run will use.
 """

@@ -48,7 +48,8 @@ def _recurrent(cell: str, batch: int, steps: int, hidden: int, s: Sizes, device)
     y = torch.randint(0, d, (batch,), device=device)
     name = _TORCH_NAMES[cell]
     ref: nn.RNNBase = getattr(nn, name)(d, hidden, batch_first=True).to(device)
-    ours = {"lstm": LSTM, "rnn": VanillaRNN, "gru": GRU}[cell].from_torch(ref)
+    cls: type[LSTM | VanillaRNN | GRU] = {"lstm": LSTM, "rnn": VanillaRNN, "gru": GRU}[cell]
+    ours = cls.from_torch(ref)
     ours_step, ref_step = last_step_fwd_bwd((ours, ref), x, y, hidden)
     a, b = time_pair(ours_step, ref_step, device, repeats_for(s, hidden, steps))
     return make_row(

@@ -196,10 +196,12 @@ void tile_outer(const T* a, int64_t lda, int64_t rows, int64_t k0, const T* g, i
 template <typename T, int NV>
 void block_outer(const T* a, int64_t lda, int64_t rows, int64_t kdim, const T* g, int64_t ldg,
                  int64_t c, T* acc, int64_t ldacc) {
-  constexpr int KB = 4;  // 4 x NV accumulators: 16 zmm or 8 ymm
+  constexpr int KB = 6;  // 6 x NV accumulators: 24 zmm or 12 ymm, beside NV loads of G
   int64_t k = 0;
   for (; k + KB <= kdim; k += KB) tile_outer<T, KB, NV>(a, lda, rows, k, g, ldg, c, acc, ldacc);
-  switch (kdim - k) {  // the last 1-3 columns of Â x (with K = 16 and a bias: the ones column)
+  switch (kdim - k) {  // the last 1-5 columns of Â x (with K = 16 and a bias: 17 = 6 + 6 + 5)
+    case 5: tile_outer<T, 5, NV>(a, lda, rows, k, g, ldg, c, acc, ldacc); break;
+    case 4: tile_outer<T, 4, NV>(a, lda, rows, k, g, ldg, c, acc, ldacc); break;
     case 3: tile_outer<T, 3, NV>(a, lda, rows, k, g, ldg, c, acc, ldacc); break;
     case 2: tile_outer<T, 2, NV>(a, lda, rows, k, g, ldg, c, acc, ldacc); break;
     case 1: tile_outer<T, 1, NV>(a, lda, rows, k, g, ldg, c, acc, ldacc); break;

@@ -75,11 +75,15 @@ def run_bench(
     device: torch.device, quick: bool = False, on_row: Callable[[Row], None] | None = None
 ) -> list[Row]:
     from sgtk.bench.recurrent import char_lm_row, recurrent_rows, sampling_row
+    from sgtk.nn._cells import cells_kernel
     from sgtk.nn._lstm_kernel import lstm_kernel
+    from sgtk.nn.gcn_path import gcn_path_kernel
 
     s = Sizes.for_mode(quick)
     torch.manual_seed(0)
-    lstm_kernel()  # a first build (about a minute, once per machine) stays out of every timing
+    # Every kernel's first build (about a minute each, once per machine) stays out of timing.
+    for kernel in (lstm_kernel, cells_kernel, gcn_path_kernel):
+        kernel()
     from sgtk.bench.gcn import gcn_memory_row, gcn_rows
     from sgtk.bench.limits import limit_rows
     from sgtk.bench.zoo import zoo_rows

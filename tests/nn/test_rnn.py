@@ -201,3 +201,27 @@ def test_inits():
         LSTM(3, n, init="nope")
     with pytest.raises(SgtkError, match="unknown RNN init 'nope'"):
         VanillaRNN(3, n, init="nope")
+
+
+@pytest.mark.parametrize("onednn", ["packed", "mm"])
+def test_lstm_float32_at_h256_matches_nn_lstm_on_both_recurrent_gemms(
+    lstm_loop, onednn, monkeypatch
+):
+    """From H = 256 the kernel's recurrent GEMMs (forward and dh) go through oneDNN with W_hh
+    packed once; SGTK_NO_ONEDNN=1 keeps ATen's mm. Either way: nn.LSTM's outputs and every
+    gradient, in float32, over enough steps for an error in dh to grow."""
+    monkeypatch.setenv("SGTK_NO_ONEDNN", "1" if onednn == "mm" else "0")
+    torch.manual_seed(3)
+    ref = nn.LSTM(D, 256, batch_first=True)
+    cell = LSTM.from_torch(ref)
+    x = torch.randn(3, 12, D, requires_grad=True)
+    h0 = torch.randn(3, 256, requires_grad=True)
+    c0 = torch.randn(3, 256)
+    out, (_, c) = cell(x, (h0, c0))
+    ref_out, (_, rc) = ref(x, (h0[None], c0[None]))
+    _close(out, ref_out, 1e-5)
+    g = torch.randn_like(out)
+    ours = torch.autograd.grad((out * g).sum() + c.sum(), [x, h0, cell.weight_hh])
+    theirs = torch.autograd.grad((ref_out * g).sum() + rc.sum(), [x, h0, ref.weight_hh_l0])
+    for a, b in zip(ours, theirs):
+        _close(a / b.abs().max(), b / b.abs().max(), 1e-5)

@@ -116,15 +116,31 @@ def _shown(value: Any) -> str:
     return "absent" if value == "absent" else json.dumps(value)
 
 
+def _defaults(sweep: Any) -> dict[str, Any]:
+    """Each setting's default, as sweep.json would hold it: what a sweep.json written before
+    that setting existed ran with."""
+    import dataclasses
+
+    values = {}
+    for f in dataclasses.fields(sweep):
+        if f.default is not dataclasses.MISSING:
+            values[f.name] = f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            values[f.name] = f.default_factory()
+    return json.loads(json.dumps(values))
+
+
 def check_resume(sweep: Any, out_dir: Path) -> None:
-    """A sweep is resumed with the settings it was started with (more runs may be added)."""
-    saved = read_sweep_file(out_dir)
-    if saved is None:
+    """A sweep is resumed with the settings it was started with (more runs may be added); a
+    setting its sweep.json lacks (added to sgtk since) counts as that setting's default."""
+    written = read_sweep_file(out_dir)
+    if written is None:
         return
     now = sweep_record(sweep)
+    saved = {**{k: v for k, v in _defaults(sweep).items() if k in now}, **written}
     key = _first_difference(saved, now, skip=("runs", PRODUCED_BY))
     if key is not None:
-        was, wants = _shown(saved.get(key, "absent")), _shown(now.get(key, "absent"))
+        was, wants = _shown(written.get(key, "absent")), _shown(now.get(key, "absent"))
         raise SgtkError(
             f"{out_dir} holds a sweep with other settings ({key}: {was} in its sweep.json, "
             f"{wants} now): resume with the same settings, or choose another `out_dir`"

@@ -30,3 +30,16 @@ def test_an_old_sweep_resumes_with_the_same_flags_without_training_again(tmp_pat
     rows, curves = run_sweep(runner, lambda i, n, row, s: skipped.append(s))
     assert skipped == [True] * 4 and len(rows) == 4 and all(curves.values())
     assert not any((out / "runs" / r["name"] / "config.toml").exists() for r in rows)
+
+
+def test_a_setting_added_since_counts_as_its_default_and_only_that(tmp_path):
+    """The old sweep.json has no max_cpu_time: resuming without one is the same sweep, with
+    one it is not (the old runs had no CPU budget)."""
+    import pytest
+
+    from sgtk.errors import SgtkError
+
+    out = shutil.copytree(OLD, tmp_path / "old")
+    assert "max_cpu_time" not in (OLD / "sweep.json").read_text()
+    with pytest.raises(SgtkError, match=r"max_cpu_time: absent in its sweep.json, 600.0 now"):
+        prepare(Sweep.from_config("palindrome", **FLAGS, max_cpu_time=600.0), out, resume=True)

@@ -74,7 +74,8 @@ def rnn_vs_gcn(
     def go():
         sweeps = make_sweeps(
             task, config, data, sets or (), seeds=seeds, steps=steps, init=init, jobs=jobs,
-            carry_state=carry_state, max_time=max_time, max_cpu_time=max_cpu_time, threads=threads, protocol=protocol,
+            carry_state=carry_state, max_time=max_time, max_cpu_time=max_cpu_time,
+            threads=threads, protocol=protocol,
             tune_lr=parse_list(tune_lr, "--tune-lr", float),
             shard=parse_shard(shard) if shard else None,
             text_data=str(text_data) if text_data else None,

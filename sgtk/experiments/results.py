@@ -18,7 +18,8 @@ from sgtk.io.files import atomic_write_bytes
 FIELDS = (
     "task", "model", "length", "layers", "graph", "seed", "params", "hidden", "lr", "lr_source",
     "steps", "max_steps", "max_time", "max_cpu_time", "batch_size", "precision", "init",
-    "carry_state", "seconds", "cpu_seconds", "stopped_by", "n_train", "n_val", "n_test", "val_metric", "val_value",
+    "carry_state", "seconds", "cpu_seconds", "stopped_by", "n_train", "n_val", "n_test",
+    "val_metric", "val_value",
     "test_accuracy", "test_bpc", "test_loss", "heldout_bpc", "heldout_loss", "test_rmse",
     "test_mae", "threads", "selected", "name",
 )  # fmt: skip

@@ -28,14 +28,17 @@ def figure_format(path: Path | str) -> str:
 
 
 def save_figure(fig, path: Path | str, dpi: int = 120, tight: bool = True) -> Path:
-    """Write ``fig`` to ``path`` in the format of its suffix, atomically, and close it."""
-    import matplotlib.pyplot as plt
+    """Write ``fig`` to ``path`` in the format of its suffix, atomically, and close it if
+    pyplot made it (a bare ``matplotlib.figure.Figure`` needs no closing, nor pyplot)."""
+    import sys
 
     fmt = figure_format(path)
     buf = io.BytesIO()
     try:
-        fig.savefig(buf, format=fmt, dpi=dpi, bbox_inches="tight" if tight else None)
+        fig.savefig(buf, format=fmt, dpi=dpi, **({"bbox_inches": "tight"} if tight else {}))
     finally:
-        plt.close(fig)
+        pyplot, number = sys.modules.get("matplotlib.pyplot"), getattr(fig, "number", None)
+        if pyplot is not None and number is not None:  # only pyplot's figures have a number
+            pyplot.close(number)
     atomic_write_bytes(Path(path), buf.getvalue())
     return Path(path)

@@ -55,14 +55,13 @@ def plot_curves(
     curves = curves_of(records)
     if not curves:
         return None
-    import io
 
     import matplotlib
 
     matplotlib.use("Agg")  # no display needed, also on a cluster node
     from matplotlib.figure import Figure
 
-    from sgtk.io.files import atomic_write_bytes
+    from sgtk.io.figures import save_figure
 
     metrics = sorted(curves, key=lambda m: (m != "loss", m))
     fig = Figure(figsize=(4.2 * len(metrics), 3.4), layout="constrained")
@@ -75,7 +74,4 @@ def plot_curves(
         ax.legend(fontsize=7)
     if title:
         fig.suptitle(title, fontsize=9)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    atomic_write_bytes(Path(path), buf.getvalue())
-    return Path(path)
+    return save_figure(fig, path, dpi=110, tight=False)

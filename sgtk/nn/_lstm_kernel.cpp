@@ -29,10 +29,13 @@ namespace {
 // H = 256 the GEMMs are too small for the extra call and copy to pay, so they stay on mm.
 constexpr int64_t kPackFrom = 256;
 
-c10::IValue call_op(const char* name, torch::jit::Stack stack) {
-  const auto& op = c10::Dispatcher::singleton().findSchemaOrThrow(name, "");
+c10::IValue call_op(const c10::OperatorHandle& op, torch::jit::Stack stack) {
   op.callBoxed(&stack);
   return stack[0];
+}
+
+c10::OperatorHandle find_op(const char* name) {
+  return c10::Dispatcher::singleton().findSchemaOrThrow(name, "");
 }
 
 // A weight [out, in] packed for x W^T through oneDNN, or undefined where mm should run:
@@ -42,12 +45,15 @@ at::Tensor pack_weight(const at::Tensor& w, int64_t batch, int64_t hid) {
   if (hid < kPackFrom || w.scalar_type() != at::kFloat || !w.device().is_cpu() ||
       !at::hasMKLDNN() || (off != nullptr && off[0] != '\0' && off[0] != '0'))
     return at::Tensor();
-  return call_op("mkldnn::_reorder_linear_weight", {w.contiguous(), c10::IValue(batch)})
+  static const c10::OperatorHandle reorder = find_op("mkldnn::_reorder_linear_weight");
+  return call_op(reorder, {w.contiguous(), c10::IValue(batch)})
       .toTensor();
 }
 
 at::Tensor packed_linear(const at::Tensor& x, const at::Tensor& packed) {
-  return call_op("mkldnn::_linear_pointwise",
+  // Looked up once: every step calls it.
+  static const c10::OperatorHandle linear = find_op("mkldnn::_linear_pointwise");
+  return call_op(linear,
                  {x, packed, c10::IValue(), c10::IValue("none"),
                   c10::IValue(c10::List<std::optional<at::Scalar>>()), c10::IValue()})
       .toTensor();

@@ -17,9 +17,10 @@ from tests.helpers import invoke
 
 ROOT = Path(__file__).resolve().parents[2]
 # The assignment protocol has no early stop: every run takes its whole step budget, a few
-# seconds here, so the signal finds runs in flight.
+# seconds here (150 steps took 0.3 s with the fused cells), so the signal finds runs in flight.
+STEPS = 1500
 SWEEP = ("--protocol", "assignment", "--lengths", "8", "--models", "rnn", "--seeds", "4",
-         "--steps", "150", "--params", "3000", "--jobs", "2")  # fmt: skip
+         "--steps", str(STEPS), "--params", "3000", "--jobs", "2")  # fmt: skip
 NAMES = [f"rnn-T8-k0-s{s}" for s in range(4)]
 
 
@@ -76,7 +77,11 @@ def test_a_stop_signal_to_the_parent_alone_stops_every_worker_and_keeps_finished
             return [d for d in runs.glob("*") if (d / "config.toml").exists()
                     and not (d / "row.json").exists()]  # fmt: skip
 
-        _wait_until(lambda: finished() and training(), proc, 240, "finished row and run mid-way")
+        _wait_until(finished, proc, 240, "a finished row")
+        # A run that started after the first row has its whole fit ahead; one seen earlier may
+        # finish before the signal lands and leave nothing in flight to checkpoint.
+        earlier = set(runs.glob("*"))
+        _wait_until(lambda: set(training()) - earlier, proc, 240, "a run started after it")
         time.sleep(0.3)  # well inside the run's fit
         workers = _children(proc.pid)
         assert len(workers) >= 2, workers
@@ -108,4 +113,4 @@ def test_a_stop_signal_to_the_parent_alone_stops_every_worker_and_keeps_finished
     assert resumed.exit_code == 0, resumed.output
     saved = json.loads((out / "results.json").read_text())
     assert [r["name"] for r in saved] == NAMES
-    assert all(r["steps"] == 150 for r in saved)
+    assert all(r["steps"] == STEPS for r in saved)

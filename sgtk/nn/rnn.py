@@ -79,10 +79,15 @@ class _LSTMFunction(torch.autograd.Function):
         dgates, dh, dc = backward_loop(grad_hs, dc, acts, cs, tanh_c, w_h)
         dg_flat = _flat(dgates)
         grad_x = (dg_flat @ w_x).view_as(x) if ctx.needs_input_grad[0] else None
-        # Skinny GEMMs (d is small) are several times faster this way round.
-        grad_w_x = _ifog_to_ifgo((_flat(x).t() @ dg_flat).t())
+        # Skinny GEMMs (d is small) are several times faster this way round. A column of
+        # ones makes the bias gradient (the column sums of dgates) one more row of the same
+        # GEMM, so dgates, the largest tensor here, is read once for both (~2 % of a step).
+        x_flat = _flat(x)
+        x_ones = torch.cat([x_flat, x_flat.new_ones(x_flat.shape[0], 1)], 1)
+        grad_w_x_b = (x_ones.t() @ dg_flat).t()
+        grad_w_x = _ifog_to_ifgo(grad_w_x_b[:, :-1])
         grad_w_h = _ifog_to_ifgo(dg_flat.t() @ _flat(hs[:-1]))
-        grad_b = _ifog_to_ifgo(dg_flat.sum(0))
+        grad_b = _ifog_to_ifgo(grad_w_x_b[:, -1])
         return grad_x, dh, dc, grad_w_x, grad_w_h, grad_b
 
 
